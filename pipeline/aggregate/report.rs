@@ -1,0 +1,92 @@
+//! `report.md`: the national table and what became of every file, for people to read.
+
+use crate::tables::Tables;
+use std::fmt::Write;
+
+pub fn markdown(t: &Tables) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Better Care Fund national totals\n");
+    if let Some(b) = t.national.first() {
+        let _ = writeln!(s, "Baseline year: {} (plan).\n", b.baseline_year);
+    }
+    let _ = writeln!(
+        s,
+        "| Year | Basis | Areas | Mandated minimum | Voluntary LA | Voluntary NHS | Voluntary above minimum | Total pooled | vs baseline |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &t.national {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |",
+            r.financial_year,
+            r.basis,
+            r.areas_included,
+            r.areas_expected,
+            r.mandated_minimum.to_gbp(),
+            r.voluntary_la.to_gbp(),
+            r.voluntary_nhs.to_gbp(),
+            r.voluntary_above_minimum.to_gbp(),
+            r.total_pooled.to_gbp(),
+            r.voluntary_vs_baseline_ratio
+                .map_or("–".to_string(), |x| format!("{x:.2}×")),
+        );
+    }
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for r in &t.submissions {
+        *counts.entry(r.status.as_str()).or_default() += 1;
+    }
+    let _ = writeln!(s, "\n## Files\n");
+    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(
+        s,
+        "{} files: {}.\n",
+        t.submissions.len(),
+        summary.join(", ")
+    );
+    let _ = writeln!(s, "| File | Template | Area | Status | Errors | Warnings |");
+    let _ = writeln!(s, "|---|---|---|---|---:|---:|");
+    for r in &t.submissions {
+        let area = match (&r.area_code, &r.area_name) {
+            (Some(c), Some(n)) => format!("{n} ({c})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            md_escape(&r.source_file),
+            r.template_id.as_deref().unwrap_or(""),
+            md_escape(&area),
+            r.status,
+            r.error_count,
+            r.warning_count
+        );
+    }
+    if !t.findings.is_empty() {
+        let _ = writeln!(s, "\n## Findings\n");
+        let mut current = "";
+        for f in &t.findings {
+            if f.source_file != current {
+                current = &f.source_file;
+                let _ = writeln!(s, "\n### {}\n", md_escape(current));
+            }
+            let loc = match (&f.sheet, &f.cell) {
+                (Some(sh), Some(c)) => format!("{sh}!{c}: "),
+                (Some(sh), None) => format!("{sh}: "),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "- **{}** `{}` {}{}",
+                f.severity,
+                f.rule,
+                md_escape(&loc),
+                md_escape(&f.message)
+            );
+        }
+    }
+    s
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

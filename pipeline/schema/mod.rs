@@ -1,0 +1,346 @@
+//! Template schemas are data (`schemas/templates/*.toml`): this module reads them into spec
+//! types, checks them, and compiles them into the runtime form the validate stage uses.
+//! Template specifics never appear in Rust code.
+
+mod spec;
+
+pub use spec::*;
+
+use crate::model::{Basis, FinancialYear};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Which national total a funding source counts towards (catalogue §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TotalCategory {
+    Mandatory,
+    VoluntaryLa,
+    VoluntaryNhs,
+}
+
+/// Everything loaded from a schemas folder.
+#[derive(Debug, Clone)]
+pub struct SchemaSet {
+    pub templates: Vec<TemplateSpec>,
+    pub funding_sources: BTreeMap<String, TotalCategory>,
+    /// SHA-256 of every schema file by path relative to the folder, for run records and caches.
+    pub file_hashes: BTreeMap<String, String>,
+    pub root: PathBuf,
+}
+
+impl SchemaSet {
+    pub fn template(&self, id: &str) -> Option<&TemplateSpec> {
+        self.templates.iter().find(|t| t.id == id)
+    }
+
+    /// One hash over every schema file: changes when any template or vocabulary changes.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for (path, hash) in &self.file_hashes {
+            h.update(path.as_bytes());
+            h.update(b"\0");
+            h.update(hash.as_bytes());
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// A schema problem, located by file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaProblem {
+    pub file: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for SchemaProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+/// Where the schemas live when `--schemas` is not given: `BCF_SCHEMAS`, else the project's.
+pub fn default_dir() -> PathBuf {
+    std::env::var_os("BCF_SCHEMAS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas")))
+}
+
+/// Loads and checks every schema file, reporting every problem in every file at once.
+pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
+    let mut problems = Vec::new();
+    let mut file_hashes = BTreeMap::new();
+    let read = |rel: &str,
+                problems: &mut Vec<SchemaProblem>,
+                file_hashes: &mut BTreeMap<String, String>|
+     -> Option<String> {
+        let path = dir.join(rel);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                file_hashes.insert(rel.to_string(), hex::encode(Sha256::digest(&bytes)));
+                match String::from_utf8(bytes) {
+                    Ok(s) => Some(s),
+                    Err(_) => {
+                        problems.push(SchemaProblem {
+                            file: rel.into(),
+                            message: "not UTF-8".into(),
+                        });
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                problems.push(SchemaProblem {
+                    file: rel.into(),
+                    message: format!("cannot read: {e}"),
+                });
+                None
+            }
+        }
+    };
+
+    let vocab_file = "funding_sources.toml";
+    let mut funding_sources = BTreeMap::new();
+    if let Some(text) = read(vocab_file, &mut problems, &mut file_hashes) {
+        match toml::from_str::<FundingSourcesSpec>(&text) {
+            Ok(v) => funding_sources = v.sources.into_iter().map(|(k, s)| (k, s.total)).collect(),
+            Err(e) => problems.push(SchemaProblem {
+                file: vocab_file.into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    let mut names: Vec<String> = match std::fs::read_dir(dir.join("templates")) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect(),
+        Err(e) => {
+            problems.push(SchemaProblem {
+                file: "templates/".into(),
+                message: format!("cannot list: {e}"),
+            });
+            Vec::new()
+        }
+    };
+    names.sort();
+    if names.is_empty() {
+        problems.push(SchemaProblem {
+            file: "templates/".into(),
+            message: "no template schemas (*.toml)".into(),
+        });
+    }
+
+    let mut templates: Vec<TemplateSpec> = Vec::new();
+    for name in names {
+        let rel = format!("templates/{name}");
+        let Some(text) = read(&rel, &mut problems, &mut file_hashes) else {
+            continue;
+        };
+        match toml::from_str::<TemplateSpec>(&text) {
+            Ok(t) => {
+                for message in check_template(&t, &funding_sources) {
+                    problems.push(SchemaProblem {
+                        file: rel.clone(),
+                        message,
+                    });
+                }
+                if templates.iter().any(|o| o.id == t.id) {
+                    problems.push(SchemaProblem {
+                        file: rel.clone(),
+                        message: format!("template id `{}` is used by another schema file", t.id),
+                    });
+                }
+                templates.push(t);
+            }
+            Err(e) => problems.push(SchemaProblem {
+                file: rel,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(SchemaSet {
+            templates,
+            funding_sources,
+            file_hashes,
+            root: dir.to_path_buf(),
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// Every problem in one template spec that serde cannot see: cross-references and values.
+fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -> Vec<String> {
+    let mut out = Vec::new();
+    let source_ok = |what: &str, s: &str, out: &mut Vec<String>| {
+        if !sources.contains_key(s) {
+            out.push(format!(
+                "{what}: funding source `{s}` is not in funding_sources.toml"
+            ));
+        }
+    };
+    if t.id.trim().is_empty() {
+        out.push("`id` is empty".into());
+    }
+    if t.recognise.title.trim().is_empty() {
+        out.push("recognise.title is empty".into());
+    }
+    let check_amounts = |what: &str, cols: &[AmountColumnSpec], out: &mut Vec<String>| {
+        if cols.is_empty() {
+            out.push(format!("{what}.amount_columns is empty"));
+        }
+        let mut seen = BTreeSet::new();
+        for c in cols {
+            if FinancialYear::parse(&c.financial_year).is_none() {
+                out.push(format!(
+                    "{what}.amount_columns: `{}` is not a financial year like 2015-16",
+                    c.financial_year
+                ));
+            }
+            if !seen.insert(c.title.trim().to_lowercase()) {
+                out.push(format!(
+                    "{what}.amount_columns: title `{}` appears twice",
+                    c.title
+                ));
+            }
+        }
+    };
+    match t.kind {
+        TemplateKind::Return => {
+            match &t.cover {
+                None => out.push("a return template needs a [cover] table".into()),
+                Some(c) => {
+                    for required in ["hwb_name", "submission_date"] {
+                        if !c.fields.iter().any(|f| f.field == required) {
+                            out.push(format!("cover.fields has no `{required}` field"));
+                        }
+                    }
+                    if let Some(f) = c
+                        .fields
+                        .iter()
+                        .find(|f| f.field == "submission_date" && f.kind != FieldKind::Date)
+                    {
+                        out.push(format!(
+                            "cover field `{}` must have kind = \"date\"",
+                            f.field
+                        ));
+                    }
+                }
+            }
+            match &t.income {
+                None => out.push("a return template needs an [income] table".into()),
+                Some(inc) => {
+                    check_amounts("income", &inc.amount_columns, &mut out);
+                    if inc.sections.is_empty() {
+                        out.push("income.sections is empty".into());
+                    }
+                    for s in &inc.sections {
+                        match (&s.funding_source, &s.funding_source_column) {
+                            (Some(src), None) => source_ok(&format!("income section `{}`", s.header), src, &mut out),
+                            (None, Some(_)) => {
+                                if inc.funding_source_values.is_empty() {
+                                    out.push(format!("income section `{}` reads its source from a column, so income.funding_source_values must map the column's values", s.header));
+                                }
+                            }
+                            _ => out.push(format!("income section `{}` needs exactly one of `funding_source` or `funding_source_column`", s.header)),
+                        }
+                    }
+                    for (label, src) in &inc.funding_source_values {
+                        source_ok(
+                            &format!("income.funding_source_values `{label}`"),
+                            src,
+                            &mut out,
+                        );
+                    }
+                    for q in &inc.questions {
+                        source_ok(
+                            &format!("income question `{}`", q.label_prefix),
+                            &q.funding_source,
+                            &mut out,
+                        );
+                        if !inc
+                            .sections
+                            .iter()
+                            .any(|s| s.funding_source.as_deref() == Some(q.funding_source.as_str()))
+                        {
+                            out.push(format!(
+                                "income question `{}` refers to `{}`, which no section has",
+                                q.label_prefix, q.funding_source
+                            ));
+                        }
+                    }
+                    for g in &inc.grand_totals {
+                        for src in &g.funding_sources {
+                            source_ok(&format!("income grand total `{}`", g.label), src, &mut out);
+                        }
+                    }
+                }
+            }
+            match &t.expenditure {
+                None => out.push("a return template needs an [expenditure] table".into()),
+                Some(e) => {
+                    check_amounts("expenditure", &e.amount_columns, &mut out);
+                    if e.table_rows == 0 {
+                        out.push("expenditure.table_rows must be at least 1".into());
+                    }
+                    for (label, src) in &e.funding_source_values {
+                        source_ok(
+                            &format!("expenditure.funding_source_values `{label}`"),
+                            src,
+                            &mut out,
+                        );
+                    }
+                    if e.funding_source_values.is_empty() {
+                        out.push("expenditure.funding_source_values is empty".into());
+                    }
+                }
+            }
+            if t.allocations.is_some() {
+                out.push("a return template has no [allocations] table".into());
+            }
+        }
+        TemplateKind::Allocations => match &t.allocations {
+            None => out.push("an allocations template needs an [allocations] table".into()),
+            Some(a) => {
+                if a.streams.is_empty() {
+                    out.push("allocations.streams is empty".into());
+                }
+                for (label, src) in &a.streams {
+                    source_ok(&format!("allocations.streams `{label}`"), src, &mut out);
+                }
+            }
+        },
+    }
+    out
+}
+
+impl TemplateSpec {
+    /// The financial years and bases a return of this template reports.
+    pub fn periods(&self) -> Vec<(String, Basis)> {
+        let mut v: Vec<(String, Basis)> = self
+            .income
+            .iter()
+            .flat_map(|i| {
+                i.amount_columns
+                    .iter()
+                    .map(|c| (c.financial_year.clone(), c.basis))
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    pub fn financial_years(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.periods().into_iter().map(|(y, _)| y).collect();
+        v.dedup();
+        v
+    }
+}

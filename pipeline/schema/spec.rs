@@ -1,0 +1,194 @@
+//! The on-disk form of a template schema. Unknown keys are errors, so a typo cannot pass.
+
+use crate::model::Basis;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FundingSourcesSpec {
+    pub sources: BTreeMap<String, FundingSourceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FundingSourceSpec {
+    pub total: super::TotalCategory,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateKind {
+    /// An area's return: cover, income and expenditure.
+    Return,
+    /// NHS England's published minimum allocations per area.
+    Allocations,
+}
+
+/// One template family.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSpec {
+    pub id: String,
+    pub kind: TemplateKind,
+    #[serde(default)]
+    pub description: String,
+    pub recognise: RecogniseSpec,
+    pub cover: Option<CoverSpec>,
+    pub income: Option<IncomeSpec>,
+    pub expenditure: Option<ExpenditureSpec>,
+    pub allocations: Option<AllocationsSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TitleMatch {
+    /// The title cell equals the title (ignoring surrounding space and case).
+    #[default]
+    Exact,
+    /// The title cell starts with the title.
+    Prefix,
+}
+
+/// How a workbook is recognised: a title cell near the top of a sheet, and sheet names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecogniseSpec {
+    pub sheet: String,
+    pub title: String,
+    #[serde(default)]
+    pub title_match: TitleMatch,
+    /// How many rows from the top to look for the title in.
+    #[serde(default = "default_title_rows")]
+    pub title_rows: u32,
+    #[serde(default)]
+    pub required_sheets: Vec<String>,
+}
+
+fn default_title_rows() -> u32 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverSpec {
+    pub sheet: String,
+    pub fields: Vec<CoverFieldSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    #[default]
+    Text,
+    /// A date cell, or text `dd/mm/yyyy`.
+    Date,
+}
+
+/// A cover field: the value sits to the right of its label.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverFieldSpec {
+    pub field: String,
+    pub label: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub kind: FieldKind,
+}
+
+/// An amount column, found by its title in a header row.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmountColumnSpec {
+    pub title: String,
+    pub financial_year: String,
+    pub basis: Basis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncomeSpec {
+    pub sheet: String,
+    pub amount_columns: Vec<AmountColumnSpec>,
+    pub sections: Vec<IncomeSectionSpec>,
+    #[serde(default)]
+    pub questions: Vec<QuestionSpec>,
+    #[serde(default)]
+    pub grand_totals: Vec<GrandTotalSpec>,
+    /// For sections with `funding_source_column`: the column's values and their sources.
+    #[serde(default)]
+    pub funding_source_values: BTreeMap<String, String>,
+}
+
+/// A section: a header row (label, then the amount column titles), one row per contributor,
+/// then a total row. The source is fixed, or read per row from a column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncomeSectionSpec {
+    pub header: String,
+    pub funding_source: Option<String>,
+    pub funding_source_column: Option<String>,
+    pub total: String,
+    /// Required sections must be present and have at least one line.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// "Are any additional … Contributions being made …?" with Yes/No beside it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionSpec {
+    pub label_prefix: String,
+    pub funding_source: String,
+}
+
+/// A stored grand total and the sources it sums.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrandTotalSpec {
+    pub label: String,
+    pub funding_sources: Vec<String>,
+}
+
+/// The scheme table: a header row, then one row per scheme.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpenditureSpec {
+    pub sheet: String,
+    /// The first header cell's text.
+    pub header: String,
+    /// The template's pre-formatted rows. The table ends after this many blank rows in a row,
+    /// so values far below it are strays, not schemes.
+    pub table_rows: u32,
+    pub columns: ExpenditureColumns,
+    pub amount_columns: Vec<AmountColumnSpec>,
+    pub funding_source_values: BTreeMap<String, String>,
+}
+
+/// Header titles of the scheme table's descriptive columns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpenditureColumns {
+    pub scheme_id: String,
+    pub scheme_name: String,
+    pub scheme_type: Option<String>,
+    pub area_of_spend: Option<String>,
+    pub commissioner: Option<String>,
+    pub provider: Option<String>,
+    pub funding_source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationsSpec {
+    pub sheet: String,
+    pub code_column: String,
+    pub name_column: String,
+    pub total_row_name: String,
+    /// Year columns are titled `<stream> <yyyy-yy><suffix>`.
+    pub column_suffix: String,
+    pub streams: BTreeMap<String, String>,
+}

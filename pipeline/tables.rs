@@ -1,0 +1,93 @@
+//! The output tables as rows: the contract BI tools read (documented in the README).
+
+use crate::model::Pence;
+use serde::{Deserialize, Serialize};
+
+/// `submissions.parquet`: one row per input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionRow {
+    pub source_file: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub template_id: Option<String>,
+    pub area_code: Option<String>,
+    pub area_name: Option<String>,
+    pub status: String,
+    pub error_count: i32,
+    pub warning_count: i32,
+    /// ISO date from the cover, where readable.
+    pub submission_date: Option<String>,
+}
+
+/// `findings.parquet`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub source_file: String,
+    pub rule: String,
+    pub severity: String,
+    pub sheet: Option<String>,
+    pub cell: Option<String>,
+    pub message: String,
+}
+
+/// `lines/financial_year=…/part-0.parquet`: one income line of an accepted submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRow {
+    pub financial_year: String,
+    pub basis: String,
+    pub area_code: String,
+    pub area_name: String,
+    pub template_id: String,
+    pub funding_source: String,
+    pub contributor: Option<String>,
+    pub amount: Pence,
+    pub source_file: String,
+    pub sheet: String,
+    pub cell: String,
+}
+
+/// `schemes/financial_year=…/part-0.parquet`: one scheme amount of an accepted submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeRow {
+    pub financial_year: String,
+    pub basis: String,
+    pub area_code: String,
+    pub template_id: String,
+    pub scheme_id: Option<String>,
+    pub scheme_name: Option<String>,
+    pub scheme_type: Option<String>,
+    pub area_of_spend: Option<String>,
+    pub commissioner: Option<String>,
+    pub provider: Option<String>,
+    pub funding_source: Option<String>,
+    pub amount: Pence,
+    pub source_file: String,
+    pub sheet: String,
+    pub cell: String,
+}
+
+/// `national_totals.parquet`: one row per financial year and basis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NationalRow {
+    pub financial_year: String,
+    pub basis: String,
+    pub areas_expected: i32,
+    pub areas_included: i32,
+    pub mandated_minimum: Pence,
+    pub voluntary_la: Pence,
+    pub voluntary_nhs: Pence,
+    pub voluntary_above_minimum: Pence,
+    pub total_pooled: Pence,
+    pub baseline_year: String,
+    pub voluntary_vs_baseline_ratio: Option<f64>,
+}
+
+/// Every table of one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tables {
+    pub submissions: Vec<SubmissionRow>,
+    pub findings: Vec<FindingRow>,
+    pub lines: Vec<LineRow>,
+    pub schemes: Vec<SchemeRow>,
+    pub national: Vec<NationalRow>,
+}

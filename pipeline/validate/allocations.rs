@@ -1,0 +1,92 @@
+//! The published allocations workbook (catalogue §2.5): per area, year and stream.
+
+use super::{cells, Allocation, ParsedFile};
+use crate::model::{CellPos, FinancialYear, Finding, Rule};
+use crate::schema::TemplateSpec;
+use crate::workbook::{norm, OpenError, Workbook};
+
+pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result<(), OpenError> {
+    let Some(spec) = &t.allocations else {
+        return Ok(());
+    };
+    let Some(name) = wb.resolve_sheet(&spec.sheet) else {
+        out.findings.push(Finding::file(
+            Rule::FieldMissing,
+            format!("the sheet '{}' is missing", spec.sheet),
+        ));
+        return Ok(());
+    };
+    let sheet = wb.sheet(&name)?;
+    let code_label = norm(&spec.code_column);
+    let Some(hpos) = sheet.find_text(|t| t == code_label) else {
+        out.findings.push(Finding::sheet(
+            Rule::FieldMissing,
+            &name,
+            format!("the header \"{}\" is missing", spec.code_column),
+        ));
+        return Ok(());
+    };
+    let name_label = norm(&spec.name_column);
+    let name_col = sheet
+        .row(hpos.row)
+        .find(|(_, c)| c.text().is_some_and(|x| norm(x) == name_label))
+        .map(|(p, _)| p.col);
+    let suffix = norm(&spec.column_suffix);
+    // (column, funding source, financial year) for every "<stream> <yyyy-yy> (£)" title.
+    let mut columns = Vec::new();
+    for (pos, cell) in sheet.row(hpos.row) {
+        let Some(title) = cell.text().map(norm) else {
+            continue;
+        };
+        let Some(rest) = title.strip_suffix(suffix.as_str()) else {
+            continue;
+        };
+        let Some((stream, year)) = rest.trim().rsplit_once(' ') else {
+            continue;
+        };
+        let Some(year) = FinancialYear::parse(year) else {
+            continue;
+        };
+        if let Some((_, src)) = spec.streams.iter().find(|(k, _)| norm(k) == stream.trim()) {
+            columns.push((pos.col, src.clone(), year.to_string()));
+        }
+    }
+    if columns.is_empty() {
+        out.findings.push(Finding::cell(
+            Rule::FieldMissing,
+            &name,
+            hpos,
+            "no allocation columns titled \"<stream> <yyyy-yy> (£)\" in the header row".to_string(),
+        ));
+        return Ok(());
+    }
+    let total = norm(&spec.total_row_name);
+    let last = sheet.last_row().unwrap_or(hpos.row);
+    for row in hpos.row + 1..=last {
+        let row_name = name_col
+            .map(|c| sheet.label_at(CellPos::new(row, c)))
+            .unwrap_or_default();
+        if row_name == total {
+            break;
+        }
+        let Some(code) = cells::text(sheet, CellPos::new(row, hpos.col)) else {
+            continue;
+        };
+        for (col, src, year) in &columns {
+            if let Some(amount) = cells::amount(sheet, CellPos::new(row, *col), &mut out.findings) {
+                out.allocations.push(Allocation {
+                    area_code: code.clone(),
+                    funding_source: src.clone(),
+                    financial_year: year.clone(),
+                    amount,
+                });
+            }
+        }
+    }
+    let mut years: Vec<String> = columns.iter().map(|c| c.2.clone()).collect();
+    years.sort();
+    years.dedup();
+    out.allocation_years = years.clone();
+    out.financial_years = years;
+    Ok(())
+}

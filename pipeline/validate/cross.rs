@@ -1,0 +1,188 @@
+//! Rules that span files: minimum contributions against the published allocations, and which
+//! of an area's returns is its submission (catalogue §5, §6).
+
+use super::ParsedFile;
+use crate::model::{Finding, Pence, Rule, Status};
+use crate::schema::SchemaSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The lines of a stream may differ from its allocation by at most this.
+const TOLERANCE: Pence = Pence(100);
+
+/// A workbook file after validation.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub source_file: String,
+    pub sha256: String,
+    pub parsed: ParsedFile,
+    pub status: Status,
+}
+
+/// Applies the cross-file rules and sets every file's status. `files` is in source-file order.
+pub fn apply(files: &mut [Validated], schemas: &SchemaSet) {
+    check_minimums(files, schemas);
+    for f in files.iter_mut() {
+        f.status = Status::from_findings(&f.parsed.findings);
+    }
+    resolve_submissions(files);
+}
+
+/// (area code, funding source, financial year) → allocated amount.
+type AllocationTable = BTreeMap<(String, String, String), Pence>;
+
+/// (area, source, year) → allocation, from readable allocations workbooks; the first file in
+/// source order wins where two cover the same year.
+fn allocation_table(
+    files: &[Validated],
+) -> (AllocationTable, BTreeSet<String>) {
+    let mut table = BTreeMap::new();
+    let mut covered = BTreeSet::new();
+    let mut year_owner: BTreeMap<String, &str> = BTreeMap::new();
+    for f in files.iter().filter(|f| f.parsed.is_allocations) {
+        if Status::from_findings(&f.parsed.findings) == Status::Rejected {
+            continue;
+        }
+        for y in &f.parsed.allocation_years {
+            year_owner.entry(y.clone()).or_insert(&f.source_file);
+            covered.insert(y.clone());
+        }
+        for a in &f.parsed.allocations {
+            if year_owner.get(&a.financial_year) == Some(&f.source_file.as_str()) {
+                table
+                    .entry((
+                        a.area_code.clone(),
+                        a.funding_source.clone(),
+                        a.financial_year.clone(),
+                    ))
+                    .or_insert(a.amount);
+            }
+        }
+    }
+    (table, covered)
+}
+
+fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
+    let (table, covered) = allocation_table(files);
+    for f in files.iter_mut() {
+        let p = &mut f.parsed;
+        if p.is_allocations {
+            continue;
+        }
+        let (Some(template_id), Some(area)) = (p.template_id.clone(), p.area_code.clone()) else {
+            continue;
+        };
+        let Some(template) = schemas.template(&template_id) else {
+            continue;
+        };
+        let mut new = Vec::new();
+        for year in &p.financial_years {
+            if !covered.contains(year) {
+                new.push(Finding::file(
+                    Rule::AllocationMissing,
+                    format!("no allocations workbook for {year} was in the input, so the minimum contributions for {year} were not checked"),
+                ));
+                continue;
+            }
+            let streams: Vec<(&String, Pence)> = table
+                .iter()
+                .filter(|((a, _, y), _)| *a == area && y == year)
+                .map(|((_, s, _), v)| (s, *v))
+                .collect();
+            for (basis_year, basis) in template.periods().into_iter().filter(|(y, _)| y == year) {
+                for (source, allocated) in &streams {
+                    let lines = Pence(
+                        p.lines
+                            .iter()
+                            .filter(|l| {
+                                &l.funding_source == *source
+                                    && l.financial_year == basis_year
+                                    && l.basis == basis
+                            })
+                            .map(|l| l.amount.0)
+                            .sum(),
+                    );
+                    if lines.abs_diff(*allocated) <= TOLERANCE {
+                        continue;
+                    }
+                    let msg = format!(
+                        "the {source} lines for {year} ({}) add up to {} but the published minimum allocation is {}; enter the allocated amount",
+                        basis.as_str(),
+                        lines.to_gbp(),
+                        allocated.to_gbp()
+                    );
+                    let at = p.stream_cells.iter().find(|c| {
+                        &c.funding_source == *source
+                            && c.financial_year == *year
+                            && c.basis == basis
+                    });
+                    new.push(match at {
+                        Some(c) => Finding {
+                            rule: Rule::MinimumMismatch,
+                            sheet: Some(c.sheet.clone()),
+                            cell: Some(c.cell.clone()),
+                            message: msg,
+                        },
+                        None => Finding::file(Rule::MinimumMismatch, msg),
+                    });
+                }
+            }
+        }
+        p.findings.extend(new);
+    }
+}
+
+/// Per area and template: the latest submission date wins; earlier files are superseded; two
+/// different files sharing the latest date are both rejected.
+fn resolve_submissions(files: &mut [Validated]) {
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, f) in files.iter().enumerate() {
+        let p = &f.parsed;
+        if p.is_allocations {
+            continue;
+        }
+        if let (Some(t), Some(a), Some(_)) = (&p.template_id, &p.area_code, &p.submission_date) {
+            groups.entry((a.clone(), t.clone())).or_default().push(i);
+        }
+    }
+    for ((area, template), idx) in groups {
+        if idx.len() < 2 {
+            continue;
+        }
+        let latest = idx
+            .iter()
+            .filter_map(|&i| files[i].parsed.submission_date.clone())
+            .max()
+            .unwrap_or_default();
+        let newest: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|&i| files[i].parsed.submission_date.as_deref() == Some(latest.as_str()))
+            .collect();
+        if newest.len() > 1 {
+            let names: Vec<String> = newest
+                .iter()
+                .map(|&i| files[i].source_file.clone())
+                .collect();
+            for &i in &newest {
+                let others: Vec<&str> = names
+                    .iter()
+                    .filter(|n| **n != files[i].source_file)
+                    .map(String::as_str)
+                    .collect();
+                files[i].parsed.findings.push(Finding::file(
+                    Rule::SubmissionConflict,
+                    format!(
+                        "{area} has another {template} return with the same submission date {latest} ({}); resubmit one return with a later date",
+                        others.join(", ")
+                    ),
+                ));
+                files[i].status = Status::Rejected;
+            }
+        }
+        for &i in &idx {
+            if !newest.contains(&i) {
+                files[i].status = Status::Superseded;
+            }
+        }
+    }
+}

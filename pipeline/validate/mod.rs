@@ -1,0 +1,182 @@
+//! Validate: read each file against its template schema into lines, schemes and findings,
+//! then apply the rules that span files (allocations, resubmissions).
+//!
+//! Validation never fails: a bad return yields findings, not `Err`. Per file it reads only the
+//! sheets the schema names.
+
+mod allocations;
+mod cells;
+mod cover;
+pub mod cross;
+mod expenditure;
+mod income;
+mod recognise;
+
+use crate::model::{Basis, Finding, Pence, Rule};
+use crate::reference::{AreaMatch, Areas};
+use crate::schema::{SchemaSet, TemplateKind};
+use crate::workbook::{Limits, OpenError, Workbook};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What the validate stage needs besides the file.
+pub struct Context<'a> {
+    pub schemas: &'a SchemaSet,
+    pub areas: &'a Areas,
+    pub limits: Limits,
+}
+
+/// One income line: one contributor's amount for one year and basis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomeLine {
+    pub funding_source: String,
+    pub contributor: Option<String>,
+    pub financial_year: String,
+    pub basis: Basis,
+    pub amount: Pence,
+    pub sheet: String,
+    pub cell: String,
+}
+
+/// One scheme's amount in one expenditure column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeLine {
+    pub scheme_id: Option<String>,
+    pub scheme_name: Option<String>,
+    pub scheme_type: Option<String>,
+    pub area_of_spend: Option<String>,
+    pub commissioner: Option<String>,
+    pub provider: Option<String>,
+    pub funding_source: Option<String>,
+    pub financial_year: String,
+    pub basis: Basis,
+    pub amount: Pence,
+    pub sheet: String,
+    pub cell: String,
+}
+
+/// One published minimum allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub area_code: String,
+    pub funding_source: String,
+    pub financial_year: String,
+    pub amount: Pence,
+}
+
+/// Where a stream's stored total sits, so cross-file findings can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamCell {
+    pub funding_source: String,
+    pub financial_year: String,
+    pub basis: Basis,
+    pub sheet: String,
+    pub cell: String,
+}
+
+/// Everything read from one file. Serializable, so it can be cached between runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedFile {
+    pub template_id: Option<String>,
+    pub is_allocations: bool,
+    pub area_code: Option<String>,
+    pub area_name: Option<String>,
+    /// ISO `yyyy-mm-dd`.
+    pub submission_date: Option<String>,
+    pub financial_years: Vec<String>,
+    pub lines: Vec<IncomeLine>,
+    pub schemes: Vec<SchemeLine>,
+    pub allocations: Vec<Allocation>,
+    /// The years an allocations workbook covers.
+    pub allocation_years: Vec<String>,
+    pub stream_cells: Vec<StreamCell>,
+    pub findings: Vec<Finding>,
+}
+
+impl ParsedFile {
+    fn failed(finding: Finding) -> Self {
+        ParsedFile {
+            findings: vec![finding],
+            ..Default::default()
+        }
+    }
+}
+
+fn open_finding(e: OpenError) -> Finding {
+    match e {
+        OpenError::Unreadable(m) => Finding::file(Rule::FileUnreadable, m),
+        OpenError::TooLarge(m) => Finding::file(Rule::FileTooLarge, m),
+    }
+}
+
+/// Reads and checks one workbook. Never panics on bad input by design; the caller still
+/// catches panics at the file boundary.
+pub fn parse_file(path: &Path, ctx: &Context<'_>) -> ParsedFile {
+    let mut wb = match Workbook::open(path, ctx.limits) {
+        Ok(wb) => wb,
+        Err(e) => return ParsedFile::failed(open_finding(e)),
+    };
+    let template = match recognise::recognise(&mut wb, ctx.schemas) {
+        Ok(Some(t)) => t,
+        Ok(None) => return ParsedFile::failed(recognise::unknown_finding(&mut wb, ctx.schemas)),
+        Err(e) => return ParsedFile::failed(open_finding(e)),
+    };
+    let mut out = ParsedFile {
+        template_id: Some(template.id.clone()),
+        ..Default::default()
+    };
+    let result = match template.kind {
+        TemplateKind::Allocations => {
+            out.is_allocations = true;
+            allocations::read(&mut wb, template, &mut out)
+        }
+        TemplateKind::Return => read_return(&mut wb, template, ctx, &mut out),
+    };
+    if let Err(e) = result {
+        out.findings.push(open_finding(e));
+    }
+    out
+}
+
+fn read_return(
+    wb: &mut Workbook,
+    template: &crate::schema::TemplateSpec,
+    ctx: &Context<'_>,
+    out: &mut ParsedFile,
+) -> Result<(), OpenError> {
+    out.financial_years = template.financial_years();
+    let cover = cover::read(wb, template, &mut out.findings)?;
+    out.submission_date = cover.submission_date.clone();
+    if let Some((name, pos, sheet)) = &cover.hwb_name {
+        let years: Vec<_> = out
+            .financial_years
+            .iter()
+            .filter_map(|y| crate::model::FinancialYear::parse(y))
+            .collect();
+        match ctx.areas.match_name(name, &years) {
+            AreaMatch::Found { code, name } => {
+                out.area_code = Some(code);
+                out.area_name = Some(name);
+            }
+            AreaMatch::NotInYears { name: n, first, last } => out.findings.push(Finding::cell(
+                Rule::AreaNotInYear,
+                sheet,
+                *pos,
+                format!(
+                    "\"{name}\" is {n}, which exists from {first}{} and so not in every year of this return ({})",
+                    last.map(|l| format!(" to {l}")).unwrap_or_default(),
+                    out.financial_years.join(", ")
+                ),
+            )),
+            AreaMatch::Unknown => out.findings.push(Finding::cell(
+                Rule::AreaUnknown,
+                sheet,
+                *pos,
+                format!("\"{name}\" is not a Health and Wellbeing Board; choose the area's name from the drop-down list"),
+            )),
+        }
+    }
+    income::read(wb, template, ctx.schemas, out)?;
+    expenditure::read(wb, template, out)?;
+    Ok(())
+}
