@@ -19,6 +19,7 @@
 //!   inputs give byte-identical files.
 
 pub mod aggregate;
+pub mod fixtures;
 pub mod ingest;
 pub mod model;
 pub mod money;

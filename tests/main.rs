@@ -1,1 +1,11 @@
+//! One integration test binary (each extra binary re-links arrow and parquet).
 
+mod support;
+
+mod cli;
+mod clients;
+mod habits;
+mod hostile;
+mod rules;
+mod samples;
+mod schemas;

@@ -1,0 +1,36 @@
+# bcf: Better Care Fund returns pipeline. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+CARGO ?= cargo
+VENV := .venv
+PY := $(VENV)/bin/python
+OUT ?= out/demo
+
+.PHONY: demo test lint venv fmt clean
+
+## Run the whole pipeline on the bundled sample returns and print the national totals.
+demo:
+	$(CARGO) run --quiet -- run --input fixtures/samples --out $(OUT)
+	@echo "Outputs in $(OUT)/ (report: $(OUT)/report.md)"
+
+## Every test, including the pyarrow/DuckDB read-back (installed into $(VENV)).
+test: venv
+	BCF_PYTHON=$(abspath $(PY)) $(CARGO) test --all-targets
+
+## Formatting and lints, as CI runs them.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+## Python clients used by tests and benchmarks (PyPI).
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/clients/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
+	touch $@
+
+clean:
+	rm -rf out $(VENV)
+	$(CARGO) clean

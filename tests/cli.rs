@@ -1,0 +1,66 @@
+//! Exit codes and messages a scheduler relies on.
+
+use crate::support::{bcf_bin, fixtures};
+use std::process::Command;
+
+fn bcf(args: &[&str]) -> std::process::Output {
+    Command::new(bcf_bin()).args(args).env("BCF_LOG", "warn").output().expect("bcf runs")
+}
+
+#[test]
+fn help_documents_the_commands() {
+    let out = bcf(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["run", "schemas", "Exit codes"] {
+        assert!(text.contains(word), "--help mentions {word}: {text}");
+    }
+    let out = bcf(&["run", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--input", "--out", "--baseline", "--fail-on-rejected", "--max-inflated-bytes"] {
+        assert!(text.contains(flag), "run --help mentions {flag}");
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    assert_eq!(bcf(&["run"]).status.code(), Some(2));
+    assert_eq!(bcf(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn a_run_that_cannot_complete_exits_1_with_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    let out = bcf(&["run", "--input", missing.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one-line reason: {err}");
+    assert!(err.contains("nope"));
+
+    // The output folder is a file: unwritable.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let samples = fixtures().join("samples");
+    let out = bcf(&["run", "--input", samples.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = bcf(&["run", "--input", samples.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap(), "--baseline", "2015"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2015"));
+}
+
+#[test]
+fn rejected_returns_exit_0_unless_asked() {
+    let input = tempfile::tempdir().unwrap();
+    std::fs::write(input.path().join("broken.xlsx"), b"this is not a workbook").unwrap();
+    std::fs::write(input.path().join("notes.txt"), b"skipped").unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let args = ["run", "--input", input.path().to_str().unwrap(), "--out", out_dir.path().to_str().unwrap()];
+    let out = bcf(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 rejected"));
+    let mut strict = args.to_vec();
+    strict.push("--fail-on-rejected");
+    assert_eq!(bcf(&strict).status.code(), Some(3));
+}

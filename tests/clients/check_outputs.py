@@ -1,0 +1,62 @@
+"""Reads a bcf output folder with pyarrow and DuckDB and checks types, partitions and totals.
+
+usage: check_outputs.py OUT_DIR EXPECTED_DIR
+"""
+import csv
+import decimal
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+out, expected = Path(sys.argv[1]), Path(sys.argv[2])
+money = pa.decimal128(18, 2)
+
+# national_totals: the documented types.
+nt = pq.read_table(out / "national_totals.parquet")
+want = {
+    "financial_year": pa.string(), "basis": pa.string(),
+    "areas_expected": pa.int32(), "areas_included": pa.int32(),
+    "mandated_minimum_gbp": money, "voluntary_la_gbp": money, "voluntary_nhs_gbp": money,
+    "voluntary_above_minimum_gbp": money, "total_pooled_gbp": money,
+    "baseline_year": pa.string(), "voluntary_vs_baseline_ratio": pa.float64(),
+}
+for name, typ in want.items():
+    assert nt.schema.field(name).type == typ, (name, nt.schema.field(name).type)
+
+# lines: Hive partitions discovered by pyarrow, amounts decimal.
+lines = ds.dataset(out / "lines", format="parquet", partitioning="hive").to_table()
+assert lines.schema.field("amount_gbp").type == money
+assert "financial_year" in lines.schema.names
+years = sorted(set(lines.column("financial_year").to_pylist()))
+assert years == ["2015-16", "2017-18", "2018-19", "2020-21", "2023-24", "2024-25"], years
+
+# DuckDB: the same sums as the expected CSV, with hive_partitioning.
+con = duckdb.connect()
+rows = con.execute(
+    f"""select financial_year, basis, funding_source, sum(amount_gbp)::decimal(18,2)
+        from read_parquet('{out}/lines/**/*.parquet', hive_partitioning=true)
+        group by all order by 1, 2, 3"""
+).fetchall()
+with open(expected / "lines_by_source.csv") as f:
+    exp = [(r["financial_year"], r["basis"], r["funding_source"], decimal.Decimal(r["amount_gbp"])) for r in csv.DictReader(f)]
+assert [(str(a), b, c, d) for a, b, c, d in rows] == exp, rows
+
+typ = con.execute(f"select typeof(total_pooled_gbp) from '{out}/national_totals.parquet' limit 1").fetchone()[0]
+assert typ == "DECIMAL(18,2)", typ
+with open(expected / "national_totals.csv") as f:
+    for r in csv.DictReader(f):
+        got = con.execute(
+            f"select total_pooled_gbp, voluntary_above_minimum_gbp from '{out}/national_totals.parquet' where financial_year = ? and basis = ?",
+            [r["financial_year"], r["basis"]],
+        ).fetchone()
+        assert got == (decimal.Decimal(r["total_pooled_gbp"]), decimal.Decimal(r["voluntary_above_minimum_gbp"])), (r, got)
+
+schemes = con.execute(f"select count(*), count(distinct financial_year) from read_parquet('{out}/schemes/**/*.parquet', hive_partitioning=true)").fetchone()
+assert schemes[0] > 0 and schemes[1] == 6, schemes
+subs = con.execute(f"select count(*) from '{out}/submissions.parquet'").fetchone()[0]
+assert subs == 20, subs
+print("clients OK")

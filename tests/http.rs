@@ -1,0 +1,1052 @@
+//! Tests for `bcf::ingest::http` against a small hand-written HTTP/1.1 server
+//! bound to 127.0.0.1:0 inside each test. No other network is used.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bcf::ingest::http::{
+    fetch_manifest, fetch_manifest_blocking, install_crypto_provider, DownloadOutcome, Downloaded,
+    HttpError, HttpOptions,
+};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+// ---------------------------------------------------------------------------
+// Test server
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+struct Hit {
+    path: String,
+    headers: HashMap<String, String>,
+    at: Instant,
+    status: u16,
+}
+
+/// How the server answers one request.
+enum Reply {
+    /// A complete response with `Content-Length`.
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// A 200 without `Content-Length`: the body ends when the connection closes.
+    UntilClose { body: Vec<u8> },
+    /// A 200 announcing `content_length` bytes, sending only `body`, then closing.
+    Truncated {
+        content_length: usize,
+        body: Vec<u8>,
+    },
+    /// A 200 announcing `content_length` bytes, sending `body`, then going quiet for `pause`.
+    Stall {
+        content_length: usize,
+        body: Vec<u8>,
+        pause: Duration,
+    },
+    /// `reply` after waiting `delay`.
+    Slow { delay: Duration, reply: Box<Reply> },
+}
+
+impl Reply {
+    fn ok(body: &[u8]) -> Reply {
+        Reply::Full {
+            status: 200,
+            headers: Vec::new(),
+            body: body.to_vec(),
+        }
+    }
+
+    fn status(status: u16) -> Reply {
+        Reply::Full {
+            status,
+            headers: Vec::new(),
+            body: format!("status {status}").into_bytes(),
+        }
+    }
+
+    fn status_code(&self) -> u16 {
+        match self {
+            Reply::Full { status, .. } => *status,
+            Reply::Slow { reply, .. } => reply.status_code(),
+            _ => 200,
+        }
+    }
+}
+
+/// The request being answered: its path, headers and how many times this path
+/// has been requested so far (1 for the first request).
+struct Request<'a> {
+    path: &'a str,
+    headers: &'a HashMap<String, String>,
+    nth: u32,
+}
+
+type Handler = Arc<dyn Fn(&Request<'_>) -> Reply + Send + Sync>;
+
+struct TestServer {
+    base: String,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    max_in_flight: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    async fn start(handler: impl Fn(&Request<'_>) -> Reply + Send + Sync + 'static) -> TestServer {
+        let handler: Handler = Arc::new(handler);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let counts = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let task = {
+            let hits = hits.clone();
+            let max_in_flight = max_in_flight.clone();
+            tokio::spawn(async move {
+                while let Ok((socket, _)) = listener.accept().await {
+                    let handler = handler.clone();
+                    let hits = hits.clone();
+                    let counts = counts.clone();
+                    let in_flight = in_flight.clone();
+                    let max_in_flight = max_in_flight.clone();
+                    tokio::spawn(async move {
+                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        max_in_flight.fetch_max(now, Ordering::SeqCst);
+                        serve(socket, handler, hits, counts).await;
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+            })
+        };
+        TestServer {
+            base: format!("http://{addr}"),
+            hits,
+            max_in_flight,
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().expect("hits lock").clone()
+    }
+
+    fn hits_for(&self, path: &str) -> Vec<Hit> {
+        self.hits().into_iter().filter(|h| h.path == path).collect()
+    }
+
+    fn clear_hits(&self) {
+        self.hits.lock().expect("hits lock").clear();
+    }
+}
+
+/// Serve one request on one connection, then close it.
+async fn serve(
+    mut socket: TcpStream,
+    handler: Handler,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    counts: Arc<Mutex<HashMap<String, u32>>>,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            return;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), socket.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return,
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let path = request_line
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let nth = {
+        let mut counts = counts.lock().expect("counts lock");
+        let n = counts.entry(path.clone()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let at = Instant::now();
+    let mut reply = handler(&Request {
+        path: &path,
+        headers: &headers,
+        nth,
+    });
+    hits.lock().expect("hits lock").push(Hit {
+        path,
+        headers,
+        at,
+        status: reply.status_code(),
+    });
+    while let Reply::Slow {
+        delay,
+        reply: inner,
+    } = reply
+    {
+        tokio::time::sleep(delay).await;
+        reply = *inner;
+    }
+    let _ = write_reply(&mut socket, reply).await;
+}
+
+async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
+    let head = |status: u16, length: Option<usize>, extra: &[(String, String)]| {
+        let mut h = format!(
+            "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
+            reason(status)
+        );
+        if let Some(length) = length {
+            h.push_str(&format!("Content-Length: {length}\r\n"));
+        }
+        for (k, v) in extra {
+            h.push_str(&format!("{k}: {v}\r\n"));
+        }
+        h.push_str("\r\n");
+        h.into_bytes()
+    };
+    match reply {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let length = if status == 304 {
+                None
+            } else {
+                Some(body.len())
+            };
+            socket.write_all(&head(status, length, &headers)).await?;
+            if status != 304 {
+                socket.write_all(&body).await?;
+            }
+        }
+        Reply::UntilClose { body } => {
+            socket.write_all(&head(200, None, &[])).await?;
+            socket.write_all(&body).await?;
+        }
+        Reply::Truncated {
+            content_length,
+            body,
+        } => {
+            socket
+                .write_all(&head(200, Some(content_length), &[]))
+                .await?;
+            socket.write_all(&body).await?;
+        }
+        Reply::Stall {
+            content_length,
+            body,
+            pause,
+        } => {
+            socket
+                .write_all(&head(200, Some(content_length), &[]))
+                .await?;
+            socket.write_all(&body).await?;
+            socket.flush().await?;
+            tokio::time::sleep(pause).await;
+        }
+        Reply::Slow { .. } => {}
+    }
+    socket.flush().await?;
+    socket.shutdown().await
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        304 => "Not Modified",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn sha_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Deterministic test content of `n` bytes.
+fn content(seed: u8, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn manifest_json(files: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let files: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(path, body)| match body {
+            Some(body) => serde_json::json!({
+                "path": path, "sha256": sha_hex(body), "bytes": body.len()
+            }),
+            None => serde_json::json!({ "path": path }),
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "files": files })).expect("manifest json")
+}
+
+/// A handler serving a manifest at /returns/manifest.json and fixed files
+/// below /returns/, with ETags and `If-None-Match` support.
+fn static_site(manifest: Vec<u8>, files: Vec<(&str, Vec<u8>)>) -> impl Fn(&Request<'_>) -> Reply {
+    let files: HashMap<String, Vec<u8>> = files
+        .into_iter()
+        .map(|(p, b)| (format!("/returns/{p}"), b))
+        .collect();
+    move |req: &Request<'_>| {
+        if req.path == "/returns/manifest.json" {
+            return Reply::ok(&manifest);
+        }
+        match files.get(req.path) {
+            Some(body) => {
+                let etag = format!("\"{}\"", &sha_hex(body)[..16]);
+                if req.headers.get("if-none-match") == Some(&etag) {
+                    return Reply::Full {
+                        status: 304,
+                        headers: vec![("ETag".into(), etag)],
+                        body: Vec::new(),
+                    };
+                }
+                Reply::Full {
+                    status: 200,
+                    headers: vec![
+                        ("ETag".into(), etag),
+                        (
+                            "Last-Modified".into(),
+                            "Wed, 01 May 2024 09:00:00 GMT".into(),
+                        ),
+                    ],
+                    body: body.clone(),
+                }
+            }
+            None => Reply::status(404),
+        }
+    }
+}
+
+fn fast_opts() -> HttpOptions {
+    HttpOptions {
+        concurrency: 4,
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(2),
+        total_timeout: Duration::from_secs(10),
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+        max_file_bytes: 1024 * 1024,
+    }
+}
+
+fn failed_reason(d: &Downloaded) -> &str {
+    match &d.outcome {
+        DownloadOutcome::Failed { reason } => reason,
+        other => panic!("{} expected to fail, got {other:?}", d.path),
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+async fn run(server: &TestServer, store: &Path, opts: &HttpOptions) -> Vec<Downloaded> {
+    install_crypto_provider();
+    fetch_manifest(&server.url("/returns/manifest.json"), store, opts)
+        .await
+        .expect("manifest fetched")
+}
+
+/// A server with one file, `/returns/f.xlsx`, answered by `file`; the manifest
+/// lists it with `body`'s checksum and size when given.
+async fn one_file_server(
+    body: Option<Vec<u8>>,
+    file: impl Fn(&Request<'_>) -> Reply + Send + Sync + 'static,
+) -> TestServer {
+    let manifest = manifest_json(&[("f.xlsx", body.as_deref())]);
+    TestServer::start(move |req: &Request<'_>| {
+        if req.path == "/returns/manifest.json" {
+            Reply::ok(&manifest)
+        } else if req.path == "/returns/f.xlsx" {
+            file(req)
+        } else {
+            Reply::status(404)
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+#[tokio::test]
+async fn clean_manifest_of_three_files_is_stored_in_order() {
+    let bodies = [content(1, 5000), content(2, 1), content(3, 70_000)];
+    let manifest = manifest_json(&[
+        ("2023-25/Kent.xlsx", Some(&bodies[0])),
+        ("2023-25/East Sussex.xlsx", Some(&bodies[1])),
+        ("2024-26/Kent.xlsx", Some(&bodies[2])),
+    ]);
+    let site = static_site(
+        manifest,
+        vec![
+            ("2023-25/Kent.xlsx", bodies[0].clone()),
+            ("2023-25/East%20Sussex.xlsx", bodies[1].clone()),
+            ("2024-26/Kent.xlsx", bodies[2].clone()),
+        ],
+    );
+    // The first file is slow so that later ones finish first: order must hold.
+    let server = TestServer::start(move |req: &Request<'_>| {
+        let reply = site(req);
+        if req.path == "/returns/2023-25/Kent.xlsx" {
+            Reply::Slow {
+                delay: Duration::from_millis(200),
+                reply: Box::new(reply),
+            }
+        } else {
+            reply
+        }
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+
+    let paths: Vec<&str> = results.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "2023-25/Kent.xlsx",
+            "2023-25/East Sussex.xlsx",
+            "2024-26/Kent.xlsx"
+        ]
+    );
+    for (d, body) in results.iter().zip(&bodies) {
+        assert_eq!(d.attempts, 1, "{d:?}");
+        match &d.outcome {
+            DownloadOutcome::Stored {
+                local,
+                sha256,
+                bytes,
+                not_modified,
+            } => {
+                assert_eq!(*sha256, sha_hex(body));
+                assert_eq!(*bytes, body.len() as u64);
+                assert!(!not_modified);
+                assert_eq!(*local, store.path().join("objects").join(sha256));
+                assert_eq!(std::fs::read(local).expect("object"), *body);
+            }
+            other => panic!("{}: {other:?}", d.path),
+        }
+    }
+    assert_eq!(
+        results[1].url,
+        server.url("/returns/2023-25/East%20Sussex.xlsx")
+    );
+    assert_eq!(files_in(&store.path().join("objects")).len(), 3);
+    assert!(files_in(&store.path().join("tmp")).is_empty());
+    let index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(store.path().join("index.json")).expect("index.json"),
+    )
+    .expect("index parses");
+    let entry = &index[server.url("/returns/2024-26/Kent.xlsx")];
+    assert_eq!(entry["sha256"], sha_hex(&bodies[2]));
+    assert_eq!(entry["bytes"], 70_000);
+    assert!(entry["etag"].is_string());
+    assert_eq!(entry["last_modified"], "Wed, 01 May 2024 09:00:00 GMT");
+}
+
+#[tokio::test]
+async fn service_unavailable_then_ok_takes_two_attempts() {
+    let body = content(4, 3000);
+    let served = body.clone();
+    let server = one_file_server(Some(body.clone()), move |req: &Request<'_>| {
+        if req.nth == 1 {
+            Reply::status(503)
+        } else {
+            Reply::ok(&served)
+        }
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    assert_eq!(results[0].attempts, 2);
+    assert!(matches!(
+        &results[0].outcome,
+        DownloadOutcome::Stored { bytes: 3000, .. }
+    ));
+    assert_eq!(server.hits_for("/returns/f.xlsx").len(), 2);
+}
+
+#[tokio::test]
+async fn too_many_requests_honours_retry_after() {
+    let body = content(5, 100);
+    let served = body.clone();
+    let server = one_file_server(Some(body), move |req: &Request<'_>| {
+        if req.nth == 1 {
+            Reply::Full {
+                status: 429,
+                headers: vec![("Retry-After".into(), "1".into())],
+                body: b"slow down".to_vec(),
+            }
+        } else {
+            Reply::ok(&served)
+        }
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        max_backoff: Duration::from_secs(5),
+        ..fast_opts()
+    };
+    let results = run(&server, store.path(), &opts).await;
+    assert_eq!(results[0].attempts, 2);
+    assert!(matches!(results[0].outcome, DownloadOutcome::Stored { .. }));
+    let hits = server.hits_for("/returns/f.xlsx");
+    assert_eq!(hits.len(), 2);
+    let gap = hits[1].at.duration_since(hits[0].at);
+    assert!(gap >= Duration::from_millis(900), "retried after {gap:?}");
+}
+
+#[tokio::test]
+async fn retry_after_is_capped_by_max_backoff() {
+    let body = content(6, 100);
+    let served = body.clone();
+    let server = one_file_server(Some(body), move |req: &Request<'_>| {
+        if req.nth == 1 {
+            Reply::Full {
+                status: 503,
+                headers: vec![("Retry-After".into(), "3600".into())],
+                body: Vec::new(),
+            }
+        } else {
+            Reply::ok(&served)
+        }
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let started = Instant::now();
+    let results = run(&server, store.path(), &fast_opts()).await;
+    assert_eq!(results[0].attempts, 2);
+    assert!(matches!(results[0].outcome, DownloadOutcome::Stored { .. }));
+    // Capped at 50 ms, so nowhere near an hour; the bound is deliberately loose.
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn stalled_body_hits_the_read_timeout() {
+    let body = content(7, 4000);
+    let server = one_file_server(Some(body.clone()), move |_req: &Request<'_>| Reply::Stall {
+        content_length: 4000,
+        body: body[..1000].to_vec(),
+        pause: Duration::from_secs(5),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        read_timeout: Duration::from_millis(300),
+        max_retries: 1,
+        ..fast_opts()
+    };
+    let results = run(&server, store.path(), &opts).await;
+    let reason = failed_reason(&results[0]);
+    assert!(reason.contains("read timed out"), "{reason}");
+    assert_eq!(results[0].attempts, 2);
+    assert!(files_in(&store.path().join("objects")).is_empty());
+    assert!(files_in(&store.path().join("tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn total_timeout_bounds_each_attempt() {
+    let body = content(21, 100);
+    let served = body.clone();
+    let server = one_file_server(Some(body), move |_req: &Request<'_>| Reply::Slow {
+        delay: Duration::from_secs(3),
+        reply: Box::new(Reply::ok(&served)),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        read_timeout: Duration::from_secs(10),
+        total_timeout: Duration::from_millis(200),
+        max_retries: 1,
+        ..fast_opts()
+    };
+    let results = run(&server, store.path(), &opts).await;
+    let reason = failed_reason(&results[0]);
+    assert!(reason.contains("total timeout of 200 ms"), "{reason}");
+    assert_eq!(results[0].attempts, 2);
+}
+
+#[tokio::test]
+async fn truncated_body_is_retried_then_fails() {
+    let body = content(8, 5000);
+    let server = one_file_server(None, move |_req: &Request<'_>| Reply::Truncated {
+        content_length: 5000,
+        body: body[..1200].to_vec(),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        max_retries: 2,
+        ..fast_opts()
+    };
+    let results = run(&server, store.path(), &opts).await;
+    let reason = failed_reason(&results[0]);
+    assert!(
+        reason.contains("connection closed after 1200 of 5000 bytes"),
+        "{reason}"
+    );
+    assert_eq!(results[0].attempts, 3);
+    assert_eq!(server.hits_for("/returns/f.xlsx").len(), 3);
+    assert!(files_in(&store.path().join("objects")).is_empty());
+    assert!(files_in(&store.path().join("tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn truncated_once_then_complete_is_stored() {
+    let body = content(9, 5000);
+    let served = body.clone();
+    let server = one_file_server(Some(body.clone()), move |req: &Request<'_>| {
+        if req.nth == 1 {
+            Reply::Truncated {
+                content_length: 5000,
+                body: served[..1200].to_vec(),
+            }
+        } else {
+            Reply::ok(&served)
+        }
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    assert_eq!(results[0].attempts, 2);
+    match &results[0].outcome {
+        DownloadOutcome::Stored { local, .. } => {
+            assert_eq!(std::fs::read(local).expect("object"), body)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn checksum_mismatch_fails_and_keeps_nothing() {
+    let listed = content(10, 2000);
+    let mut served = listed.clone();
+    served[1000] ^= 0xff;
+    let server = one_file_server(Some(listed.clone()), move |_req: &Request<'_>| {
+        Reply::ok(&served)
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    let reason = failed_reason(&results[0]);
+    assert!(reason.starts_with("SHA-256 "), "{reason}");
+    assert!(
+        reason.contains(&format!(
+            "disagrees with the manifest's {}",
+            sha_hex(&listed)
+        )),
+        "{reason}"
+    );
+    assert_eq!(results[0].attempts, 1);
+    assert!(files_in(&store.path().join("objects")).is_empty());
+    assert!(files_in(&store.path().join("tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn manifest_checksum_is_compared_case_insensitively() {
+    let body = content(11, 300);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "files": [{ "path": "f.xlsx", "sha256": sha_hex(&body).to_uppercase() }]
+    }))
+    .expect("json");
+    let server = TestServer::start(static_site(manifest, vec![("f.xlsx", body.clone())])).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    match &results[0].outcome {
+        DownloadOutcome::Stored { sha256, .. } => assert_eq!(*sha256, sha_hex(&body)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn not_found_fails_after_exactly_one_attempt() {
+    let server = one_file_server(None, |_req: &Request<'_>| Reply::status(404)).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    assert_eq!(failed_reason(&results[0]), "HTTP 404 Not Found");
+    assert_eq!(results[0].attempts, 1);
+    assert_eq!(server.hits_for("/returns/f.xlsx").len(), 1);
+}
+
+#[tokio::test]
+async fn oversize_body_with_content_length_fails_without_retry() {
+    let body = content(12, 4096);
+    let server = one_file_server(None, move |_req: &Request<'_>| Reply::ok(&body)).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        max_file_bytes: 1024,
+        ..fast_opts()
+    };
+    let results = run(&server, store.path(), &opts).await;
+    let reason = failed_reason(&results[0]);
+    assert!(reason.contains("exceeds the 1 KiB limit"), "{reason}");
+    assert_eq!(results[0].attempts, 1);
+    assert!(files_in(&store.path().join("objects")).is_empty());
+}
+
+#[tokio::test]
+async fn oversize_body_without_content_length_is_cut_off_while_streaming() {
+    let body = content(13, 64 * 1024);
+    let server = one_file_server(None, move |_req: &Request<'_>| Reply::UntilClose {
+        body: body.clone(),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        max_file_bytes: 1024,
+        ..fast_opts()
+    };
+    let results = run(&server, store.path(), &opts).await;
+    let reason = failed_reason(&results[0]);
+    assert_eq!(reason, "body exceeded the 1 KiB limit");
+    assert_eq!(results[0].attempts, 1);
+    assert!(files_in(&store.path().join("objects")).is_empty());
+    assert!(files_in(&store.path().join("tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn body_without_content_length_is_stored() {
+    let body = content(14, 10_000);
+    let served = body.clone();
+    let server = one_file_server(Some(body), move |_req: &Request<'_>| Reply::UntilClose {
+        body: served.clone(),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    assert!(matches!(
+        results[0].outcome,
+        DownloadOutcome::Stored { bytes: 10_000, .. }
+    ));
+}
+
+#[tokio::test]
+async fn size_disagreeing_with_manifest_fails_without_retry() {
+    let body = content(15, 500);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "files": [{ "path": "f.xlsx", "bytes": 499 }]
+    }))
+    .expect("json");
+    let server = TestServer::start(static_site(manifest, vec![("f.xlsx", body)])).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    let reason = failed_reason(&results[0]);
+    assert!(reason.contains("manifest says 499"), "{reason}");
+    assert_eq!(results[0].attempts, 1);
+}
+
+#[tokio::test]
+async fn second_call_gets_not_modified_for_every_file() {
+    let bodies = [content(16, 1000), content(17, 2000), content(18, 3000)];
+    let manifest = manifest_json(&[
+        ("a.xlsx", Some(&bodies[0])),
+        ("b.xlsx", Some(&bodies[1])),
+        ("c.xlsx", None),
+    ]);
+    let server = TestServer::start(static_site(
+        manifest,
+        vec![
+            ("a.xlsx", bodies[0].clone()),
+            ("b.xlsx", bodies[1].clone()),
+            ("c.xlsx", bodies[2].clone()),
+        ],
+    ))
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let first = run(&server, store.path(), &fast_opts()).await;
+    assert!(first.iter().all(|d| matches!(
+        d.outcome,
+        DownloadOutcome::Stored {
+            not_modified: false,
+            ..
+        }
+    )));
+
+    server.clear_hits();
+    let second = run(&server, store.path(), &fast_opts()).await;
+    let file_hits: Vec<Hit> = server
+        .hits()
+        .into_iter()
+        .filter(|h| h.path != "/returns/manifest.json")
+        .collect();
+    assert_eq!(file_hits.len(), 3);
+    assert_eq!(file_hits.iter().filter(|h| h.status == 200).count(), 0);
+    assert!(file_hits
+        .iter()
+        .all(|h| h.headers.contains_key("if-none-match")
+            && h.headers.get("if-modified-since").map(String::as_str)
+                == Some("Wed, 01 May 2024 09:00:00 GMT")));
+    for ((a, b), body) in first.iter().zip(&second).zip(&bodies) {
+        assert_eq!(b.attempts, 1);
+        match (&a.outcome, &b.outcome) {
+            (
+                DownloadOutcome::Stored {
+                    local: la,
+                    sha256: sa,
+                    ..
+                },
+                DownloadOutcome::Stored {
+                    local,
+                    sha256,
+                    bytes,
+                    not_modified,
+                },
+            ) => {
+                assert!(*not_modified, "{b:?}");
+                assert_eq!(sha256, sa);
+                assert_eq!(local, la);
+                assert_eq!(*bytes, body.len() as u64);
+                assert_eq!(std::fs::read(local).expect("object"), *body);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn missing_object_is_downloaded_again_not_trusted_to_304() {
+    let body = content(19, 1234);
+    let manifest = manifest_json(&[("a.xlsx", Some(&body))]);
+    let server = TestServer::start(static_site(manifest, vec![("a.xlsx", body.clone())])).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    run(&server, store.path(), &fast_opts()).await;
+    std::fs::remove_dir_all(store.path().join("objects")).expect("remove objects");
+
+    server.clear_hits();
+    let again = run(&server, store.path(), &fast_opts()).await;
+    assert!(matches!(
+        again[0].outcome,
+        DownloadOutcome::Stored {
+            not_modified: false,
+            bytes: 1234,
+            ..
+        }
+    ));
+    let hits = server.hits_for("/returns/a.xlsx");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].status, 200);
+    assert!(!hits[0].headers.contains_key("if-none-match"));
+}
+
+#[tokio::test]
+async fn unsafe_manifest_paths_fail_without_any_request() {
+    let good = content(20, 100);
+    let manifest = serde_json::to_vec(&serde_json::json!({ "files": [
+        { "path": "../secret.xlsx" },
+        { "path": "/etc/secret.xlsx" },
+        { "path": "2023-25\\secret.xlsx" },
+        { "path": "2023-25//secret.xlsx" },
+        { "path": "2023-25/%2e%2e/%2e%2e/secret.xlsx" },
+        { "path": "http://127.0.0.1:1/secret.xlsx" },
+        { "path": "ok.xlsx" },
+    ]}))
+    .expect("json");
+    let server = TestServer::start(static_site(manifest, vec![("ok.xlsx", good)])).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    assert_eq!(results.len(), 7);
+    for d in &results[..6] {
+        let reason = failed_reason(d);
+        assert!(reason.starts_with("unsafe manifest path"), "{reason}");
+        assert_eq!(d.attempts, 0);
+        assert_eq!(d.url, "");
+    }
+    assert!(matches!(results[6].outcome, DownloadOutcome::Stored { .. }));
+    let paths: Vec<String> = server.hits().into_iter().map(|h| h.path).collect();
+    assert!(!paths.iter().any(|p| p.contains("secret")), "{paths:?}");
+    assert_eq!(paths.len(), 2, "{paths:?}");
+}
+
+#[tokio::test]
+async fn manifest_that_404s_is_an_error() {
+    let server = TestServer::start(|_req: &Request<'_>| Reply::status(404)).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    install_crypto_provider();
+    let err = fetch_manifest(
+        &server.url("/returns/manifest.json"),
+        store.path(),
+        &fast_opts(),
+    )
+    .await
+    .expect_err("a missing manifest is an error");
+    assert!(matches!(err, HttpError::ManifestFetch { .. }), "{err:?}");
+    assert!(err.to_string().contains("HTTP 404 Not Found"), "{err}");
+    assert_eq!(server.hits().len(), 1);
+}
+
+#[tokio::test]
+async fn manifest_that_keeps_failing_with_503_is_an_error_after_retries() {
+    let server = TestServer::start(|_req: &Request<'_>| Reply::status(503)).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let err = fetch_manifest(
+        &server.url("/returns/manifest.json"),
+        store.path(),
+        &fast_opts(),
+    )
+    .await
+    .expect_err("error");
+    assert!(
+        err.to_string().contains("gave up after 4 attempts"),
+        "{err}"
+    );
+    assert_eq!(server.hits().len(), 4);
+}
+
+#[tokio::test]
+async fn manifest_that_is_not_json_is_an_error() {
+    let server = TestServer::start(|_req: &Request<'_>| Reply::ok(b"<html>nope</html>")).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let err = fetch_manifest(
+        &server.url("/returns/manifest.json"),
+        store.path(),
+        &fast_opts(),
+    )
+    .await
+    .expect_err("error");
+    assert!(matches!(err, HttpError::ManifestParse { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn unreachable_server_is_an_error_after_retries() {
+    // A port that was just free: nothing listens there any more.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        max_retries: 1,
+        ..fast_opts()
+    };
+    let err = fetch_manifest(&format!("http://{addr}/manifest.json"), store.path(), &opts)
+        .await
+        .expect_err("error");
+    // (Matching on the variant only: in theory another test could grab the port.)
+    assert!(matches!(err, HttpError::ManifestFetch { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn invalid_manifest_url_is_an_error() {
+    let store = tempfile::tempdir().expect("tempdir");
+    for url in ["not a url", "ftp://127.0.0.1/manifest.json"] {
+        let err = fetch_manifest(url, store.path(), &fast_opts())
+            .await
+            .expect_err("error");
+        assert!(matches!(err, HttpError::InvalidUrl { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded() {
+    let names: Vec<String> = (0..6).map(|i| format!("f{i}.xlsx")).collect();
+    let bodies: Vec<Vec<u8>> = (0..6).map(|i| content(30 + i, 200)).collect();
+    let listed: Vec<(&str, Option<&[u8]>)> = names
+        .iter()
+        .zip(&bodies)
+        .map(|(n, b)| (n.as_str(), Some(b.as_slice())))
+        .collect();
+    let site = static_site(
+        manifest_json(&listed),
+        names
+            .iter()
+            .map(String::as_str)
+            .zip(bodies.iter().cloned())
+            .collect(),
+    );
+    let server = TestServer::start(move |req: &Request<'_>| Reply::Slow {
+        delay: Duration::from_millis(100),
+        reply: Box::new(site(req)),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions {
+        concurrency: 2,
+        ..fast_opts()
+    };
+    let results = run(&server, store.path(), &opts).await;
+    assert!(results
+        .iter()
+        .all(|d| matches!(d.outcome, DownloadOutcome::Stored { .. })));
+    let max = server.max_in_flight.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&max), "{max} requests at once");
+}
+
+#[test]
+fn blocking_wrapper_works_outside_a_runtime() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let body = content(40, 777);
+    let manifest = manifest_json(&[("a.xlsx", Some(&body))]);
+    let server = rt.block_on(TestServer::start(static_site(
+        manifest,
+        vec![("a.xlsx", body)],
+    )));
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = fetch_manifest_blocking(
+        &server.url("/returns/manifest.json"),
+        store.path(),
+        &fast_opts(),
+    )
+    .expect("fetched");
+    assert!(matches!(
+        results[0].outcome,
+        DownloadOutcome::Stored { bytes: 777, .. }
+    ));
+    drop(server);
+}
+
+#[tokio::test]
+async fn blocking_wrapper_refuses_to_run_inside_a_runtime() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let err = fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts())
+        .expect_err("error");
+    assert!(matches!(err, HttpError::Runtime(_)), "{err:?}");
+}
