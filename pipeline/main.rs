@@ -12,15 +12,9 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_REJECTED: u8 = 3;
 
 #[derive(Parser)]
-#[command(
-    name = "bcf",
-    version,
-    about = "Better Care Fund returns pipeline: ingest, validate, normalise, aggregate"
-)]
-#[command(
-    after_help = "Exit codes: 0 the run completed (rejected returns are findings, not failures); \
-1 the run could not complete; 2 bad arguments; 3 with --fail-on-rejected, some return was rejected."
-)]
+#[command(name = "bcf", version, about = "Better Care Fund returns pipeline: ingest, validate, normalise, aggregate")]
+#[command(after_help = "Exit codes: 0 the run completed (rejected returns are findings, not failures); \
+1 the run could not complete; 2 bad arguments; 3 with --fail-on-rejected, some return was rejected.")]
 struct Cli {
     /// Log format on standard error.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
@@ -51,9 +45,10 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Folder of returns and allocations workbooks, read recursively.
+    /// Folder of returns and allocations workbooks (read recursively), or the http(s) URL of a
+    /// manifest `{"files": [{"path": "...", "sha256": "...", "bytes": N}]}`.
     #[arg(long)]
-    input: PathBuf,
+    input: String,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -69,6 +64,15 @@ struct RunArgs {
     /// Reject a workbook any part of which inflates beyond this many bytes.
     #[arg(long, default_value_t = Limits::default().max_inflated_bytes)]
     max_inflated_bytes: u64,
+    /// Downloads at once, for a manifest URL.
+    #[arg(long, default_value_t = 8)]
+    http_concurrency: usize,
+    /// Retries per download after the first attempt (exponential backoff with jitter).
+    #[arg(long, default_value_t = 4)]
+    http_retries: u32,
+    /// Seconds without data before a download attempt times out.
+    #[arg(long, default_value_t = 30)]
+    http_read_timeout: u64,
 }
 
 #[derive(Subcommand)]
@@ -84,16 +88,10 @@ fn init_logging(format: LogFormat, quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BCF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
     }
 }
 
@@ -118,29 +116,22 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             if let Some(s) = args.schemas {
                 cfg.schemas_dir = s;
             }
-            if !args.input.is_dir() {
-                anyhow::bail!("--input {} is not a folder", args.input.display());
+            cfg.http.concurrency = args.http_concurrency.max(1);
+            cfg.http.max_retries = args.http_retries;
+            cfg.http.read_timeout = std::time::Duration::from_secs(args.http_read_timeout.max(1));
+            if !bcf::ingest::is_url(&args.input) && !std::path::Path::new(&args.input).is_dir() {
+                anyhow::bail!("--input {} is not a folder or an http(s) manifest URL", args.input);
             }
             let tables = run(&cfg).context("the run could not complete")?;
             print_summary(&tables);
             let rejected = tables.submissions.iter().any(|s| s.status == "rejected");
-            Ok(if args.fail_on_rejected && rejected {
-                ExitCode::from(EXIT_REJECTED)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(if args.fail_on_rejected && rejected { ExitCode::from(EXIT_REJECTED) } else { ExitCode::SUCCESS })
         }
-        Command::Schemas {
-            command: SchemasCommand::Check { schemas },
-        } => {
+        Command::Schemas { command: SchemasCommand::Check { schemas } } => {
             let dir = schemas.unwrap_or_else(bcf::schema::default_dir);
             match bcf::schema::load(&dir) {
                 Ok(set) => {
-                    println!(
-                        "{} template schemas OK in {}",
-                        set.templates.len(),
-                        dir.display()
-                    );
+                    println!("{} template schemas OK in {}", set.templates.len(), dir.display());
                     for t in &set.templates {
                         println!("  {}  {}", t.id, t.description);
                     }
@@ -183,8 +174,7 @@ fn print_summary(t: &bcf::tables::Tables) {
             r.voluntary_nhs.to_gbp(),
             r.voluntary_above_minimum.to_gbp(),
             r.total_pooled.to_gbp(),
-            r.voluntary_vs_baseline_ratio
-                .map_or("-".into(), |x| format!("{x:.3}")),
+            r.voluntary_vs_baseline_ratio.map_or("-".into(), |x| format!("{x:.3}")),
         );
     }
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();

@@ -1,27 +1,52 @@
-//! Sequences the stages and owns their outputs. No stage logic lives here.
+//! Sequences the stages, persists what each produced under `OUT/.bcf/`, keeps the run record
+//! and publishes outputs. No stage logic lives here.
+//!
+//! Every command first finishes any publish a killed command left half done, so outputs are
+//! always whole files from one publish or the next.
 
 use crate::aggregate;
+use crate::ingest::http::HttpOptions;
 use crate::ingest::{self, Disposition, InputFile};
 use crate::model::{Finding, Rule, Status};
 use crate::normalise;
+use crate::record::{self, FileRecord, RunConfigRecord, RunRecord};
 use crate::reference::Areas;
 use crate::schema::{self, SchemaSet};
+use crate::state::{self, State};
 use crate::tables::Tables;
 use crate::validate::{self, cross::Validated, Context, ParsedFile};
 use crate::workbook::Limits;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tracing::{info, info_span, warn};
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
+    /// A folder, or the http(s) URL of a manifest.
     pub input: PathBuf,
     pub out: PathBuf,
     pub baseline_year: String,
     pub schemas_dir: PathBuf,
     pub limits: Limits,
+    /// For a manifest URL as `input`.
+    pub http: HttpOptions,
+    /// Reports per-file progress (e.g. a terminal progress bar).
+    pub progress: Option<Progress>,
+}
+
+/// A callback told `(files done, files in all)` as validation proceeds.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl RunConfig {
@@ -32,7 +57,68 @@ impl RunConfig {
             baseline_year: "2015-16".into(),
             schemas_dir: schema::default_dir(),
             limits: Limits::default(),
+            http: HttpOptions::default(),
+            progress: None,
         }
+    }
+
+    fn record(&self) -> RunConfigRecord {
+        RunConfigRecord {
+            input: self.input.to_string_lossy().into_owned(),
+            out: self.out.to_string_lossy().into_owned(),
+            baseline_year: self.baseline_year.clone(),
+            schemas_dir: self.schemas_dir.to_string_lossy().into_owned(),
+            max_inflated_bytes: self.limits.max_inflated_bytes,
+        }
+    }
+
+    /// The configuration a previous run recorded (for `bcf rerun`).
+    pub fn from_record(r: &RunConfigRecord) -> RunConfig {
+        let mut cfg = RunConfig::new(&r.input, &r.out);
+        cfg.baseline_year = r.baseline_year.clone();
+        cfg.schemas_dir = PathBuf::from(&r.schemas_dir);
+        cfg.limits.max_inflated_bytes = r.max_inflated_bytes;
+        cfg
+    }
+}
+
+/// The pipeline's stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Ingest,
+    Validate,
+    Normalise,
+    Aggregate,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::Ingest, Stage::Validate, Stage::Normalise, Stage::Aggregate];
+
+    pub fn name(self) -> &'static str {
+        record::STAGES[self as usize]
+    }
+
+    pub fn from_name(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|st| st.name() == s)
+    }
+}
+
+/// Files a rerun re-parses regardless of the cache.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub area: Option<String>,
+    pub template: Option<String>,
+}
+
+impl Scope {
+    pub fn is_empty(&self) -> bool {
+        self.area.is_none() && self.template.is_none()
+    }
+
+    fn matches(&self, p: &ParsedFile) -> bool {
+        !self.is_empty()
+            && self.area.as_ref().is_none_or(|a| p.area_code.as_ref() == Some(a))
+            && self.template.as_ref().is_none_or(|t| p.template_id.as_ref() == Some(t))
     }
 }
 
@@ -44,32 +130,39 @@ pub enum RunError {
     #[error("reference data: {0}")]
     Reference(String),
     #[error("cannot read the input folder {path}: {source}")]
-    Input {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Input { path: PathBuf, source: std::io::Error },
+    #[error("cannot fetch the manifest: {0}")]
+    Manifest(String),
     #[error("cannot write the outputs under {path}: {source}")]
-    Output {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Output { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Config(String),
+    #[error("nothing to {stage}: run `bcf {before}` first ({path} is missing)")]
+    MissingStage { stage: &'static str, before: &'static str, path: PathBuf },
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub tables: Tables,
+    pub record: RunRecord,
+    /// Files parsed this time (the rest came from the cache).
+    pub parsed: usize,
+    pub cached: usize,
 }
 
 /// Loads the schemas and the reference areas they ship with.
 pub fn load_reference(schemas_dir: &Path) -> Result<(SchemaSet, Areas), RunError> {
     let schemas = schema::load(schemas_dir).map_err(RunError::Schemas)?;
-    let areas = Areas::load(&schemas_dir.join("reference").join("areas.csv"))
-        .map_err(RunError::Reference)?;
+    let areas = Areas::load(&schemas_dir.join("reference").join("areas.csv")).map_err(RunError::Reference)?;
     Ok((schemas, areas))
 }
 
 /// Validates one file, turning a panic into a finding so one file never stops the run.
 pub fn validate_one(input: &InputFile, ctx: &Context<'_>) -> ParsedFile {
     let _span = info_span!("file", source_file = %input.source_file).entered();
-    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| validate::parse_file(&input.path, ctx)))
-        .unwrap_or_else(|panic| {
+    let parsed =
+        std::panic::catch_unwind(AssertUnwindSafe(|| validate::parse_file(&input.path, ctx))).unwrap_or_else(|panic| {
             let what = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -81,6 +174,7 @@ pub fn validate_one(input: &InputFile, ctx: &Context<'_>) -> ParsedFile {
                     Rule::FileUnreadable,
                     format!("the workbook could not be read (internal error: {what}); please report this file"),
                 )],
+                transient: true,
                 ..Default::default()
             }
         });
@@ -93,76 +187,335 @@ pub fn validate_one(input: &InputFile, ctx: &Context<'_>) -> ParsedFile {
     parsed
 }
 
-/// Runs every stage over a folder and writes every output. Returns the tables written.
+/// Runs every stage over the input and publishes every output. Returns the tables written.
 pub fn run(cfg: &RunConfig) -> Result<Tables, RunError> {
-    if !FinancialYearArg::valid(&cfg.baseline_year) {
-        return Err(RunError::Config(format!(
-            "--baseline {} is not a financial year like 2015-16",
-            cfg.baseline_year
-        )));
+    run_stages(cfg, &Stage::ALL, &Scope::default(), "run").map(|o| o.tables)
+}
+
+/// Runs some stages, each reading what the previous one persisted, then publishes.
+pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &str) -> Result<Outcome, RunError> {
+    if crate::model::FinancialYear::parse(&cfg.baseline_year).is_none() {
+        return Err(RunError::Config(format!("--baseline {} is not a financial year like 2015-16", cfg.baseline_year)));
     }
+    let state = State::new(&cfg.out);
+    let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
+    std::fs::create_dir_all(&state.dir).map_err(out_err)?;
+    if state.recover().map_err(out_err)? {
+        info!("finished a publish that an earlier command left half done");
+    }
+    state.clear_staging().map_err(out_err)?;
     let (schemas, areas) = load_reference(&cfg.schemas_dir)?;
-    let inputs = {
-        let _s = info_span!("ingest").entered();
-        let inputs = ingest::discover(&cfg.input).map_err(|source| RunError::Input {
-            path: cfg.input.clone(),
-            source,
-        })?;
-        info!(files = inputs.len(), "ingested");
-        inputs
-    };
-    let validated = {
-        let _s = info_span!("validate").entered();
-        let ctx = Context {
-            schemas: &schemas,
-            areas: &areas,
-            limits: cfg.limits,
-        };
-        let mut validated: Vec<Validated> = inputs
-            .par_iter()
-            .filter(|f| f.disposition == Disposition::Workbook)
-            .map(|f| Validated {
+
+    let record_path = cfg.out.join("run.json");
+    let previous: Option<RunRecord> = state.load(&record_path).ok().flatten();
+    let mut rec = RunRecord::new(command, cfg.record(), schemas.file_hashes.clone());
+    if let Some(p) = &previous {
+        if !stages.contains(&Stage::Ingest) {
+            rec.carry_stages_from(p);
+            rec.files = p.files.clone();
+        }
+    }
+    for s in stages {
+        let st = rec.stage(s.name());
+        st.status = "pending".into();
+        st.error = None;
+    }
+    let save_record = |rec: &RunRecord| state.save(&record_path, rec).map_err(out_err);
+    save_record(&rec)?;
+
+    let mut outcome = Outcome { tables: Tables::default(), record: rec.clone(), parsed: 0, cached: 0 };
+    let mut stale = Vec::new();
+    let result = (|| -> Result<(), RunError> {
+        for &stage in stages {
+            let started = Instant::now();
+            {
+                let st = rec.stage(stage.name());
+                st.status = "running".into();
+                st.started_at = Some(record::now());
+            }
+            save_record(&rec)?;
+            let _span = info_span!("stage", stage = stage.name()).entered();
+            let counts = match stage {
+                Stage::Ingest => stage_ingest(cfg, &state)?,
+                Stage::Validate => {
+                    let (counts, parsed, cached) = stage_validate(cfg, &state, &schemas, &areas, scope, &mut rec)?;
+                    outcome.parsed = parsed;
+                    outcome.cached = cached;
+                    counts
+                }
+                Stage::Normalise => {
+                    let (counts, tables, st) = stage_normalise(&state)?;
+                    outcome.tables = tables;
+                    stale = st;
+                    counts
+                }
+                Stage::Aggregate => {
+                    let (counts, tables) = stage_aggregate(cfg, &state, &schemas, &areas)?;
+                    outcome.tables = tables;
+                    counts
+                }
+            };
+            let st = rec.stage(stage.name());
+            st.status = "success".into();
+            st.finished_at = Some(record::now());
+            st.duration_ms = Some(started.elapsed().as_millis() as u64);
+            st.counts = counts;
+            info!(stage = stage.name(), ms = started.elapsed().as_millis() as u64, "stage done");
+            save_record(&rec)?;
+            state::checkpoint(&format!("after-{}", stage.name()));
+        }
+        if stages.iter().any(|s| matches!(s, Stage::Normalise | Stage::Aggregate)) {
+            let _span = info_span!("publish").entered();
+            state.publish(std::mem::take(&mut stale)).map_err(out_err)?;
+        }
+        Ok(())
+    })();
+    match &result {
+        Ok(()) => rec.status = "success".into(),
+        Err(e) => {
+            rec.status = "failed".into();
+            rec.error = Some(e.to_string());
+            for st in rec.stages.iter_mut().filter(|s| s.status == "running") {
+                st.status = "failed".into();
+                st.error = Some(e.to_string());
+                st.finished_at = Some(record::now());
+            }
+        }
+    }
+    rec.finished_at = Some(record::now());
+    // Metadata only: the data outputs are already published (or untouched).
+    let _ = save_record(&rec);
+    result?;
+    outcome.record = rec;
+    if outcome.tables.submissions.is_empty() && !stages.contains(&Stage::Normalise) {
+        // Stage commands that publish nothing still report what they see.
+        outcome.tables = current_tables(cfg, &state, &schemas, &areas).unwrap_or_default();
+    }
+    Ok(outcome)
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v as u64)).collect()
+}
+
+fn stage_ingest(cfg: &RunConfig, state: &State) -> Result<BTreeMap<String, u64>, RunError> {
+    let inputs = ingest_inputs(cfg)?;
+    state::checkpoint("during-ingest");
+    let n = |f: fn(&Disposition) -> bool| inputs.iter().filter(|i| f(&i.disposition)).count();
+    let c = counts(&[
+        ("files", inputs.len()),
+        ("workbooks", n(|d| *d == Disposition::Workbook)),
+        ("skipped", n(|d| matches!(d, Disposition::Skipped(_)))),
+        ("duplicates", n(|d| matches!(d, Disposition::Duplicate(_)))),
+        ("download_failed", n(|d| matches!(d, Disposition::DownloadFailed(_)))),
+    ]);
+    state.save(&state.ingest_path(), &inputs).map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    info!(files = inputs.len(), "ingested");
+    Ok(c)
+}
+
+fn load_stage<T: serde::de::DeserializeOwned>(
+    state: &State,
+    path: PathBuf,
+    stage: &'static str,
+    before: &'static str,
+) -> Result<T, RunError> {
+    state.load(&path).map_err(|source| RunError::Output { path: path.clone(), source })?.ok_or(RunError::MissingStage {
+        stage,
+        before,
+        path,
+    })
+}
+
+fn stage_validate(
+    cfg: &RunConfig,
+    state: &State,
+    schemas: &SchemaSet,
+    areas: &Areas,
+    scope: &Scope,
+    rec: &mut RunRecord,
+) -> Result<(BTreeMap<String, u64>, usize, usize), RunError> {
+    let inputs: Vec<InputFile> = load_stage(state, state.ingest_path(), "validate", "ingest")?;
+    // Files a scoped rerun must re-parse: those the last validation put in scope.
+    let previous: Vec<Validated> = state.load(&state.validate_path()).ok().flatten().unwrap_or_default();
+    let forced: std::collections::HashSet<&str> =
+        previous.iter().filter(|v| scope.matches(&v.parsed)).map(|v| v.source_file.as_str()).collect();
+    let fingerprint = schemas.fingerprint();
+    let ctx = Context { schemas, areas, limits: cfg.limits };
+    let total = inputs.iter().filter(|f| f.disposition == Disposition::Workbook).count() as u64;
+    let done = AtomicU64::new(0);
+    let parsed_count = AtomicU64::new(0);
+    let mut validated: Vec<(Validated, &'static str)> = inputs
+        .par_iter()
+        .filter_map(|f| {
+            let (parsed, how) = match &f.disposition {
+                Disposition::Workbook => {
+                    let key = state::cache_key(&f.sha256, &fingerprint, &cfg.limits);
+                    let hit =
+                        if forced.contains(f.source_file.as_str()) { None } else { state.cached::<ParsedFile>(&key) };
+                    let result = match hit {
+                        Some(p) => (p, "cached"),
+                        None => {
+                            let p = validate_one(f, &ctx);
+                            if !p.transient {
+                                // A failed cache write only costs a re-parse next time.
+                                if let Err(e) = state.store_cache(&key, &p) {
+                                    warn!(error = %e, "cannot write the parse cache");
+                                }
+                            }
+                            let n = parsed_count.fetch_add(1, Ordering::Relaxed) + 1;
+                            state::checkpoint(&format!("during-validate-{n}"));
+                            (p, "parsed")
+                        }
+                    };
+                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if let Some(progress) = &cfg.progress {
+                        (progress.0)(d, total);
+                    }
+                    result
+                }
+                Disposition::DownloadFailed(reason) => (
+                    ParsedFile {
+                        findings: vec![Finding::file(
+                            Rule::DownloadFailed,
+                            format!("the file could not be downloaded: {reason}"),
+                        )],
+                        ..Default::default()
+                    },
+                    "none",
+                ),
+                Disposition::Skipped(_) | Disposition::Duplicate(_) => return None,
+            };
+            let v = Validated {
                 source_file: f.source_file.clone(),
                 sha256: f.sha256.clone(),
-                parsed: validate_one(f, &ctx),
+                parsed,
                 status: Status::Rejected,
-            })
-            .collect();
-        validate::cross::apply(&mut validated, &schemas);
-        validated
-    };
-    let mut tables = {
-        let _s = info_span!("normalise").entered();
-        normalise::build(&inputs, &validated)
-    };
-    {
-        let _s = info_span!("aggregate").entered();
-        tables.national = aggregate::national_totals(&tables, &schemas, &areas, &cfg.baseline_year);
+            };
+            Some((v, how))
+        })
+        .collect();
+    let how: BTreeMap<String, &str> = validated.iter().map(|(v, h)| (v.source_file.clone(), *h)).collect();
+    let mut list: Vec<Validated> = validated.drain(..).map(|(v, _)| v).collect();
+    validate::cross::apply(&mut list, schemas);
+    state.save(&state.validate_path(), &list).map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+
+    let by_source: BTreeMap<&str, &Validated> = list.iter().map(|v| (v.source_file.as_str(), v)).collect();
+    rec.files = inputs
+        .iter()
+        .map(|f| {
+            let v = by_source.get(f.source_file.as_str());
+            let status = match (&f.disposition, v) {
+                (Disposition::Skipped(_), _) => Status::Skipped,
+                (Disposition::Duplicate(_), _) => Status::Duplicate,
+                (_, Some(v)) => v.status,
+                (_, None) => Status::Rejected,
+            };
+            let findings = v.map(|v| v.parsed.findings.as_slice()).unwrap_or_default();
+            let count = |s| findings.iter().filter(|x| x.severity() == s).count() as i32;
+            FileRecord {
+                source_file: f.source_file.clone(),
+                sha256: f.sha256.clone(),
+                status: status.as_str().into(),
+                parse: how.get(&f.source_file).copied().unwrap_or("none").into(),
+                error_count: count(crate::model::Severity::Error),
+                warning_count: count(crate::model::Severity::Warning),
+                first_error: findings
+                    .iter()
+                    .find(|x| x.severity() == crate::model::Severity::Error)
+                    .map(|x| format!("{}: {}", x.location(), x.message).trim_start_matches(": ").to_string()),
+            }
+        })
+        .collect();
+    let parsed = parsed_count.load(Ordering::Relaxed) as usize;
+    let cached = how.values().filter(|h| **h == "cached").count();
+    let status_count = |s: Status| list.iter().filter(|v| v.status == s).count();
+    let c = counts(&[
+        ("workbooks", list.len()),
+        ("parsed", parsed),
+        ("cached", cached),
+        ("accepted", status_count(Status::Accepted)),
+        ("accepted_with_warnings", status_count(Status::AcceptedWithWarnings)),
+        ("rejected", status_count(Status::Rejected)),
+        ("superseded", status_count(Status::Superseded)),
+    ]);
+    Ok((c, parsed, cached))
+}
+
+/// The tables of the last validation, without national totals.
+fn validated_tables(state: &State, stage: &'static str) -> Result<Tables, RunError> {
+    let inputs: Vec<InputFile> = load_stage(state, state.ingest_path(), stage, "ingest")?;
+    let validated: Vec<Validated> = load_stage(state, state.validate_path(), stage, "validate")?;
+    Ok(normalise::build(&inputs, &validated))
+}
+
+fn stage_normalise(state: &State) -> Result<(BTreeMap<String, u64>, Tables, Vec<String>), RunError> {
+    let tables = validated_tables(state, "normalise")?;
+    let staging = state.staging();
+    let err = |source| RunError::Output { path: staging.clone(), source };
+    normalise::parquet::write_data(&staging, &tables).map_err(err)?;
+    state::checkpoint("during-normalise");
+    let stale = normalise::parquet::stale_partitions(&state.out, &tables).map_err(err)?;
+    let c = counts(&[
+        ("submissions", tables.submissions.len()),
+        ("findings", tables.findings.len()),
+        ("lines", tables.lines.len()),
+        ("schemes", tables.schemes.len()),
+    ]);
+    Ok((c, tables, stale))
+}
+
+fn stage_aggregate(
+    cfg: &RunConfig,
+    state: &State,
+    schemas: &SchemaSet,
+    areas: &Areas,
+) -> Result<(BTreeMap<String, u64>, Tables), RunError> {
+    let mut tables = validated_tables(state, "aggregate")?;
+    tables.national = aggregate::national_totals(&tables, schemas, areas, &cfg.baseline_year);
+    let staging = state.staging();
+    let err = |source| RunError::Output { path: staging.clone(), source };
+    normalise::parquet::write_national(&staging, &tables.national).map_err(err)?;
+    normalise::parquet::write_text_atomic(&staging.join("report.md"), &aggregate::report::markdown(&tables))
+        .map_err(err)?;
+    Ok((counts(&[("national_rows", tables.national.len())]), tables))
+}
+
+/// The tables as the persisted stages have them now (national totals included).
+fn current_tables(cfg: &RunConfig, state: &State, schemas: &SchemaSet, areas: &Areas) -> Result<Tables, RunError> {
+    let mut t = validated_tables(state, "status")?;
+    t.national = aggregate::national_totals(&t, schemas, areas, &cfg.baseline_year);
+    Ok(t)
+}
+
+/// The input files: a folder walked, or a manifest's files downloaded into `OUT/.bcf/downloads`.
+pub fn ingest_inputs(cfg: &RunConfig) -> Result<Vec<InputFile>, RunError> {
+    let input = cfg.input.to_string_lossy();
+    if ingest::is_url(&input) {
+        let store = State::new(&cfg.out).dir.join("downloads");
+        let downloads = ingest::http::fetch_manifest_blocking(&input, &store, &cfg.http)
+            .map_err(|e| RunError::Manifest(e.to_string()))?;
+        return Ok(ingest::from_downloads(downloads));
     }
-    publish(&cfg.out, &tables)?;
-    Ok(tables)
+    if !cfg.input.is_dir() {
+        return Err(RunError::Input {
+            path: cfg.input.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        });
+    }
+    ingest::discover(&cfg.input).map_err(|source| RunError::Input { path: cfg.input.clone(), source })
 }
 
-/// Writes the data files, then the report.
-fn publish(out: &Path, tables: &Tables) -> Result<(), RunError> {
-    let _s = info_span!("publish", out = %out.display()).entered();
-    let err = |source| RunError::Output {
-        path: out.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(out).map_err(err)?;
-    normalise::parquet::write_all(out, tables).map_err(err)?;
-    normalise::parquet::write_text_atomic(
-        &out.join("report.md"),
-        &aggregate::report::markdown(tables),
-    )
-    .map_err(err)?;
-    Ok(())
-}
-
-struct FinancialYearArg;
-impl FinancialYearArg {
-    fn valid(s: &str) -> bool {
-        crate::model::FinancialYear::parse(s).is_some()
+/// The stages `bcf rerun` would run after `last`: from the first that did not succeed; with a
+/// scope, validation onwards.
+pub fn rerun_plan(last: &RunRecord, scope: &Scope) -> Vec<Stage> {
+    if !scope.is_empty() {
+        let ingest_ok = last.stages.iter().any(|s| s.name == "ingest" && s.status == "success");
+        return Stage::ALL.into_iter().filter(|s| ingest_ok.then_some(*s != Stage::Ingest).unwrap_or(true)).collect();
+    }
+    let first = last.stages.iter().position(|s| s.status != "success");
+    match first {
+        Some(i) => Stage::ALL[i..].to_vec(),
+        None => Vec::new(),
     }
 }

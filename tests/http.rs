@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bcf::ingest::http::{
-    fetch_manifest, fetch_manifest_blocking, install_crypto_provider, DownloadOutcome, Downloaded,
-    HttpError, HttpOptions,
+    fetch_manifest, fetch_manifest_blocking, install_crypto_provider, DownloadOutcome, Downloaded, HttpError,
+    HttpOptions,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,43 +30,24 @@ struct Hit {
 /// How the server answers one request.
 enum Reply {
     /// A complete response with `Content-Length`.
-    Full {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
+    Full { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
     /// A 200 without `Content-Length`: the body ends when the connection closes.
     UntilClose { body: Vec<u8> },
     /// A 200 announcing `content_length` bytes, sending only `body`, then closing.
-    Truncated {
-        content_length: usize,
-        body: Vec<u8>,
-    },
+    Truncated { content_length: usize, body: Vec<u8> },
     /// A 200 announcing `content_length` bytes, sending `body`, then going quiet for `pause`.
-    Stall {
-        content_length: usize,
-        body: Vec<u8>,
-        pause: Duration,
-    },
+    Stall { content_length: usize, body: Vec<u8>, pause: Duration },
     /// `reply` after waiting `delay`.
     Slow { delay: Duration, reply: Box<Reply> },
 }
 
 impl Reply {
     fn ok(body: &[u8]) -> Reply {
-        Reply::Full {
-            status: 200,
-            headers: Vec::new(),
-            body: body.to_vec(),
-        }
+        Reply::Full { status: 200, headers: Vec::new(), body: body.to_vec() }
     }
 
     fn status(status: u16) -> Reply {
-        Reply::Full {
-            status,
-            headers: Vec::new(),
-            body: format!("status {status}").into_bytes(),
-        }
+        Reply::Full { status, headers: Vec::new(), body: format!("status {status}").into_bytes() }
     }
 
     fn status_code(&self) -> u16 {
@@ -129,12 +110,7 @@ impl TestServer {
                 }
             })
         };
-        TestServer {
-            base: format!("http://{addr}"),
-            hits,
-            max_in_flight,
-            task,
-        }
+        TestServer { base: format!("http://{addr}"), hits, max_in_flight, task }
     }
 
     fn url(&self, path: &str) -> String {
@@ -178,11 +154,7 @@ async fn serve(
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default();
-    let path = request_line
-        .split(' ')
-        .nth(1)
-        .unwrap_or_default()
-        .to_string();
+    let path = request_line.split(' ').nth(1).unwrap_or_default().to_string();
     let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -194,22 +166,9 @@ async fn serve(
         *n
     };
     let at = Instant::now();
-    let mut reply = handler(&Request {
-        path: &path,
-        headers: &headers,
-        nth,
-    });
-    hits.lock().expect("hits lock").push(Hit {
-        path,
-        headers,
-        at,
-        status: reply.status_code(),
-    });
-    while let Reply::Slow {
-        delay,
-        reply: inner,
-    } = reply
-    {
+    let mut reply = handler(&Request { path: &path, headers: &headers, nth });
+    hits.lock().expect("hits lock").push(Hit { path, headers, at, status: reply.status_code() });
+    while let Reply::Slow { delay, reply: inner } = reply {
         tokio::time::sleep(delay).await;
         reply = *inner;
     }
@@ -218,10 +177,7 @@ async fn serve(
 
 async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
     let head = |status: u16, length: Option<usize>, extra: &[(String, String)]| {
-        let mut h = format!(
-            "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
-            reason(status)
-        );
+        let mut h = format!("HTTP/1.1 {status} {}\r\nConnection: close\r\n", reason(status));
         if let Some(length) = length {
             h.push_str(&format!("Content-Length: {length}\r\n"));
         }
@@ -232,16 +188,8 @@ async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()
         h.into_bytes()
     };
     match reply {
-        Reply::Full {
-            status,
-            headers,
-            body,
-        } => {
-            let length = if status == 304 {
-                None
-            } else {
-                Some(body.len())
-            };
+        Reply::Full { status, headers, body } => {
+            let length = if status == 304 { None } else { Some(body.len()) };
             socket.write_all(&head(status, length, &headers)).await?;
             if status != 304 {
                 socket.write_all(&body).await?;
@@ -251,23 +199,12 @@ async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()
             socket.write_all(&head(200, None, &[])).await?;
             socket.write_all(&body).await?;
         }
-        Reply::Truncated {
-            content_length,
-            body,
-        } => {
-            socket
-                .write_all(&head(200, Some(content_length), &[]))
-                .await?;
+        Reply::Truncated { content_length, body } => {
+            socket.write_all(&head(200, Some(content_length), &[])).await?;
             socket.write_all(&body).await?;
         }
-        Reply::Stall {
-            content_length,
-            body,
-            pause,
-        } => {
-            socket
-                .write_all(&head(200, Some(content_length), &[]))
-                .await?;
+        Reply::Stall { content_length, body, pause } => {
+            socket.write_all(&head(200, Some(content_length), &[])).await?;
             socket.write_all(&body).await?;
             socket.flush().await?;
             tokio::time::sleep(pause).await;
@@ -299,9 +236,7 @@ fn sha_hex(data: &[u8]) -> String {
 
 /// Deterministic test content of `n` bytes.
 fn content(seed: u8, n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 
 fn manifest_json(files: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
@@ -320,10 +255,7 @@ fn manifest_json(files: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
 /// A handler serving a manifest at /returns/manifest.json and fixed files
 /// below /returns/, with ETags and `If-None-Match` support.
 fn static_site(manifest: Vec<u8>, files: Vec<(&str, Vec<u8>)>) -> impl Fn(&Request<'_>) -> Reply {
-    let files: HashMap<String, Vec<u8>> = files
-        .into_iter()
-        .map(|(p, b)| (format!("/returns/{p}"), b))
-        .collect();
+    let files: HashMap<String, Vec<u8>> = files.into_iter().map(|(p, b)| (format!("/returns/{p}"), b)).collect();
     move |req: &Request<'_>| {
         if req.path == "/returns/manifest.json" {
             return Reply::ok(&manifest);
@@ -332,20 +264,13 @@ fn static_site(manifest: Vec<u8>, files: Vec<(&str, Vec<u8>)>) -> impl Fn(&Reque
             Some(body) => {
                 let etag = format!("\"{}\"", &sha_hex(body)[..16]);
                 if req.headers.get("if-none-match") == Some(&etag) {
-                    return Reply::Full {
-                        status: 304,
-                        headers: vec![("ETag".into(), etag)],
-                        body: Vec::new(),
-                    };
+                    return Reply::Full { status: 304, headers: vec![("ETag".into(), etag)], body: Vec::new() };
                 }
                 Reply::Full {
                     status: 200,
                     headers: vec![
                         ("ETag".into(), etag),
-                        (
-                            "Last-Modified".into(),
-                            "Wed, 01 May 2024 09:00:00 GMT".into(),
-                        ),
+                        ("Last-Modified".into(), "Wed, 01 May 2024 09:00:00 GMT".into()),
                     ],
                     body: body.clone(),
                 }
@@ -377,19 +302,14 @@ fn failed_reason(d: &Downloaded) -> &str {
 
 fn files_in(dir: &Path) -> Vec<String> {
     match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().to_string())
-            .collect(),
+        Ok(entries) => entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).collect(),
         Err(_) => Vec::new(),
     }
 }
 
 async fn run(server: &TestServer, store: &Path, opts: &HttpOptions) -> Vec<Downloaded> {
     install_crypto_provider();
-    fetch_manifest(&server.url("/returns/manifest.json"), store, opts)
-        .await
-        .expect("manifest fetched")
+    fetch_manifest(&server.url("/returns/manifest.json"), store, opts).await.expect("manifest fetched")
 }
 
 /// A server with one file, `/returns/f.xlsx`, answered by `file`; the manifest
@@ -434,10 +354,7 @@ async fn clean_manifest_of_three_files_is_stored_in_order() {
     let server = TestServer::start(move |req: &Request<'_>| {
         let reply = site(req);
         if req.path == "/returns/2023-25/Kent.xlsx" {
-            Reply::Slow {
-                delay: Duration::from_millis(200),
-                reply: Box::new(reply),
-            }
+            Reply::Slow { delay: Duration::from_millis(200), reply: Box::new(reply) }
         } else {
             reply
         }
@@ -447,23 +364,11 @@ async fn clean_manifest_of_three_files_is_stored_in_order() {
     let results = run(&server, store.path(), &fast_opts()).await;
 
     let paths: Vec<&str> = results.iter().map(|d| d.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "2023-25/Kent.xlsx",
-            "2023-25/East Sussex.xlsx",
-            "2024-26/Kent.xlsx"
-        ]
-    );
+    assert_eq!(paths, ["2023-25/Kent.xlsx", "2023-25/East Sussex.xlsx", "2024-26/Kent.xlsx"]);
     for (d, body) in results.iter().zip(&bodies) {
         assert_eq!(d.attempts, 1, "{d:?}");
         match &d.outcome {
-            DownloadOutcome::Stored {
-                local,
-                sha256,
-                bytes,
-                not_modified,
-            } => {
+            DownloadOutcome::Stored { local, sha256, bytes, not_modified } => {
                 assert_eq!(*sha256, sha_hex(body));
                 assert_eq!(*bytes, body.len() as u64);
                 assert!(!not_modified);
@@ -473,16 +378,12 @@ async fn clean_manifest_of_three_files_is_stored_in_order() {
             other => panic!("{}: {other:?}", d.path),
         }
     }
-    assert_eq!(
-        results[1].url,
-        server.url("/returns/2023-25/East%20Sussex.xlsx")
-    );
+    assert_eq!(results[1].url, server.url("/returns/2023-25/East%20Sussex.xlsx"));
     assert_eq!(files_in(&store.path().join("objects")).len(), 3);
     assert!(files_in(&store.path().join("tmp")).is_empty());
-    let index: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(store.path().join("index.json")).expect("index.json"),
-    )
-    .expect("index parses");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.path().join("index.json")).expect("index.json"))
+            .expect("index parses");
     let entry = &index[server.url("/returns/2024-26/Kent.xlsx")];
     assert_eq!(entry["sha256"], sha_hex(&bodies[2]));
     assert_eq!(entry["bytes"], 70_000);
@@ -494,21 +395,22 @@ async fn clean_manifest_of_three_files_is_stored_in_order() {
 async fn service_unavailable_then_ok_takes_two_attempts() {
     let body = content(4, 3000);
     let served = body.clone();
-    let server = one_file_server(Some(body.clone()), move |req: &Request<'_>| {
-        if req.nth == 1 {
-            Reply::status(503)
-        } else {
-            Reply::ok(&served)
-        }
-    })
-    .await;
+    let server =
+        one_file_server(
+            Some(body.clone()),
+            move |req: &Request<'_>| {
+                if req.nth == 1 {
+                    Reply::status(503)
+                } else {
+                    Reply::ok(&served)
+                }
+            },
+        )
+        .await;
     let store = tempfile::tempdir().expect("tempdir");
     let results = run(&server, store.path(), &fast_opts()).await;
     assert_eq!(results[0].attempts, 2);
-    assert!(matches!(
-        &results[0].outcome,
-        DownloadOutcome::Stored { bytes: 3000, .. }
-    ));
+    assert!(matches!(&results[0].outcome, DownloadOutcome::Stored { bytes: 3000, .. }));
     assert_eq!(server.hits_for("/returns/f.xlsx").len(), 2);
 }
 
@@ -518,21 +420,14 @@ async fn too_many_requests_honours_retry_after() {
     let served = body.clone();
     let server = one_file_server(Some(body), move |req: &Request<'_>| {
         if req.nth == 1 {
-            Reply::Full {
-                status: 429,
-                headers: vec![("Retry-After".into(), "1".into())],
-                body: b"slow down".to_vec(),
-            }
+            Reply::Full { status: 429, headers: vec![("Retry-After".into(), "1".into())], body: b"slow down".to_vec() }
         } else {
             Reply::ok(&served)
         }
     })
     .await;
     let store = tempfile::tempdir().expect("tempdir");
-    let opts = HttpOptions {
-        max_backoff: Duration::from_secs(5),
-        ..fast_opts()
-    };
+    let opts = HttpOptions { max_backoff: Duration::from_secs(5), ..fast_opts() };
     let results = run(&server, store.path(), &opts).await;
     assert_eq!(results[0].attempts, 2);
     assert!(matches!(results[0].outcome, DownloadOutcome::Stored { .. }));
@@ -548,11 +443,7 @@ async fn retry_after_is_capped_by_max_backoff() {
     let served = body.clone();
     let server = one_file_server(Some(body), move |req: &Request<'_>| {
         if req.nth == 1 {
-            Reply::Full {
-                status: 503,
-                headers: vec![("Retry-After".into(), "3600".into())],
-                body: Vec::new(),
-            }
+            Reply::Full { status: 503, headers: vec![("Retry-After".into(), "3600".into())], body: Vec::new() }
         } else {
             Reply::ok(&served)
         }
@@ -577,11 +468,7 @@ async fn stalled_body_hits_the_read_timeout() {
     })
     .await;
     let store = tempfile::tempdir().expect("tempdir");
-    let opts = HttpOptions {
-        read_timeout: Duration::from_millis(300),
-        max_retries: 1,
-        ..fast_opts()
-    };
+    let opts = HttpOptions { read_timeout: Duration::from_millis(300), max_retries: 1, ..fast_opts() };
     let results = run(&server, store.path(), &opts).await;
     let reason = failed_reason(&results[0]);
     assert!(reason.contains("read timed out"), "{reason}");
@@ -621,16 +508,10 @@ async fn truncated_body_is_retried_then_fails() {
     })
     .await;
     let store = tempfile::tempdir().expect("tempdir");
-    let opts = HttpOptions {
-        max_retries: 2,
-        ..fast_opts()
-    };
+    let opts = HttpOptions { max_retries: 2, ..fast_opts() };
     let results = run(&server, store.path(), &opts).await;
     let reason = failed_reason(&results[0]);
-    assert!(
-        reason.contains("connection closed after 1200 of 5000 bytes"),
-        "{reason}"
-    );
+    assert!(reason.contains("connection closed after 1200 of 5000 bytes"), "{reason}");
     assert_eq!(results[0].attempts, 3);
     assert_eq!(server.hits_for("/returns/f.xlsx").len(), 3);
     assert!(files_in(&store.path().join("objects")).is_empty());
@@ -643,10 +524,7 @@ async fn truncated_once_then_complete_is_stored() {
     let served = body.clone();
     let server = one_file_server(Some(body.clone()), move |req: &Request<'_>| {
         if req.nth == 1 {
-            Reply::Truncated {
-                content_length: 5000,
-                body: served[..1200].to_vec(),
-            }
+            Reply::Truncated { content_length: 5000, body: served[..1200].to_vec() }
         } else {
             Reply::ok(&served)
         }
@@ -668,21 +546,12 @@ async fn checksum_mismatch_fails_and_keeps_nothing() {
     let listed = content(10, 2000);
     let mut served = listed.clone();
     served[1000] ^= 0xff;
-    let server = one_file_server(Some(listed.clone()), move |_req: &Request<'_>| {
-        Reply::ok(&served)
-    })
-    .await;
+    let server = one_file_server(Some(listed.clone()), move |_req: &Request<'_>| Reply::ok(&served)).await;
     let store = tempfile::tempdir().expect("tempdir");
     let results = run(&server, store.path(), &fast_opts()).await;
     let reason = failed_reason(&results[0]);
     assert!(reason.starts_with("SHA-256 "), "{reason}");
-    assert!(
-        reason.contains(&format!(
-            "disagrees with the manifest's {}",
-            sha_hex(&listed)
-        )),
-        "{reason}"
-    );
+    assert!(reason.contains(&format!("disagrees with the manifest's {}", sha_hex(&listed))), "{reason}");
     assert_eq!(results[0].attempts, 1);
     assert!(files_in(&store.path().join("objects")).is_empty());
     assert!(files_in(&store.path().join("tmp")).is_empty());
@@ -719,10 +588,7 @@ async fn oversize_body_with_content_length_fails_without_retry() {
     let body = content(12, 4096);
     let server = one_file_server(None, move |_req: &Request<'_>| Reply::ok(&body)).await;
     let store = tempfile::tempdir().expect("tempdir");
-    let opts = HttpOptions {
-        max_file_bytes: 1024,
-        ..fast_opts()
-    };
+    let opts = HttpOptions { max_file_bytes: 1024, ..fast_opts() };
     let results = run(&server, store.path(), &opts).await;
     let reason = failed_reason(&results[0]);
     assert!(reason.contains("exceeds the 1 KiB limit"), "{reason}");
@@ -733,15 +599,9 @@ async fn oversize_body_with_content_length_fails_without_retry() {
 #[tokio::test]
 async fn oversize_body_without_content_length_is_cut_off_while_streaming() {
     let body = content(13, 64 * 1024);
-    let server = one_file_server(None, move |_req: &Request<'_>| Reply::UntilClose {
-        body: body.clone(),
-    })
-    .await;
+    let server = one_file_server(None, move |_req: &Request<'_>| Reply::UntilClose { body: body.clone() }).await;
     let store = tempfile::tempdir().expect("tempdir");
-    let opts = HttpOptions {
-        max_file_bytes: 1024,
-        ..fast_opts()
-    };
+    let opts = HttpOptions { max_file_bytes: 1024, ..fast_opts() };
     let results = run(&server, store.path(), &opts).await;
     let reason = failed_reason(&results[0]);
     assert_eq!(reason, "body exceeded the 1 KiB limit");
@@ -754,16 +614,11 @@ async fn oversize_body_without_content_length_is_cut_off_while_streaming() {
 async fn body_without_content_length_is_stored() {
     let body = content(14, 10_000);
     let served = body.clone();
-    let server = one_file_server(Some(body), move |_req: &Request<'_>| Reply::UntilClose {
-        body: served.clone(),
-    })
-    .await;
+    let server =
+        one_file_server(Some(body), move |_req: &Request<'_>| Reply::UntilClose { body: served.clone() }).await;
     let store = tempfile::tempdir().expect("tempdir");
     let results = run(&server, store.path(), &fast_opts()).await;
-    assert!(matches!(
-        results[0].outcome,
-        DownloadOutcome::Stored { bytes: 10_000, .. }
-    ));
+    assert!(matches!(results[0].outcome, DownloadOutcome::Stored { bytes: 10_000, .. }));
 }
 
 #[tokio::test]
@@ -784,59 +639,29 @@ async fn size_disagreeing_with_manifest_fails_without_retry() {
 #[tokio::test]
 async fn second_call_gets_not_modified_for_every_file() {
     let bodies = [content(16, 1000), content(17, 2000), content(18, 3000)];
-    let manifest = manifest_json(&[
-        ("a.xlsx", Some(&bodies[0])),
-        ("b.xlsx", Some(&bodies[1])),
-        ("c.xlsx", None),
-    ]);
+    let manifest = manifest_json(&[("a.xlsx", Some(&bodies[0])), ("b.xlsx", Some(&bodies[1])), ("c.xlsx", None)]);
     let server = TestServer::start(static_site(
         manifest,
-        vec![
-            ("a.xlsx", bodies[0].clone()),
-            ("b.xlsx", bodies[1].clone()),
-            ("c.xlsx", bodies[2].clone()),
-        ],
+        vec![("a.xlsx", bodies[0].clone()), ("b.xlsx", bodies[1].clone()), ("c.xlsx", bodies[2].clone())],
     ))
     .await;
     let store = tempfile::tempdir().expect("tempdir");
     let first = run(&server, store.path(), &fast_opts()).await;
-    assert!(first.iter().all(|d| matches!(
-        d.outcome,
-        DownloadOutcome::Stored {
-            not_modified: false,
-            ..
-        }
-    )));
+    assert!(first.iter().all(|d| matches!(d.outcome, DownloadOutcome::Stored { not_modified: false, .. })));
 
     server.clear_hits();
     let second = run(&server, store.path(), &fast_opts()).await;
-    let file_hits: Vec<Hit> = server
-        .hits()
-        .into_iter()
-        .filter(|h| h.path != "/returns/manifest.json")
-        .collect();
+    let file_hits: Vec<Hit> = server.hits().into_iter().filter(|h| h.path != "/returns/manifest.json").collect();
     assert_eq!(file_hits.len(), 3);
     assert_eq!(file_hits.iter().filter(|h| h.status == 200).count(), 0);
-    assert!(file_hits
-        .iter()
-        .all(|h| h.headers.contains_key("if-none-match")
-            && h.headers.get("if-modified-since").map(String::as_str)
-                == Some("Wed, 01 May 2024 09:00:00 GMT")));
+    assert!(file_hits.iter().all(|h| h.headers.contains_key("if-none-match")
+        && h.headers.get("if-modified-since").map(String::as_str) == Some("Wed, 01 May 2024 09:00:00 GMT")));
     for ((a, b), body) in first.iter().zip(&second).zip(&bodies) {
         assert_eq!(b.attempts, 1);
         match (&a.outcome, &b.outcome) {
             (
-                DownloadOutcome::Stored {
-                    local: la,
-                    sha256: sa,
-                    ..
-                },
-                DownloadOutcome::Stored {
-                    local,
-                    sha256,
-                    bytes,
-                    not_modified,
-                },
+                DownloadOutcome::Stored { local: la, sha256: sa, .. },
+                DownloadOutcome::Stored { local, sha256, bytes, not_modified },
             ) => {
                 assert!(*not_modified, "{b:?}");
                 assert_eq!(sha256, sa);
@@ -860,14 +685,7 @@ async fn missing_object_is_downloaded_again_not_trusted_to_304() {
 
     server.clear_hits();
     let again = run(&server, store.path(), &fast_opts()).await;
-    assert!(matches!(
-        again[0].outcome,
-        DownloadOutcome::Stored {
-            not_modified: false,
-            bytes: 1234,
-            ..
-        }
-    ));
+    assert!(matches!(again[0].outcome, DownloadOutcome::Stored { not_modified: false, bytes: 1234, .. }));
     let hits = server.hits_for("/returns/a.xlsx");
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].status, 200);
@@ -908,13 +726,9 @@ async fn manifest_that_404s_is_an_error() {
     let server = TestServer::start(|_req: &Request<'_>| Reply::status(404)).await;
     let store = tempfile::tempdir().expect("tempdir");
     install_crypto_provider();
-    let err = fetch_manifest(
-        &server.url("/returns/manifest.json"),
-        store.path(),
-        &fast_opts(),
-    )
-    .await
-    .expect_err("a missing manifest is an error");
+    let err = fetch_manifest(&server.url("/returns/manifest.json"), store.path(), &fast_opts())
+        .await
+        .expect_err("a missing manifest is an error");
     assert!(matches!(err, HttpError::ManifestFetch { .. }), "{err:?}");
     assert!(err.to_string().contains("HTTP 404 Not Found"), "{err}");
     assert_eq!(server.hits().len(), 1);
@@ -924,17 +738,9 @@ async fn manifest_that_404s_is_an_error() {
 async fn manifest_that_keeps_failing_with_503_is_an_error_after_retries() {
     let server = TestServer::start(|_req: &Request<'_>| Reply::status(503)).await;
     let store = tempfile::tempdir().expect("tempdir");
-    let err = fetch_manifest(
-        &server.url("/returns/manifest.json"),
-        store.path(),
-        &fast_opts(),
-    )
-    .await
-    .expect_err("error");
-    assert!(
-        err.to_string().contains("gave up after 4 attempts"),
-        "{err}"
-    );
+    let err =
+        fetch_manifest(&server.url("/returns/manifest.json"), store.path(), &fast_opts()).await.expect_err("error");
+    assert!(err.to_string().contains("gave up after 4 attempts"), "{err}");
     assert_eq!(server.hits().len(), 4);
 }
 
@@ -942,13 +748,8 @@ async fn manifest_that_keeps_failing_with_503_is_an_error_after_retries() {
 async fn manifest_that_is_not_json_is_an_error() {
     let server = TestServer::start(|_req: &Request<'_>| Reply::ok(b"<html>nope</html>")).await;
     let store = tempfile::tempdir().expect("tempdir");
-    let err = fetch_manifest(
-        &server.url("/returns/manifest.json"),
-        store.path(),
-        &fast_opts(),
-    )
-    .await
-    .expect_err("error");
+    let err =
+        fetch_manifest(&server.url("/returns/manifest.json"), store.path(), &fast_opts()).await.expect_err("error");
     assert!(matches!(err, HttpError::ManifestParse { .. }), "{err:?}");
 }
 
@@ -959,13 +760,8 @@ async fn unreachable_server_is_an_error_after_retries() {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     let store = tempfile::tempdir().expect("tempdir");
-    let opts = HttpOptions {
-        max_retries: 1,
-        ..fast_opts()
-    };
-    let err = fetch_manifest(&format!("http://{addr}/manifest.json"), store.path(), &opts)
-        .await
-        .expect_err("error");
+    let opts = HttpOptions { max_retries: 1, ..fast_opts() };
+    let err = fetch_manifest(&format!("http://{addr}/manifest.json"), store.path(), &opts).await.expect_err("error");
     // (Matching on the variant only: in theory another test could grab the port.)
     assert!(matches!(err, HttpError::ManifestFetch { .. }), "{err:?}");
 }
@@ -974,9 +770,7 @@ async fn unreachable_server_is_an_error_after_retries() {
 async fn invalid_manifest_url_is_an_error() {
     let store = tempfile::tempdir().expect("tempdir");
     for url in ["not a url", "ftp://127.0.0.1/manifest.json"] {
-        let err = fetch_manifest(url, store.path(), &fast_opts())
-            .await
-            .expect_err("error");
+        let err = fetch_manifest(url, store.path(), &fast_opts()).await.expect_err("error");
         assert!(matches!(err, HttpError::InvalidUrl { .. }), "{err:?}");
     }
 }
@@ -985,68 +779,39 @@ async fn invalid_manifest_url_is_an_error() {
 async fn concurrency_is_bounded() {
     let names: Vec<String> = (0..6).map(|i| format!("f{i}.xlsx")).collect();
     let bodies: Vec<Vec<u8>> = (0..6).map(|i| content(30 + i, 200)).collect();
-    let listed: Vec<(&str, Option<&[u8]>)> = names
-        .iter()
-        .zip(&bodies)
-        .map(|(n, b)| (n.as_str(), Some(b.as_slice())))
-        .collect();
-    let site = static_site(
-        manifest_json(&listed),
-        names
-            .iter()
-            .map(String::as_str)
-            .zip(bodies.iter().cloned())
-            .collect(),
-    );
+    let listed: Vec<(&str, Option<&[u8]>)> =
+        names.iter().zip(&bodies).map(|(n, b)| (n.as_str(), Some(b.as_slice()))).collect();
+    let site =
+        static_site(manifest_json(&listed), names.iter().map(String::as_str).zip(bodies.iter().cloned()).collect());
     let server = TestServer::start(move |req: &Request<'_>| Reply::Slow {
         delay: Duration::from_millis(100),
         reply: Box::new(site(req)),
     })
     .await;
     let store = tempfile::tempdir().expect("tempdir");
-    let opts = HttpOptions {
-        concurrency: 2,
-        ..fast_opts()
-    };
+    let opts = HttpOptions { concurrency: 2, ..fast_opts() };
     let results = run(&server, store.path(), &opts).await;
-    assert!(results
-        .iter()
-        .all(|d| matches!(d.outcome, DownloadOutcome::Stored { .. })));
+    assert!(results.iter().all(|d| matches!(d.outcome, DownloadOutcome::Stored { .. })));
     let max = server.max_in_flight.load(Ordering::SeqCst);
     assert!((1..=2).contains(&max), "{max} requests at once");
 }
 
 #[test]
 fn blocking_wrapper_works_outside_a_runtime() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
     let body = content(40, 777);
     let manifest = manifest_json(&[("a.xlsx", Some(&body))]);
-    let server = rt.block_on(TestServer::start(static_site(
-        manifest,
-        vec![("a.xlsx", body)],
-    )));
+    let server = rt.block_on(TestServer::start(static_site(manifest, vec![("a.xlsx", body)])));
     let store = tempfile::tempdir().expect("tempdir");
-    let results = fetch_manifest_blocking(
-        &server.url("/returns/manifest.json"),
-        store.path(),
-        &fast_opts(),
-    )
-    .expect("fetched");
-    assert!(matches!(
-        results[0].outcome,
-        DownloadOutcome::Stored { bytes: 777, .. }
-    ));
+    let results =
+        fetch_manifest_blocking(&server.url("/returns/manifest.json"), store.path(), &fast_opts()).expect("fetched");
+    assert!(matches!(results[0].outcome, DownloadOutcome::Stored { bytes: 777, .. }));
     drop(server);
 }
 
 #[tokio::test]
 async fn blocking_wrapper_refuses_to_run_inside_a_runtime() {
     let store = tempfile::tempdir().expect("tempdir");
-    let err = fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts())
-        .expect_err("error");
+    let err = fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts()).expect_err("error");
     assert!(matches!(err, HttpError::Runtime(_)), "{err:?}");
 }

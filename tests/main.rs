@@ -6,6 +6,7 @@ mod cli;
 mod clients;
 mod habits;
 mod hostile;
+mod http;
 mod rules;
 mod samples;
 mod schemas;

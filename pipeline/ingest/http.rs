@@ -33,8 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use backon::{ExponentialBuilder, Retryable};
 use futures_util::stream::{self, StreamExt};
 use reqwest::header::{
-    HeaderMap, HeaderValue, CONTENT_LENGTH, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
-    RETRY_AFTER,
+    HeaderMap, HeaderValue, CONTENT_LENGTH, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
@@ -167,10 +166,8 @@ pub async fn fetch_manifest(
     opts: &HttpOptions,
 ) -> Result<Vec<Downloaded>, HttpError> {
     install_crypto_provider();
-    let base = Url::parse(manifest_url).map_err(|e| HttpError::InvalidUrl {
-        url: manifest_url.to_string(),
-        reason: e.to_string(),
-    })?;
+    let base = Url::parse(manifest_url)
+        .map_err(|e| HttpError::InvalidUrl { url: manifest_url.to_string(), reason: e.to_string() })?;
     if base.scheme() != "http" && base.scheme() != "https" {
         return Err(HttpError::InvalidUrl {
             url: manifest_url.to_string(),
@@ -185,30 +182,16 @@ pub async fn fetch_manifest(
 
     let store = Store::new(store_dir);
     for dir in [&store.root, &store.objects, &store.tmp] {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|source| HttpError::Store {
-                path: dir.clone(),
-                source,
-            })?;
+        tokio::fs::create_dir_all(dir).await.map_err(|source| HttpError::Store { path: dir.clone(), source })?;
     }
 
     let manifest = fetch_manifest_body(&client, &base, opts).await?;
-    let manifest: Manifest =
-        serde_json::from_slice(&manifest).map_err(|e| HttpError::ManifestParse {
-            url: base.to_string(),
-            reason: e.to_string(),
-        })?;
+    let manifest: Manifest = serde_json::from_slice(&manifest)
+        .map_err(|e| HttpError::ManifestParse { url: base.to_string(), reason: e.to_string() })?;
     tracing::info!(url = %base, files = manifest.files.len(), "fetched manifest");
 
     let index = store.load_index().await;
-    let ctx = Ctx {
-        client: &client,
-        opts,
-        store: &store,
-        index: &index,
-        base: &base,
-    };
+    let ctx = Ctx { client: &client, opts, store: &store, index: &index, base: &base };
     let results: Vec<(Downloaded, Option<(String, IndexEntry)>)> = stream::iter(manifest.files)
         .map(|entry| download_entry(&ctx, entry))
         .buffered(opts.concurrency.max(1))
@@ -240,9 +223,7 @@ pub fn fetch_manifest_blocking(
     opts: &HttpOptions,
 ) -> Result<Vec<Downloaded>, HttpError> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(HttpError::Runtime(
-            "called from inside a tokio runtime; await fetch_manifest instead".to_string(),
-        ));
+        return Err(HttpError::Runtime("called from inside a tokio runtime; await fetch_manifest instead".to_string()));
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -288,12 +269,8 @@ impl Store {
     fn temp_path(&self, suffix: &str) -> PathBuf {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        self.tmp
-            .join(format!("{}-{n}-{nanos:09}.{suffix}", std::process::id()))
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        self.tmp.join(format!("{}-{n}-{nanos:09}.{suffix}", std::process::id()))
     }
 
     /// The index, or an empty one when it is missing or unreadable.
@@ -342,16 +319,8 @@ struct TempFile {
 
 impl TempFile {
     async fn create(path: PathBuf) -> std::io::Result<TempFile> {
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
-        Ok(TempFile {
-            path,
-            file,
-            persisted: false,
-        })
+        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&path).await?;
+        Ok(TempFile { path, file, persisted: false })
     }
 
     async fn persist(mut self, to: &Path) -> std::io::Result<()> {
@@ -384,20 +353,14 @@ struct Ctx<'a> {
 #[derive(Debug)]
 enum AttemptError {
     /// Worth another attempt; `retry_after` comes from the server.
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+    Transient { reason: String, retry_after: Option<Duration> },
     /// Retrying cannot help.
     Final(String),
 }
 
 impl AttemptError {
     fn transient(reason: impl Into<String>) -> AttemptError {
-        AttemptError::Transient {
-            reason: reason.into(),
-            retry_after: None,
-        }
+        AttemptError::Transient { reason: reason.into(), retry_after: None }
     }
 
     fn reason(&self) -> &str {
@@ -419,12 +382,7 @@ struct Fetched {
 /// Run `attempt` under the retry policy. Returns the result and the number of
 /// attempts made. A final failure's reason mentions the attempt count when
 /// there was more than one.
-async fn with_retries<T, F, Fut>(
-    opts: &HttpOptions,
-    what: &str,
-    url: &str,
-    attempt: F,
-) -> (Result<T, String>, u32)
+async fn with_retries<T, F, Fut>(opts: &HttpOptions, what: &str, url: &str, attempt: F) -> (Result<T, String>, u32)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, AttemptError>>,
@@ -442,10 +400,9 @@ where
         attempts_ref.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(total, attempt_ref()).await {
             Ok(result) => result,
-            Err(_) => Err(AttemptError::transient(format!(
-                "attempt exceeded the total timeout of {}",
-                fmt_duration(total)
-            ))),
+            Err(_) => {
+                Err(AttemptError::transient(format!("attempt exceeded the total timeout of {}", fmt_duration(total))))
+            }
         }
     })
     .retry(backoff)
@@ -454,10 +411,7 @@ where
         // `None` means the retry budget is spent: keep it that way.
         let delay = delay?;
         let delay = match e {
-            AttemptError::Transient {
-                retry_after: Some(after),
-                ..
-            } => *after,
+            AttemptError::Transient { retry_after: Some(after), .. } => *after,
             _ => delay,
         };
         Some(delay.min(max_backoff))
@@ -483,17 +437,9 @@ where
     (result, n)
 }
 
-async fn fetch_manifest_body(
-    client: &reqwest::Client,
-    url: &Url,
-    opts: &HttpOptions,
-) -> Result<Vec<u8>, HttpError> {
+async fn fetch_manifest_body(client: &reqwest::Client, url: &Url, opts: &HttpOptions) -> Result<Vec<u8>, HttpError> {
     let (result, _) = with_retries(opts, "manifest", url.as_str(), || async {
-        let resp = client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| classify_send_error(&e, opts))?;
+        let resp = client.get(url.clone()).send().await.map_err(|e| classify_send_error(&e, opts))?;
         let status = resp.status();
         if status != StatusCode::OK {
             return Err(classify_status(status, resp.headers()));
@@ -510,8 +456,7 @@ async fn fetch_manifest_body(
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|e| classify_body_error(&e, body.len() as u64, declared, opts))?;
+            let chunk = chunk.map_err(|e| classify_body_error(&e, body.len() as u64, declared, opts))?;
             if body.len() as u64 + chunk.len() as u64 > opts.max_file_bytes {
                 return Err(AttemptError::Final(format!(
                     "manifest exceeded the {} limit",
@@ -528,29 +473,15 @@ async fn fetch_manifest_body(
         Ok(body)
     })
     .await;
-    result.map_err(|reason| HttpError::ManifestFetch {
-        url: url.to_string(),
-        reason,
-    })
+    result.map_err(|reason| HttpError::ManifestFetch { url: url.to_string(), reason })
 }
 
 /// Download one manifest entry. Returns its result and, when it was stored,
 /// the index entry to record under its URL.
-async fn download_entry(
-    ctx: &Ctx<'_>,
-    entry: ManifestEntry,
-) -> (Downloaded, Option<(String, IndexEntry)>) {
+async fn download_entry(ctx: &Ctx<'_>, entry: ManifestEntry) -> (Downloaded, Option<(String, IndexEntry)>) {
     let failed = |url: String, attempts: u32, reason: String| {
         tracing::error!(path = %entry.path, url = %url, attempts, reason = %reason, "download failed");
-        (
-            Downloaded {
-                path: entry.path.clone(),
-                url,
-                attempts,
-                outcome: DownloadOutcome::Failed { reason },
-            },
-            None,
-        )
+        (Downloaded { path: entry.path.clone(), url, attempts, outcome: DownloadOutcome::Failed { reason } }, None)
     };
 
     let url = match resolve_path(ctx.base, &entry.path) {
@@ -560,11 +491,7 @@ async fn download_entry(
     let url_str = url.to_string();
     let expected_sha = match &entry.sha256 {
         Some(sha) if !is_sha256_hex(sha) => {
-            return failed(
-                url_str,
-                0,
-                format!("the manifest's sha256 {sha:?} is not 64 hexadecimal digits"),
-            )
+            return failed(url_str, 0, format!("the manifest's sha256 {sha:?} is not 64 hexadecimal digits"))
         }
         Some(sha) => Some(sha.to_ascii_lowercase()),
         None => None,
@@ -658,10 +585,7 @@ impl Job<'_> {
                 request = request.header(IF_MODIFIED_SINCE, date);
             }
         }
-        let resp = request
-            .send()
-            .await
-            .map_err(|e| classify_send_error(&e, opts))?;
+        let resp = request.send().await.map_err(|e| classify_send_error(&e, opts))?;
         let status = resp.status();
         let etag = header_string(resp.headers(), ETAG.as_str());
         let last_modified = header_string(resp.headers(), LAST_MODIFIED.as_str());
@@ -708,17 +632,11 @@ impl Job<'_> {
         }
 
         let store = self.ctx.store;
-        let mut temp = TempFile::create(store.temp_path("part"))
-            .await
-            .map_err(|e| {
-                AttemptError::Final(format!(
-                    "could not create a temporary file in {}: {e}",
-                    store.tmp.display()
-                ))
-            })?;
-        let write_err = |e: std::io::Error| {
-            AttemptError::Final(format!("could not write {}: {e}", temp_display(&store.tmp)))
-        };
+        let mut temp = TempFile::create(store.temp_path("part")).await.map_err(|e| {
+            AttemptError::Final(format!("could not create a temporary file in {}: {e}", store.tmp.display()))
+        })?;
+        let write_err =
+            |e: std::io::Error| AttemptError::Final(format!("could not write {}: {e}", temp_display(&store.tmp)));
 
         let mut hasher = Sha256::new();
         let mut received: u64 = 0;
@@ -727,10 +645,7 @@ impl Job<'_> {
             let chunk = chunk.map_err(|e| classify_body_error(&e, received, declared, opts))?;
             received = received.saturating_add(chunk.len() as u64);
             if received > opts.max_file_bytes {
-                return Err(AttemptError::Final(format!(
-                    "body exceeded the {} limit",
-                    fmt_bytes(opts.max_file_bytes)
-                )));
+                return Err(AttemptError::Final(format!("body exceeded the {} limit", fmt_bytes(opts.max_file_bytes))));
             }
             if let Some(expected) = self.expected_bytes {
                 if received > expected {
@@ -749,35 +664,22 @@ impl Job<'_> {
         }
         if let Some(expected) = self.expected_bytes {
             if received != expected {
-                return Err(AttemptError::Final(format!(
-                    "body has {received} bytes but the manifest says {expected}"
-                )));
+                return Err(AttemptError::Final(format!("body has {received} bytes but the manifest says {expected}")));
             }
         }
         let sha256 = hex::encode(hasher.finalize());
         if let Some(expected) = self.expected_sha {
             if !expected.eq_ignore_ascii_case(&sha256) {
-                return Err(AttemptError::Final(format!(
-                    "SHA-256 {sha256} disagrees with the manifest's {expected}"
-                )));
+                return Err(AttemptError::Final(format!("SHA-256 {sha256} disagrees with the manifest's {expected}")));
             }
         }
         temp.file.flush().await.map_err(write_err)?;
         temp.file.sync_all().await.map_err(write_err)?;
         let object = store.object(&sha256);
-        temp.persist(&object).await.map_err(|e| {
-            AttemptError::Final(format!(
-                "could not move the body to {}: {e}",
-                object.display()
-            ))
-        })?;
-        Ok(Fetched {
-            sha256,
-            bytes: received,
-            not_modified: false,
-            etag,
-            last_modified,
-        })
+        temp.persist(&object)
+            .await
+            .map_err(|e| AttemptError::Final(format!("could not move the body to {}: {e}", object.display())))?;
+        Ok(Fetched { sha256, bytes: received, not_modified: false, etag, last_modified })
     }
 }
 
@@ -817,9 +719,7 @@ fn resolve_path(base: &Url, path: &str) -> Result<Url, String> {
             return refuse("it has a '.' or '..' segment");
         }
     }
-    let url = base
-        .join(path)
-        .map_err(|e| format!("unsafe manifest path {path:?}: {e}"))?;
+    let url = base.join(path).map_err(|e| format!("unsafe manifest path {path:?}: {e}"))?;
     // Belt and braces: the result must stay on the manifest's origin, below
     // the manifest's directory.
     let dir = base.path().rfind('/').map_or("/", |i| &base.path()[..=i]);
@@ -838,17 +738,11 @@ fn header_value(value: Option<&str>) -> Option<HeaderValue> {
 }
 
 fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
+    headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
 }
 
 /// `Retry-After` in seconds (HTTP dates are not honoured: the backoff applies).
@@ -869,14 +763,8 @@ fn status_text(status: StatusCode) -> String {
 
 fn classify_status(status: StatusCode, headers: &HeaderMap) -> AttemptError {
     let text = status_text(status);
-    if status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-    {
-        AttemptError::Transient {
-            reason: text,
-            retry_after: retry_after(headers),
-        }
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+        AttemptError::Transient { reason: text, retry_after: retry_after(headers) }
     } else {
         AttemptError::Final(text)
     }
@@ -890,10 +778,7 @@ fn classify_send_error(e: &reqwest::Error, opts: &HttpOptions) -> AttemptError {
                 fmt_duration(opts.connect_timeout)
             ))
         } else {
-            AttemptError::transient(format!(
-                "read timed out (no response within {})",
-                fmt_duration(opts.read_timeout)
-            ))
+            AttemptError::transient(format!("read timed out (no response within {})", fmt_duration(opts.read_timeout)))
         }
     } else if e.is_connect() {
         AttemptError::transient(format!("connection failed: {}", root_cause(e)))
@@ -904,12 +789,7 @@ fn classify_send_error(e: &reqwest::Error, opts: &HttpOptions) -> AttemptError {
     }
 }
 
-fn classify_body_error(
-    e: &reqwest::Error,
-    received: u64,
-    declared: Option<u64>,
-    opts: &HttpOptions,
-) -> AttemptError {
+fn classify_body_error(e: &reqwest::Error, received: u64, declared: Option<u64>, opts: &HttpOptions) -> AttemptError {
     if e.is_timeout() {
         AttemptError::transient(format!(
             "read timed out (no data for {} after {received} bytes)",
@@ -922,12 +802,10 @@ fn classify_body_error(
 
 fn truncated(received: u64, declared: Option<u64>) -> AttemptError {
     match declared {
-        Some(total) => AttemptError::transient(format!(
-            "connection closed after {received} of {total} bytes"
-        )),
-        None => AttemptError::transient(format!(
-            "connection closed after {received} bytes, before the body was complete"
-        )),
+        Some(total) => AttemptError::transient(format!("connection closed after {received} of {total} bytes")),
+        None => {
+            AttemptError::transient(format!("connection closed after {received} bytes, before the body was complete"))
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Ingest: find every file under the input root, hash it, and decide which files are
 //! workbooks to validate, which are skipped and which duplicate another (catalogue §1).
 
+pub mod http;
+
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// only decides whether a file is meant to be a workbook at all.
 pub const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xls", "ods", "xlsb"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Disposition {
     /// A workbook to validate.
     Workbook,
@@ -19,9 +21,11 @@ pub enum Disposition {
     Skipped(String),
     /// Byte-identical to this earlier file (by source path), which is processed instead.
     Duplicate(String),
+    /// Listed in a manifest but not downloaded: why.
+    DownloadFailed(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
     /// Path relative to the input root, `/`-separated.
     pub source_file: String,
@@ -36,10 +40,7 @@ pub fn skip_reason(name: &str) -> Option<String> {
     if name.starts_with("~$") {
         return Some("an Office lock file".into());
     }
-    let ext = Path::new(name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let ext = Path::new(name).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     match ext {
         Some(e) if WORKBOOK_EXTENSIONS.contains(&e.as_str()) => None,
         Some(e) => Some(format!("not a workbook (.{e})")),
@@ -51,34 +52,61 @@ pub fn skip_reason(name: &str) -> Option<String> {
 pub fn discover(root: &Path) -> io::Result<Vec<InputFile>> {
     let mut found = Vec::new();
     walk(root, root, &mut found)?;
-    found.sort_by(|a: &(String, PathBuf), b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut first_by_hash: HashMap<String, String> = HashMap::new();
-    let mut out = Vec::with_capacity(found.len());
+    let mut files = Vec::with_capacity(found.len());
     for (source_file, path) in found {
         let (sha256, bytes) = hash_file(&path)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let disposition = match skip_reason(&name) {
+        files.push(InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook });
+    }
+    Ok(classify(files))
+}
+
+/// The files of a manifest, downloaded: the manifest's `path` is the source file, so the
+/// outputs equal those of a folder run over the same files.
+pub fn from_downloads(downloads: Vec<http::Downloaded>) -> Vec<InputFile> {
+    let files = downloads
+        .into_iter()
+        .map(|d| match d.outcome {
+            http::DownloadOutcome::Stored { local, sha256, bytes, .. } => {
+                InputFile { source_file: d.path, path: local, bytes, sha256, disposition: Disposition::Workbook }
+            }
+            http::DownloadOutcome::Failed { reason } => InputFile {
+                source_file: d.path,
+                path: PathBuf::new(),
+                bytes: 0,
+                sha256: String::new(),
+                disposition: Disposition::DownloadFailed(reason),
+            },
+        })
+        .collect();
+    classify(files)
+}
+
+/// Sorts by source path (bytewise) and decides skipped and duplicate files (catalogue §1).
+fn classify(mut files: Vec<InputFile>) -> Vec<InputFile> {
+    files.sort_by(|a, b| a.source_file.as_bytes().cmp(b.source_file.as_bytes()));
+    let mut first_by_hash: HashMap<String, String> = HashMap::new();
+    for f in &mut files {
+        if f.disposition != Disposition::Workbook {
+            continue;
+        }
+        let name = f.source_file.rsplit('/').next().unwrap_or_default();
+        f.disposition = match skip_reason(name) {
             Some(reason) => Disposition::Skipped(reason),
-            None => match first_by_hash.get(&sha256) {
+            None => match first_by_hash.get(&f.sha256) {
                 Some(first) => Disposition::Duplicate(first.clone()),
                 None => {
-                    first_by_hash.insert(sha256.clone(), source_file.clone());
+                    first_by_hash.insert(f.sha256.clone(), f.source_file.clone());
                     Disposition::Workbook
                 }
             },
         };
-        out.push(InputFile {
-            source_file,
-            path,
-            bytes,
-            sha256,
-            disposition,
-        });
     }
-    Ok(out)
+    files
+}
+
+/// Whether `--input` names a manifest URL rather than a folder.
+pub fn is_url(input: &str) -> bool {
+    input.starts_with("http://") || input.starts_with("https://")
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
@@ -91,11 +119,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> io::Result
             walk(root, &path, out)?;
         } else if ft.is_file() {
             let rel = path.strip_prefix(root).unwrap_or(&path);
-            let source = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let source = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             out.push((source, path));
         }
     }

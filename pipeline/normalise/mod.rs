@@ -20,8 +20,8 @@ pub fn build(inputs: &[InputFile], validated: &[Validated]) -> Tables {
         let status = match (&input.disposition, v) {
             (Disposition::Skipped(_), _) => Status::Skipped,
             (Disposition::Duplicate(_), _) => Status::Duplicate,
-            (Disposition::Workbook, Some(v)) => v.status,
-            (Disposition::Workbook, None) => Status::Rejected,
+            (Disposition::Workbook | Disposition::DownloadFailed(_), Some(v)) => v.status,
+            (Disposition::Workbook | Disposition::DownloadFailed(_), None) => Status::Rejected,
         };
         let parsed = v.map(|v| &v.parsed);
         let findings = parsed.map(|p| p.findings.as_slice()).unwrap_or_default();

@@ -3,9 +3,7 @@
 
 use crate::model::Pence;
 use crate::tables::{LineRow, NationalRow, SchemeRow, Tables};
-use arrow_array::{
-    ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
-};
+use arrow_array::{ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -35,38 +33,19 @@ fn batch(cols: Vec<(&str, Col)>) -> io::Result<RecordBatch> {
     let mut arrays: Vec<ArrayRef> = Vec::new();
     for (name, col) in cols {
         let (field, array): (Field, ArrayRef) = match col {
-            Col::Text(v) => (
-                Field::new(name, DataType::Utf8, false),
-                Arc::new(StringArray::from(v)),
-            ),
-            Col::OptText(v) => (
-                Field::new(name, DataType::Utf8, true),
-                Arc::new(StringArray::from(v)),
-            ),
-            Col::Int32(v) => (
-                Field::new(name, DataType::Int32, false),
-                Arc::new(Int32Array::from(v)),
-            ),
-            Col::Int64(v) => (
-                Field::new(name, DataType::Int64, false),
-                Arc::new(Int64Array::from(v)),
-            ),
+            Col::Text(v) => (Field::new(name, DataType::Utf8, false), Arc::new(StringArray::from(v))),
+            Col::OptText(v) => (Field::new(name, DataType::Utf8, true), Arc::new(StringArray::from(v))),
+            Col::Int32(v) => (Field::new(name, DataType::Int32, false), Arc::new(Int32Array::from(v))),
+            Col::Int64(v) => (Field::new(name, DataType::Int64, false), Arc::new(Int64Array::from(v))),
             Col::Money(v) => {
                 let arr = Decimal128Array::from(v.into_iter().map(|p| p.0).collect::<Vec<i128>>())
                     .with_precision_and_scale(18, 2)
                     .map_err(io::Error::other)?;
-                arr.validate_decimal_precision(18).map_err(|e| {
-                    io::Error::other(format!("{name}: amount too large for decimal(18,2): {e}"))
-                })?;
-                (
-                    Field::new(name, DataType::Decimal128(18, 2), false),
-                    Arc::new(arr),
-                )
+                arr.validate_decimal_precision(18)
+                    .map_err(|e| io::Error::other(format!("{name}: amount too large for decimal(18,2): {e}")))?;
+                (Field::new(name, DataType::Decimal128(18, 2), false), Arc::new(arr))
             }
-            Col::OptFloat(v) => (
-                Field::new(name, DataType::Float64, true),
-                Arc::new(Float64Array::from(v)),
-            ),
+            Col::OptFloat(v) => (Field::new(name, DataType::Float64, true), Arc::new(Float64Array::from(v))),
         };
         fields.push(field);
         arrays.push(array);
@@ -89,14 +68,11 @@ fn properties(table: &str) -> WriterProperties {
 
 /// Writes a batch to `path` by way of a temporary file in the same folder and a rename.
 pub fn write_atomic(path: &Path, table: &str, batch: &RecordBatch) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("no parent folder"))?;
+    let dir = path.parent().ok_or_else(|| io::Error::other("no parent folder"))?;
     std::fs::create_dir_all(dir)?;
     let tmp = tmp_path(path);
     let file = File::create(&tmp)?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties(table)))
-        .map_err(io::Error::other)?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties(table))).map_err(io::Error::other)?;
     writer.write(batch).map_err(io::Error::other)?;
     let file = writer.into_inner().map_err(io::Error::other)?;
     file.sync_all()?;
@@ -118,186 +94,76 @@ pub fn write_text_atomic(path: &Path, text: &str) -> io::Result<()> {
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 pub fn submissions_batch(t: &Tables) -> io::Result<RecordBatch> {
     let s = &t.submissions;
     batch(vec![
-        (
-            "source_file",
-            Col::Text(s.iter().map(|r| r.source_file.clone()).collect()),
-        ),
-        (
-            "sha256",
-            Col::Text(s.iter().map(|r| r.sha256.clone()).collect()),
-        ),
+        ("source_file", Col::Text(s.iter().map(|r| r.source_file.clone()).collect())),
+        ("sha256", Col::Text(s.iter().map(|r| r.sha256.clone()).collect())),
         ("bytes", Col::Int64(s.iter().map(|r| r.bytes).collect())),
-        (
-            "template_id",
-            Col::OptText(s.iter().map(|r| r.template_id.clone()).collect()),
-        ),
-        (
-            "area_code",
-            Col::OptText(s.iter().map(|r| r.area_code.clone()).collect()),
-        ),
-        (
-            "area_name",
-            Col::OptText(s.iter().map(|r| r.area_name.clone()).collect()),
-        ),
-        (
-            "status",
-            Col::Text(s.iter().map(|r| r.status.clone()).collect()),
-        ),
-        (
-            "error_count",
-            Col::Int32(s.iter().map(|r| r.error_count).collect()),
-        ),
-        (
-            "warning_count",
-            Col::Int32(s.iter().map(|r| r.warning_count).collect()),
-        ),
-        (
-            "submission_date",
-            Col::OptText(s.iter().map(|r| r.submission_date.clone()).collect()),
-        ),
+        ("template_id", Col::OptText(s.iter().map(|r| r.template_id.clone()).collect())),
+        ("area_code", Col::OptText(s.iter().map(|r| r.area_code.clone()).collect())),
+        ("area_name", Col::OptText(s.iter().map(|r| r.area_name.clone()).collect())),
+        ("status", Col::Text(s.iter().map(|r| r.status.clone()).collect())),
+        ("error_count", Col::Int32(s.iter().map(|r| r.error_count).collect())),
+        ("warning_count", Col::Int32(s.iter().map(|r| r.warning_count).collect())),
+        ("submission_date", Col::OptText(s.iter().map(|r| r.submission_date.clone()).collect())),
     ])
 }
 
 pub fn findings_batch(t: &Tables) -> io::Result<RecordBatch> {
     let f = &t.findings;
     batch(vec![
-        (
-            "source_file",
-            Col::Text(f.iter().map(|r| r.source_file.clone()).collect()),
-        ),
-        (
-            "rule",
-            Col::Text(f.iter().map(|r| r.rule.clone()).collect()),
-        ),
-        (
-            "severity",
-            Col::Text(f.iter().map(|r| r.severity.clone()).collect()),
-        ),
-        (
-            "sheet",
-            Col::OptText(f.iter().map(|r| r.sheet.clone()).collect()),
-        ),
-        (
-            "cell",
-            Col::OptText(f.iter().map(|r| r.cell.clone()).collect()),
-        ),
-        (
-            "message",
-            Col::Text(f.iter().map(|r| r.message.clone()).collect()),
-        ),
+        ("source_file", Col::Text(f.iter().map(|r| r.source_file.clone()).collect())),
+        ("rule", Col::Text(f.iter().map(|r| r.rule.clone()).collect())),
+        ("severity", Col::Text(f.iter().map(|r| r.severity.clone()).collect())),
+        ("sheet", Col::OptText(f.iter().map(|r| r.sheet.clone()).collect())),
+        ("cell", Col::OptText(f.iter().map(|r| r.cell.clone()).collect())),
+        ("message", Col::Text(f.iter().map(|r| r.message.clone()).collect())),
     ])
 }
 
 pub fn national_batch(rows: &[NationalRow]) -> io::Result<RecordBatch> {
     let money = |f: fn(&NationalRow) -> Pence| Col::Money(rows.iter().map(f).collect());
     batch(vec![
-        (
-            "financial_year",
-            Col::Text(rows.iter().map(|r| r.financial_year.clone()).collect()),
-        ),
-        (
-            "basis",
-            Col::Text(rows.iter().map(|r| r.basis.clone()).collect()),
-        ),
-        (
-            "areas_expected",
-            Col::Int32(rows.iter().map(|r| r.areas_expected).collect()),
-        ),
-        (
-            "areas_included",
-            Col::Int32(rows.iter().map(|r| r.areas_included).collect()),
-        ),
+        ("financial_year", Col::Text(rows.iter().map(|r| r.financial_year.clone()).collect())),
+        ("basis", Col::Text(rows.iter().map(|r| r.basis.clone()).collect())),
+        ("areas_expected", Col::Int32(rows.iter().map(|r| r.areas_expected).collect())),
+        ("areas_included", Col::Int32(rows.iter().map(|r| r.areas_included).collect())),
         ("mandated_minimum_gbp", money(|r| r.mandated_minimum)),
         ("voluntary_la_gbp", money(|r| r.voluntary_la)),
         ("voluntary_nhs_gbp", money(|r| r.voluntary_nhs)),
-        (
-            "voluntary_above_minimum_gbp",
-            money(|r| r.voluntary_above_minimum),
-        ),
+        ("voluntary_above_minimum_gbp", money(|r| r.voluntary_above_minimum)),
         ("total_pooled_gbp", money(|r| r.total_pooled)),
-        (
-            "baseline_year",
-            Col::Text(rows.iter().map(|r| r.baseline_year.clone()).collect()),
-        ),
-        (
-            "voluntary_vs_baseline_ratio",
-            Col::OptFloat(rows.iter().map(|r| r.voluntary_vs_baseline_ratio).collect()),
-        ),
+        ("baseline_year", Col::Text(rows.iter().map(|r| r.baseline_year.clone()).collect())),
+        ("voluntary_vs_baseline_ratio", Col::OptFloat(rows.iter().map(|r| r.voluntary_vs_baseline_ratio).collect())),
     ])
 }
 
 fn lines_batch(rows: &[&LineRow]) -> io::Result<RecordBatch> {
     batch(vec![
-        (
-            "basis",
-            Col::Text(rows.iter().map(|r| r.basis.clone()).collect()),
-        ),
-        (
-            "area_code",
-            Col::Text(rows.iter().map(|r| r.area_code.clone()).collect()),
-        ),
-        (
-            "area_name",
-            Col::Text(rows.iter().map(|r| r.area_name.clone()).collect()),
-        ),
-        (
-            "template_id",
-            Col::Text(rows.iter().map(|r| r.template_id.clone()).collect()),
-        ),
-        (
-            "funding_source",
-            Col::Text(rows.iter().map(|r| r.funding_source.clone()).collect()),
-        ),
-        (
-            "contributor",
-            Col::OptText(rows.iter().map(|r| r.contributor.clone()).collect()),
-        ),
-        (
-            "amount_gbp",
-            Col::Money(rows.iter().map(|r| r.amount).collect()),
-        ),
-        (
-            "source_file",
-            Col::Text(rows.iter().map(|r| r.source_file.clone()).collect()),
-        ),
-        (
-            "sheet",
-            Col::Text(rows.iter().map(|r| r.sheet.clone()).collect()),
-        ),
-        (
-            "cell",
-            Col::Text(rows.iter().map(|r| r.cell.clone()).collect()),
-        ),
+        ("basis", Col::Text(rows.iter().map(|r| r.basis.clone()).collect())),
+        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.clone()).collect())),
+        ("area_name", Col::Text(rows.iter().map(|r| r.area_name.clone()).collect())),
+        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.clone()).collect())),
+        ("funding_source", Col::Text(rows.iter().map(|r| r.funding_source.clone()).collect())),
+        ("contributor", Col::OptText(rows.iter().map(|r| r.contributor.clone()).collect())),
+        ("amount_gbp", Col::Money(rows.iter().map(|r| r.amount).collect())),
+        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.clone()).collect())),
+        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.clone()).collect())),
+        ("cell", Col::Text(rows.iter().map(|r| r.cell.clone()).collect())),
     ])
 }
 
 fn schemes_batch(rows: &[&SchemeRow]) -> io::Result<RecordBatch> {
-    let opt = |f: fn(&SchemeRow) -> &Option<String>| {
-        Col::OptText(rows.iter().map(|r| f(r).clone()).collect())
-    };
+    let opt = |f: fn(&SchemeRow) -> &Option<String>| Col::OptText(rows.iter().map(|r| f(r).clone()).collect());
     batch(vec![
-        (
-            "basis",
-            Col::Text(rows.iter().map(|r| r.basis.clone()).collect()),
-        ),
-        (
-            "area_code",
-            Col::Text(rows.iter().map(|r| r.area_code.clone()).collect()),
-        ),
-        (
-            "template_id",
-            Col::Text(rows.iter().map(|r| r.template_id.clone()).collect()),
-        ),
+        ("basis", Col::Text(rows.iter().map(|r| r.basis.clone()).collect())),
+        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.clone()).collect())),
+        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.clone()).collect())),
         ("scheme_id", opt(|r| &r.scheme_id)),
         ("scheme_name", opt(|r| &r.scheme_name)),
         ("scheme_type", opt(|r| &r.scheme_type)),
@@ -305,27 +171,15 @@ fn schemes_batch(rows: &[&SchemeRow]) -> io::Result<RecordBatch> {
         ("commissioner", opt(|r| &r.commissioner)),
         ("provider", opt(|r| &r.provider)),
         ("funding_source", opt(|r| &r.funding_source)),
-        (
-            "amount_gbp",
-            Col::Money(rows.iter().map(|r| r.amount).collect()),
-        ),
-        (
-            "source_file",
-            Col::Text(rows.iter().map(|r| r.source_file.clone()).collect()),
-        ),
-        (
-            "sheet",
-            Col::Text(rows.iter().map(|r| r.sheet.clone()).collect()),
-        ),
-        (
-            "cell",
-            Col::Text(rows.iter().map(|r| r.cell.clone()).collect()),
-        ),
+        ("amount_gbp", Col::Money(rows.iter().map(|r| r.amount).collect())),
+        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.clone()).collect())),
+        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.clone()).collect())),
+        ("cell", Col::Text(rows.iter().map(|r| r.cell.clone()).collect())),
     ])
 }
 
 /// Writes one Hive-partitioned table (`DIR/financial_year=YYYY-YY/part-0.parquet`, the
-/// partition column left out of the files), then removes partitions from earlier runs.
+/// partition column left out of the files).
 fn write_partitioned<R>(
     dir: &Path,
     table: &str,
@@ -337,58 +191,41 @@ fn write_partitioned<R>(
     for r in rows {
         by_year.entry(year(r)).or_default().push(r);
     }
-    std::fs::create_dir_all(dir)?;
     for (y, rs) in &by_year {
-        write_atomic(
-            &dir.join(format!("financial_year={y}"))
-                .join("part-0.parquet"),
-            table,
-            &to_batch(rs)?,
-        )?;
-    }
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let keep = name
-            .strip_prefix("financial_year=")
-            .is_some_and(|y| by_year.contains_key(y));
-        if !keep && name.starts_with("financial_year=") {
-            std::fs::remove_dir_all(entry.path())?;
-        }
+        write_atomic(&dir.join(format!("financial_year={y}")).join("part-0.parquet"), table, &to_batch(rs)?)?;
     }
     Ok(())
 }
 
-/// Writes every data table of a run under `out`.
-pub fn write_all(out: &Path, t: &Tables) -> io::Result<()> {
-    write_atomic(
-        &out.join("submissions.parquet"),
-        "submissions",
-        &submissions_batch(t)?,
-    )?;
-    write_atomic(
-        &out.join("findings.parquet"),
-        "findings",
-        &findings_batch(t)?,
-    )?;
-    write_partitioned(
-        &out.join("lines"),
-        "lines",
-        &t.lines,
-        |r| &r.financial_year,
-        lines_batch,
-    )?;
-    write_partitioned(
-        &out.join("schemes"),
-        "schemes",
-        &t.schemes,
-        |r| &r.financial_year,
-        schemes_batch,
-    )?;
-    write_atomic(
-        &out.join("national_totals.parquet"),
-        "national_totals",
-        &national_batch(&t.national)?,
-    )?;
+/// Writes the per-file tables (submissions, findings, lines, schemes) under `out`.
+pub fn write_data(out: &Path, t: &Tables) -> io::Result<()> {
+    write_atomic(&out.join("submissions.parquet"), "submissions", &submissions_batch(t)?)?;
+    write_atomic(&out.join("findings.parquet"), "findings", &findings_batch(t)?)?;
+    write_partitioned(&out.join("lines"), "lines", &t.lines, |r| &r.financial_year, lines_batch)?;
+    write_partitioned(&out.join("schemes"), "schemes", &t.schemes, |r| &r.financial_year, schemes_batch)?;
     Ok(())
+}
+
+pub fn write_national(out: &Path, rows: &[NationalRow]) -> io::Result<()> {
+    write_atomic(&out.join("national_totals.parquet"), "national_totals", &national_batch(rows)?)
+}
+
+/// Partition folders under `out` that `t` no longer produces (relative paths).
+pub fn stale_partitions(out: &Path, t: &Tables) -> io::Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for (table, years) in [
+        ("lines", t.lines.iter().map(|r| r.financial_year.as_str()).collect::<std::collections::BTreeSet<_>>()),
+        ("schemes", t.schemes.iter().map(|r| r.financial_year.as_str()).collect()),
+    ] {
+        let dir = out.join(table);
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for entry in rd {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if name.strip_prefix("financial_year=").is_some_and(|y| !years.contains(y)) {
+                stale.push(format!("{table}/{name}"));
+            }
+        }
+    }
+    stale.sort();
+    Ok(stale)
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 const TOLERANCE: Pence = Pence(100);
 
 /// A workbook file after validation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Validated {
     pub source_file: String,
     pub sha256: String,

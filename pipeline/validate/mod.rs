@@ -91,6 +91,9 @@ pub struct ParsedFile {
     pub allocation_years: Vec<String>,
     pub stream_cells: Vec<StreamCell>,
     pub findings: Vec<Finding>,
+    /// The parse failed for a reason that may not recur (a caught panic): never cached.
+    #[serde(default)]
+    pub transient: bool,
 }
 
 impl ParsedFile {

@@ -1,0 +1,186 @@
+//! What a run keeps under `OUT/.bcf/` so stages can run alone, resume and skip unchanged work:
+//! each stage's persisted result, the per-file parse cache, a staging folder and the publish
+//! journal that makes a set of outputs visible by atomic renames.
+//!
+//! Layout:
+//! ```text
+//! OUT/.bcf/ingest.json       the input files (ingest's result)
+//! OUT/.bcf/validate.json     every workbook's parse, findings and status (validate's result)
+//! OUT/.bcf/cache/<key>.json  one file's parse, keyed by content hash + schemas + tool version + limits
+//! OUT/.bcf/staging/…         outputs being written, not yet visible
+//! OUT/.bcf/publish.json      the journal of a publish in progress (rolled forward if found)
+//! OUT/.bcf/downloads/        the HTTP store (objects/<sha256>, index.json)
+//! ```
+
+use crate::normalise::parquet::write_text_atomic;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub out: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl State {
+    pub fn new(out: &Path) -> State {
+        State { out: out.to_path_buf(), dir: out.join(".bcf") }
+    }
+
+    pub fn ingest_path(&self) -> PathBuf {
+        self.dir.join("ingest.json")
+    }
+
+    pub fn validate_path(&self) -> PathBuf {
+        self.dir.join("validate.json")
+    }
+
+    pub fn staging(&self) -> PathBuf {
+        self.dir.join("staging")
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.dir.join("publish.json")
+    }
+
+    fn cache_path(&self, key: &str) -> PathBuf {
+        self.dir.join("cache").join(format!("{key}.json"))
+    }
+
+    pub fn save<T: Serialize>(&self, path: &Path, value: &T) -> io::Result<()> {
+        let text = serde_json::to_string(value).map_err(io::Error::other)?;
+        write_text_atomic(path, &text)
+    }
+
+    /// `Ok(None)` when the file does not exist.
+    pub fn load<T: DeserializeOwned>(&self, path: &Path) -> io::Result<Option<T>> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| io::Error::other(format!("{} is damaged: {e}", path.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn cached<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        // A damaged cache entry is a miss, never an error.
+        self.load(&self.cache_path(key)).ok().flatten()
+    }
+
+    pub fn store_cache<T: Serialize>(&self, key: &str, value: &T) -> io::Result<()> {
+        self.save(&self.cache_path(key), value)
+    }
+
+    /// Empties the staging folder (left over from a killed run, or the last publish).
+    pub fn clear_staging(&self) -> io::Result<()> {
+        match std::fs::remove_dir_all(self.staging()) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes every staged file visible under `OUT/` by rename, and removes `stale` output paths
+    /// (partitions no longer produced). A journal written first lets a killed publish be
+    /// finished by the next command, so readers only ever see whole files.
+    pub fn publish(&self, stale: Vec<String>) -> io::Result<()> {
+        let files = list_files(&self.staging())?;
+        let journal = Journal { files, stale };
+        self.save(&self.journal_path(), &journal)?;
+        self.roll_forward(journal)
+    }
+
+    /// Finishes a publish that a killed command left half done. Call before anything else.
+    pub fn recover(&self) -> io::Result<bool> {
+        match self.load::<Journal>(&self.journal_path())? {
+            Some(j) => self.roll_forward(j).map(|_| true),
+            None => Ok(false),
+        }
+    }
+
+    fn roll_forward(&self, j: Journal) -> io::Result<()> {
+        for rel in &j.files {
+            let from = self.staging().join(rel);
+            let to = self.out.join(rel);
+            if !from.exists() {
+                continue; // moved before the interruption
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&from, &to)?;
+        }
+        for rel in &j.stale {
+            let p = self.out.join(rel);
+            let removed = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            if let Err(e) = removed {
+                if e.kind() != io::ErrorKind::NotFound {
+                    return Err(e);
+                }
+            }
+        }
+        std::fs::remove_file(self.journal_path())?;
+        self.clear_staging()
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    files: Vec<String>,
+    stale: Vec<String>,
+}
+
+/// Files under `dir`, relative and `/`-separated, sorted; temporary files are left out.
+fn list_files(dir: &Path) -> io::Result<Vec<String>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> io::Result<()> {
+        let rd = match std::fs::read_dir(dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for e in rd {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(root, &p, out)?;
+            } else if !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+                let rel = p.strip_prefix(root).unwrap_or(&p);
+                out.push(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// The cache key of one file's parse: its content, the schemas, the tool and the limits.
+pub fn cache_key(sha256: &str, schemas_fingerprint: &str, limits: &crate::workbook::Limits) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        sha256,
+        schemas_fingerprint,
+        env!("CARGO_PKG_VERSION"),
+        &format!("{limits:?}"),
+        crate::normalise::parquet::SCHEMA_VERSION,
+    ] {
+        h.update(part.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// A test hook: `BCF_TEST_HANG_AT=<point>` makes the process announce the point on standard
+/// error and stop there, so a test can kill it with SIGKILL at a known moment.
+pub fn checkpoint(point: &str) {
+    if std::env::var("BCF_TEST_HANG_AT").is_ok_and(|p| p == point) {
+        eprintln!("BCF_TEST_HANG_AT reached {point}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    }
+}
