@@ -45,7 +45,15 @@ fn a_run_that_cannot_complete_exits_1_with_one_line() {
     let out = bcf(&["run", "--input", samples.to_str().unwrap(), "--out", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
 
-    let out = bcf(&["run", "--input", samples.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap(), "--baseline", "2015"]);
+    let out = bcf(&[
+        "run",
+        "--input",
+        samples.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+        "--baseline",
+        "2015",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("2015"));
 }

@@ -12,7 +12,9 @@ fn pyarrow_and_duckdb_read_types_and_hive_partitions() {
         .arg(out.path())
         .arg(fixtures().join("expected"))
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e} (set BCF_PYTHON; `make venv` installs pyarrow and duckdb)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python}: {e} (set BCF_PYTHON; `make venv` installs pyarrow and duckdb)")
+        });
     assert!(
         result.status.success(),
         "client check failed:\n{}\n{}",

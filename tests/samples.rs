@@ -26,7 +26,14 @@ fn lines_by_source_match_expected() {
     let mut partitions = 0;
     for entry in std::fs::read_dir(out.path().join("lines")).unwrap() {
         let dir = entry.unwrap().path();
-        let year = dir.file_name().unwrap().to_str().unwrap().strip_prefix("financial_year=").expect("hive folder").to_string();
+        let year = dir
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .strip_prefix("financial_year=")
+            .expect("hive folder")
+            .to_string();
         partitions += 1;
         for row in read_parquet(&dir.join("part-0.parquet")) {
             assert!(!row.contains_key("financial_year"), "partition column is left out of the file");
@@ -36,13 +43,13 @@ fn lines_by_source_match_expected() {
     }
     assert_eq!(partitions, 6, "one partition per financial year");
     let expected = read_csv(&fixtures().join("expected/lines_by_source.csv"));
-    let got: Vec<(String, String, String, String)> = sums
-        .into_iter()
-        .map(|((y, b, s), p)| (y, b, s, bcf::model::Pence(p).to_string()))
-        .collect();
+    let got: Vec<(String, String, String, String)> =
+        sums.into_iter().map(|((y, b, s), p)| (y, b, s, bcf::model::Pence(p).to_string())).collect();
     let want: Vec<(String, String, String, String)> = expected
         .iter()
-        .map(|r| (r["financial_year"].clone(), r["basis"].clone(), r["funding_source"].clone(), r["amount_gbp"].clone()))
+        .map(|r| {
+            (r["financial_year"].clone(), r["basis"].clone(), r["funding_source"].clone(), r["amount_gbp"].clone())
+        })
         .collect();
     assert_eq!(got, want);
 }

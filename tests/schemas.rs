@@ -23,7 +23,13 @@ fn every_schema_file_loads() {
     ids.sort();
     assert_eq!(
         ids,
-        ["bcf-allocations", "bcf-planning-2015-16", "bcf-planning-2017-19", "bcf-planning-2023-25", "bcf-year-end-2020-21"]
+        [
+            "bcf-allocations",
+            "bcf-planning-2015-16",
+            "bcf-planning-2017-19",
+            "bcf-planning-2023-25",
+            "bcf-year-end-2020-21"
+        ]
     );
     for t in &set.templates {
         assert!(set.file_hashes.contains_key(&format!("templates/{}.toml", t.id)), "file named after its id: {}", t.id);
@@ -49,17 +55,16 @@ fn broken_schemas_report_every_problem_at_once() {
 
     let problems = bcf::schema::load(dir.path()).expect_err("broken schemas");
     let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    let has = |file: &str, needle: &str| text.iter().any(|p| p.starts_with(&format!("templates/{file}")) && p.contains(needle));
+    let has = |file: &str, needle: &str| {
+        text.iter().any(|p| p.starts_with(&format!("templates/{file}")) && p.contains(needle))
+    };
     assert!(has("bcf-planning-2017-19.toml", "`ibfc`"), "{text:#?}");
     assert!(has("bcf-planning-2023-25.toml", "2024-26"), "{text:#?}");
     assert!(has("bcf-year-end-2020-21.toml", "colour"), "{text:#?}");
     assert!(has("copy-of-2015-16.toml", "used by another schema file"), "{text:#?}");
 
-    let out = std::process::Command::new(bcf_bin())
-        .args(["schemas", "check", "--schemas"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out =
+        std::process::Command::new(bcf_bin()).args(["schemas", "check", "--schemas"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("4 problem(s)"), "{stdout}");
