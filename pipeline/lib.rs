@@ -29,6 +29,7 @@ pub mod reference;
 pub mod run;
 pub mod schema;
 pub mod state;
+pub mod status;
 pub mod tables;
 pub mod validate;
 pub mod workbook;

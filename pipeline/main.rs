@@ -1,11 +1,15 @@
-//! The `bcf` command line: argument parsing, logging and exit codes. No pipeline logic here.
+//! The `bcf` command line: argument parsing, logging, progress and exit codes. No pipeline
+//! logic here.
 
 use anyhow::Context as _;
-use bcf::run::{run, RunConfig};
+use bcf::record::RunRecord;
+use bcf::run::{run_stages, Outcome, Progress, RunConfig, Scope, Stage};
 use bcf::workbook::Limits;
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Exit codes a scheduler can act on.
 const EXIT_FAILED: u8 = 1;
@@ -14,19 +18,21 @@ const EXIT_REJECTED: u8 = 3;
 #[derive(Parser)]
 #[command(name = "bcf", version, about = "Better Care Fund returns pipeline: ingest, validate, normalise, aggregate")]
 #[command(after_help = "Exit codes: 0 the run completed (rejected returns are findings, not failures); \
-1 the run could not complete; 2 bad arguments; 3 with --fail-on-rejected, some return was rejected.")]
+1 the run could not complete; 2 bad arguments; 3 with --fail-on-rejected, some return was rejected.\n\
+Stages persist their results under OUT/.bcf/, so each can run alone: \
+bcf ingest --input DIR --out OUT, then bcf validate/normalise/aggregate --out OUT.")]
 struct Cli {
     /// Log format on standard error.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
-    /// Only warnings and errors in the logs.
+    /// Only warnings and errors in the logs, and no progress bar.
     #[arg(long, short, global = true)]
     quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
     Human,
     Json,
@@ -34,8 +40,24 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every stage over a folder of returns and write the outputs.
+    /// Run every stage over a folder (or manifest URL) of returns and publish the outputs.
+    /// Unchanged files are not parsed again.
     Run(RunArgs),
+    /// Stage 1: find, hash and classify the input files.
+    Ingest(RunArgs),
+    /// Stage 2: read and check every workbook the last ingest found.
+    Validate(StageArgs),
+    /// Stage 3: write submissions, findings, lines and schemes as Parquet.
+    Normalise(StageArgs),
+    /// Stage 4: national totals, baseline comparison and report.
+    Aggregate(StageArgs),
+    /// Re-execute the failed or unfinished stages of the last run (or, scoped, re-read some files).
+    Rerun(RerunArgs),
+    /// Show the last run: what ran, what failed, why, and what a rerun would do.
+    Status {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check template schemas.
     Schemas {
         #[command(subcommand)]
@@ -49,7 +71,22 @@ struct RunArgs {
     /// manifest `{"files": [{"path": "...", "sha256": "...", "bytes": N}]}`.
     #[arg(long)]
     input: String,
-    /// Output folder.
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Downloads at once, for a manifest URL.
+    #[arg(long, default_value_t = 8)]
+    http_concurrency: usize,
+    /// Retries per download after the first attempt (exponential backoff with jitter).
+    #[arg(long, default_value_t = 4)]
+    http_retries: u32,
+    /// Seconds without data before a download attempt times out.
+    #[arg(long, default_value_t = 30)]
+    http_read_timeout: u64,
+}
+
+#[derive(clap::Args)]
+struct StageArgs {
+    /// Output folder (stage state is kept in OUT/.bcf).
     #[arg(long)]
     out: PathBuf,
     /// Baseline financial year for the voluntary pooling comparison (plan basis).
@@ -64,15 +101,21 @@ struct RunArgs {
     /// Reject a workbook any part of which inflates beyond this many bytes.
     #[arg(long, default_value_t = Limits::default().max_inflated_bytes)]
     max_inflated_bytes: u64,
-    /// Downloads at once, for a manifest URL.
-    #[arg(long, default_value_t = 8)]
-    http_concurrency: usize,
-    /// Retries per download after the first attempt (exponential backoff with jitter).
-    #[arg(long, default_value_t = 4)]
-    http_retries: u32,
-    /// Seconds without data before a download attempt times out.
-    #[arg(long, default_value_t = 30)]
-    http_read_timeout: u64,
+}
+
+#[derive(clap::Args)]
+struct RerunArgs {
+    #[arg(long)]
+    out: PathBuf,
+    /// Re-read only this area's files (ONS code), then re-aggregate everything.
+    #[arg(long)]
+    area: Option<String>,
+    /// Re-read only this template's files, then re-aggregate everything.
+    #[arg(long)]
+    template: Option<String>,
+    /// Exit with code 3 when any return is rejected.
+    #[arg(long)]
+    fail_on_rejected: bool,
 }
 
 #[derive(Subcommand)]
@@ -90,7 +133,7 @@ fn init_logging(format: LogFormat, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
-        LogFormat::Human => builder.init(),
+        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
     }
 }
@@ -98,34 +141,103 @@ fn init_logging(format: LogFormat, quiet: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.quiet);
-    match dispatch(cli.command) {
+    // A bar only for people: on a terminal, with human logs, not quiet.
+    let bar = (!cli.quiet && cli.log_format == LogFormat::Human && std::io::stderr().is_terminal()).then(progress_bar);
+    let result = dispatch(cli.command, bar.clone());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("bcf: {e:#}");
+            eprintln!("bcf: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::from(EXIT_FAILED)
         }
     }
 }
 
-fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} validating {pos}/{len} files {wide_bar} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn config(args: &StageArgs, input: &str, bar: Option<indicatif::ProgressBar>) -> RunConfig {
+    let mut cfg = RunConfig::new(input, &args.out);
+    cfg.baseline_year = args.baseline.clone();
+    cfg.limits.max_inflated_bytes = args.max_inflated_bytes;
+    if let Some(s) = &args.schemas {
+        cfg.schemas_dir = s.clone();
+    }
+    cfg.progress = bar.map(|b| {
+        Progress(Arc::new(move |done, total| {
+            b.set_length(total);
+            b.set_position(done);
+        }))
+    });
+    cfg
+}
+
+/// `input` from the last run record, for stage commands that do not take it.
+fn last_input(out: &std::path::Path) -> String {
+    read_record(out).map(|r| r.config.input).unwrap_or_default()
+}
+
+fn read_record(out: &std::path::Path) -> Option<RunRecord> {
+    let text = std::fs::read_to_string(out.join("run.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<ExitCode> {
+    let finish = |o: &Outcome, fail_on_rejected: bool| {
+        print_summary(o);
+        let rejected = o.tables.submissions.iter().any(|s| s.status == "rejected");
+        if fail_on_rejected && rejected {
+            ExitCode::from(EXIT_REJECTED)
+        } else {
+            ExitCode::SUCCESS
+        }
+    };
     match command {
         Command::Run(args) => {
-            let mut cfg = RunConfig::new(&args.input, &args.out);
-            cfg.baseline_year = args.baseline;
-            cfg.limits.max_inflated_bytes = args.max_inflated_bytes;
-            if let Some(s) = args.schemas {
-                cfg.schemas_dir = s;
+            let cfg = run_config(&args, bar)?;
+            let o = run_stages(&cfg, &Stage::ALL, &Scope::default(), "run").context("the run could not complete")?;
+            Ok(finish(&o, args.stage.fail_on_rejected))
+        }
+        Command::Ingest(args) => {
+            let cfg = run_config(&args, bar)?;
+            let o =
+                run_stages(&cfg, &[Stage::Ingest], &Scope::default(), "ingest").context("ingest could not complete")?;
+            println!("ingested: {}", counts_line(&o.record, "ingest"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate(args) => stage(&args, Stage::Validate, bar, finish),
+        Command::Normalise(args) => stage(&args, Stage::Normalise, bar, finish),
+        Command::Aggregate(args) => stage(&args, Stage::Aggregate, bar, finish),
+        Command::Rerun(args) => {
+            let last = read_record(&args.out)
+                .with_context(|| format!("no run record in {}: run `bcf run` first", args.out.display()))?;
+            let scope = Scope { area: args.area, template: args.template };
+            let plan = bcf::run::rerun_plan(&last, &scope);
+            if plan.is_empty() {
+                println!("nothing to rerun: every stage of the last run ({}) succeeded", last.run_id);
+                return Ok(ExitCode::SUCCESS);
             }
-            cfg.http.concurrency = args.http_concurrency.max(1);
-            cfg.http.max_retries = args.http_retries;
-            cfg.http.read_timeout = std::time::Duration::from_secs(args.http_read_timeout.max(1));
-            if !bcf::ingest::is_url(&args.input) && !std::path::Path::new(&args.input).is_dir() {
-                anyhow::bail!("--input {} is not a folder or an http(s) manifest URL", args.input);
-            }
-            let tables = run(&cfg).context("the run could not complete")?;
-            print_summary(&tables);
-            let rejected = tables.submissions.iter().any(|s| s.status == "rejected");
-            Ok(if args.fail_on_rejected && rejected { ExitCode::from(EXIT_REJECTED) } else { ExitCode::SUCCESS })
+            let mut cfg = RunConfig::from_record(&last.config);
+            cfg.out = args.out.clone();
+            cfg.progress = config(&stage_args_for(&args.out), "", bar).progress;
+            println!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
+            let o = run_stages(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
+            Ok(finish(&o, args.fail_on_rejected))
+        }
+        Command::Status { out } => {
+            print!("{}", bcf::status::describe(&out).map_err(anyhow::Error::msg)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Schemas { command: SchemasCommand::Check { schemas } } => {
             let dir = schemas.unwrap_or_else(bcf::schema::default_dir);
@@ -149,8 +261,54 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn stage_args_for(out: &std::path::Path) -> StageArgs {
+    StageArgs {
+        out: out.to_path_buf(),
+        baseline: "2015-16".into(),
+        fail_on_rejected: false,
+        schemas: None,
+        max_inflated_bytes: Limits::default().max_inflated_bytes,
+    }
+}
+
+fn run_config(args: &RunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<RunConfig> {
+    if !bcf::ingest::is_url(&args.input) && !std::path::Path::new(&args.input).is_dir() {
+        anyhow::bail!("--input {} is not a folder or an http(s) manifest URL", args.input);
+    }
+    let mut cfg = config(&args.stage, &args.input, bar);
+    cfg.http.concurrency = args.http_concurrency.max(1);
+    cfg.http.max_retries = args.http_retries;
+    cfg.http.read_timeout = std::time::Duration::from_secs(args.http_read_timeout.max(1));
+    Ok(cfg)
+}
+
+fn stage(
+    args: &StageArgs,
+    stage: Stage,
+    bar: Option<indicatif::ProgressBar>,
+    finish: impl Fn(&Outcome, bool) -> ExitCode,
+) -> anyhow::Result<ExitCode> {
+    let cfg = config(args, &last_input(&args.out), bar);
+    let o = run_stages(&cfg, &[stage], &Scope::default(), stage.name())
+        .with_context(|| format!("{} could not complete", stage.name()))?;
+    println!("{}: {}", stage.name(), counts_line(&o.record, stage.name()));
+    Ok(finish(&o, args.fail_on_rejected))
+}
+
+fn counts_line(r: &RunRecord, stage: &str) -> String {
+    r.stages
+        .iter()
+        .find(|s| s.name == stage)
+        .map(|s| s.counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
 /// The national table on standard output.
-fn print_summary(t: &bcf::tables::Tables) {
+fn print_summary(o: &Outcome) {
+    let t = &o.tables;
+    if t.national.is_empty() {
+        return;
+    }
     println!(
         "{:<8} {:<6} {:>7} {:>20} {:>18} {:>18} {:>20} {:>20} {:>7}",
         "year",
@@ -182,5 +340,5 @@ fn print_summary(t: &bcf::tables::Tables) {
         *counts.entry(s.status.as_str()).or_default() += 1;
     }
     let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    println!("files: {}", parts.join(", "));
+    println!("files: {} (parsed {}, from cache {})", parts.join(", "), o.parsed, o.cached);
 }

@@ -112,6 +112,7 @@ impl State {
                 std::fs::create_dir_all(parent)?;
             }
             std::fs::rename(&from, &to)?;
+            checkpoint("during-publish");
         }
         for rel in &j.stale {
             let p = self.out.join(rel);

@@ -7,6 +7,7 @@ mod clients;
 mod habits;
 mod hostile;
 mod http;
+mod reruns;
 mod rules;
 mod samples;
 mod schemas;

@@ -1,0 +1,249 @@
+//! Stage reruns, incremental runs and crash safety (SIGKILL at known points).
+
+use crate::support::{bcf_bin, fixtures, tree_bytes};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn bcf(args: &[&str]) -> std::process::Output {
+    Command::new(bcf_bin()).args(args).env("BCF_LOG", "warn").output().expect("bcf runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = bcf(args);
+    assert!(out.status.success(), "bcf {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The published outputs (everything but run metadata and stage state).
+fn published(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree_bytes(out).into_iter().filter(|(k, _)| !k.starts_with(".bcf/") && k != "run.json").collect()
+}
+
+fn copy_samples(to: &Path, filter: impl Fn(&str) -> bool) {
+    for e in walk(&fixtures().join("samples")) {
+        let rel = e.strip_prefix(fixtures().join("samples")).unwrap().to_string_lossy().into_owned();
+        if filter(&rel) {
+            let dest = to.join(&rel);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&e, dest).unwrap();
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+fn record(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap()
+}
+
+fn stage_count(out: &Path, stage: &str, key: &str) -> u64 {
+    let r = record(out);
+    let st = r["stages"].as_array().unwrap().iter().find(|s| s["name"] == stage).unwrap().clone();
+    st["counts"][key].as_u64().unwrap_or_else(|| panic!("{stage}.{key} in {st}"))
+}
+
+/// A clean run over `input` into a fresh folder: the reference outputs.
+fn clean_outputs(input: &Path) -> BTreeMap<String, Vec<u8>> {
+    let out = tempfile::tempdir().unwrap();
+    ok(&["run", "--input", input.to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    published(out.path())
+}
+
+/// Starts `bcf run` that stops at `point`, waits for it to get there, and kills it (SIGKILL).
+fn run_killed_at(input: &Path, out: &Path, point: &str) {
+    let mut child = Command::new(bcf_bin())
+        .args(["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env("BCF_LOG", "warn")
+        .env("BCF_TEST_HANG_AT", point)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reached = BufReader::new(stderr).lines().map_while(Result::ok).any(|l| l.contains("BCF_TEST_HANG_AT reached"));
+    assert!(reached, "the run reached {point}");
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+}
+
+#[test]
+fn killed_runs_leave_outputs_intact_and_the_next_run_matches_a_clean_run() {
+    let all = tempfile::tempdir().unwrap();
+    copy_samples(all.path(), |_| true);
+    let reference = clean_outputs(all.path());
+    let some = tempfile::tempdir().unwrap();
+    copy_samples(some.path(), |r| r.starts_with("2015-16") || r.starts_with("allocations"));
+
+    for point in [
+        "during-ingest",
+        "during-validate-3",
+        "after-validate",
+        "during-normalise",
+        "after-normalise",
+        "during-publish",
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        // Outputs published by an earlier run over fewer files.
+        ok(&["run", "--input", some.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+        let before = published(out.path());
+        run_killed_at(all.path(), out.path(), point);
+        let after_kill = published(out.path());
+        if point == "during-publish" {
+            // Mid-publish every visible file is whole: each equals its old or its new version.
+            for (k, v) in &after_kill {
+                assert!(before.get(k) == Some(v) || reference.get(k) == Some(v), "{point}: {k} is neither old nor new");
+            }
+        } else {
+            assert_eq!(after_kill, before, "{point}: published outputs untouched");
+        }
+        // Still readable by a client.
+        crate::support::read_parquet(&out.path().join("national_totals.parquet"));
+        let status = ok(&["status", "--out", out.path().to_str().unwrap()]);
+        assert!(status.contains("running"), "{point}: status shows the unfinished run:\n{status}");
+        ok(&["run", "--input", all.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+        assert_eq!(published(out.path()), reference, "{point}: the next run equals a clean run");
+    }
+}
+
+#[test]
+fn rerun_executes_only_unfinished_stages() {
+    let out = tempfile::tempdir().unwrap();
+    let input = fixtures().join("samples");
+    run_killed_at(&input, out.path(), "after-validate");
+    let status = ok(&["status", "--out", out.path().to_str().unwrap()]);
+    assert!(status.contains("rerun would run: normalise, aggregate"), "{status}");
+    let stdout = ok(&["rerun", "--out", out.path().to_str().unwrap()]);
+    assert!(stdout.contains("rerunning: normalise, aggregate"), "{stdout}");
+    assert_eq!(published(out.path()), clean_outputs(&input));
+    let r = record(out.path());
+    assert_eq!(r["command"], "rerun");
+    assert!(r["stages"].as_array().unwrap().iter().all(|s| s["status"] == "success"), "{r}");
+    assert!(ok(&["rerun", "--out", out.path().to_str().unwrap()]).contains("nothing to rerun"));
+}
+
+#[test]
+fn a_changed_file_is_the_only_one_parsed_again() {
+    let input = tempfile::tempdir().unwrap();
+    copy_samples(input.path(), |_| true);
+    let out = tempfile::tempdir().unwrap();
+    let args = ["run", "--input", input.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()];
+    ok(&args);
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 20);
+
+    ok(&args);
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 0, "nothing changed: nothing parsed");
+    assert_eq!(stage_count(out.path(), "validate", "cached"), 20);
+
+    // Same workbook, different bytes: re-zipped without compression.
+    let kent = input.path().join("2023-25/BCF 2023-25 - Kent.xlsx");
+    rezip_stored(&kent);
+    ok(&args);
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 1);
+    assert_eq!(published(out.path()), clean_outputs(input.path()), "incremental equals clean");
+    let r = record(out.path());
+    let kent_rec =
+        r["files"].as_array().unwrap().iter().find(|f| f["source_file"] == "2023-25/BCF 2023-25 - Kent.xlsx").unwrap();
+    assert_eq!(kent_rec["parse"], "parsed");
+}
+
+#[test]
+fn scoped_reruns_reparse_only_their_files_and_never_double_count() {
+    let input = fixtures().join("samples");
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    ok(&["run", "--input", input.to_str().unwrap(), "--out", o]);
+    let reference = published(out.path());
+
+    let stdout = ok(&["rerun", "--out", o, "--area", "E10000016"]);
+    assert!(stdout.contains("rerunning: validate, normalise, aggregate"), "{stdout}");
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 4, "Kent's four returns");
+    assert_eq!(published(out.path()), reference, "totals unchanged, nothing counted twice");
+
+    ok(&["rerun", "--out", o, "--template", "bcf-planning-2023-25"]);
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 4);
+    ok(&["rerun", "--out", o, "--area", "E10000016", "--template", "bcf-planning-2015-16"]);
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 1);
+    assert_eq!(published(out.path()), reference);
+}
+
+#[test]
+fn stages_run_alone_equal_a_whole_run() {
+    let input = fixtures().join("samples");
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let fail = bcf(&["validate", "--out", o]);
+    assert_eq!(fail.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&fail.stderr).contains("bcf ingest"), "says what to run first");
+    assert!(ok(&["ingest", "--input", input.to_str().unwrap(), "--out", o]).contains("20 workbooks"));
+    ok(&["validate", "--out", o]);
+    assert!(!out.path().join("submissions.parquet").exists(), "validate publishes nothing");
+    ok(&["normalise", "--out", o]);
+    assert!(out.path().join("lines").is_dir());
+    ok(&["aggregate", "--out", o]);
+    assert_eq!(published(out.path()), clean_outputs(&input));
+}
+
+#[test]
+fn run_record_format() {
+    let out = tempfile::tempdir().unwrap();
+    ok(&["run", "--input", fixtures().join("samples").to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
+    let r = record(out.path());
+    assert_eq!(r["format"], "bcf-run/1");
+    assert_eq!(r["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(r["status"], "success");
+    assert!(r["run_id"].as_str().unwrap().len() > 10);
+    assert!(r["started_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(r["config"]["baseline_year"], "2015-16");
+    let stages: Vec<&str> = r["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["ingest", "validate", "normalise", "aggregate"]);
+    for s in r["stages"].as_array().unwrap() {
+        assert_eq!(s["status"], "success");
+        assert!(s["duration_ms"].is_u64());
+    }
+    assert_eq!(stage_count(out.path(), "normalise", "lines"), 232);
+    let schemas = r["schemas"].as_object().unwrap();
+    let path = crate::support::project_root().join("schemas/templates/bcf-planning-2023-25.toml");
+    let bytes = std::fs::read(path).unwrap();
+    use sha2::Digest;
+    assert_eq!(schemas["templates/bcf-planning-2023-25.toml"], hex::encode(sha2::Sha256::digest(bytes)));
+    let files = r["files"].as_array().unwrap();
+    assert_eq!(files.len(), 20);
+    assert!(files
+        .iter()
+        .all(|f| f["status"] == "accepted" && f["parse"] == "parsed" && f["sha256"].as_str().unwrap().len() == 64));
+}
+
+/// Rewrites a zip (xlsx) with every entry stored uncompressed: same content, new bytes.
+fn rezip_stored(path: &Path) {
+    use std::io::{Read, Write};
+    let src = std::fs::read(path).unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(src)).unwrap();
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zout = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for i in 0..zin.len() {
+            let mut f = zin.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            zout.start_file(name, opts).unwrap();
+            zout.write_all(&data).unwrap();
+        }
+        zout.finish().unwrap();
+    }
+    std::fs::write(path, buf.into_inner()).unwrap();
+}
