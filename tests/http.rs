@@ -2,7 +2,7 @@
 //! bound to 127.0.0.1:0 inside each test. No other network is used.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -154,7 +154,7 @@ async fn serve(
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.split("\r\n");
     let request_line = lines.next().unwrap_or_default();
-    let path = request_line.split(' ').nth(1).unwrap_or_default().to_string();
+    let path = percent_decode(request_line.split(' ').nth(1).unwrap_or_default());
     let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -173,6 +173,25 @@ async fn serve(
         reply = *inner;
     }
     let _ = write_reply(&mut socket, reply).await;
+}
+
+/// `/a%20b` → `/a b`, as a real server maps URLs to file names.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
@@ -346,7 +365,7 @@ async fn clean_manifest_of_three_files_is_stored_in_order() {
         manifest,
         vec![
             ("2023-25/Kent.xlsx", bodies[0].clone()),
-            ("2023-25/East%20Sussex.xlsx", bodies[1].clone()),
+            ("2023-25/East Sussex.xlsx", bodies[1].clone()),
             ("2024-26/Kent.xlsx", bodies[2].clone()),
         ],
     );
@@ -814,4 +833,122 @@ async fn blocking_wrapper_refuses_to_run_inside_a_runtime() {
     let store = tempfile::tempdir().expect("tempdir");
     let err = fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts()).expect_err("error");
     assert!(matches!(err, HttpError::Runtime(_)), "{err:?}");
+}
+
+/// Runs the pipeline on a manifest URL on a plain thread (the blocking fetch refuses to run
+/// inside the test's runtime, which is busy serving).
+async fn pipeline_on_url(url: String, out: PathBuf) -> bcf::tables::Tables {
+    tokio::task::spawn_blocking(move || {
+        std::thread::spawn(move || {
+            let mut cfg = bcf::run::RunConfig::new(url, out);
+            cfg.http = fast_opts();
+            cfg.http.max_file_bytes = 16 * 1024 * 1024;
+            bcf::run::run(&cfg).expect("run completes")
+        })
+        .join()
+        .expect("pipeline thread")
+    })
+    .await
+    .expect("blocking task")
+}
+
+fn sample_files() -> Vec<(String, Vec<u8>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/samples");
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(&root).expect("samples") {
+        let dir = dir.expect("entry").path();
+        for f in std::fs::read_dir(&dir).expect("dir") {
+            let f = f.expect("file").path();
+            let rel = f.strip_prefix(&root).expect("rel").to_string_lossy().replace('\\', "/");
+            out.push((rel, std::fs::read(&f).expect("read")));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn published_outputs(out: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, acc: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).expect("read_dir") {
+            let p = e.expect("entry").path();
+            let rel = p.strip_prefix(root).expect("rel").to_string_lossy().into_owned();
+            if rel == ".bcf" || rel == "run.json" {
+                continue;
+            }
+            if p.is_dir() {
+                walk(root, &p, acc);
+            } else {
+                acc.push((rel, std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    let mut acc = Vec::new();
+    walk(out, out, &mut acc);
+    acc.sort();
+    acc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_run_equals_the_folder_run() {
+    let files = sample_files();
+    assert_eq!(files.len(), 20);
+    let refs: Vec<(&str, Option<&[u8]>)> = files.iter().map(|(p, b)| (p.as_str(), Some(b.as_slice()))).collect();
+    let manifest = manifest_json(&refs);
+    let site: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    // The handler needs 'static paths.
+    let site: Vec<(&'static str, Vec<u8>)> =
+        site.into_iter().map(|(p, b)| (&*Box::leak(p.to_string().into_boxed_str()), b)).collect();
+    let server = TestServer::start(static_site(manifest, site)).await;
+
+    let http_out = tempfile::tempdir().expect("tmp");
+    let t = pipeline_on_url(server.url("/returns/manifest.json"), http_out.path().to_path_buf()).await;
+    assert!(t.submissions.iter().all(|s| s.status == "accepted"), "{:?}", t.submissions);
+
+    let folder_out = tempfile::tempdir().expect("tmp");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/samples");
+    bcf::run::run(&bcf::run::RunConfig::new(root, folder_out.path())).expect("folder run");
+    let (a, b) = (published_outputs(http_out.path()), published_outputs(folder_out.path()));
+    assert_eq!(a.len(), b.len());
+    for ((pa, da), (pb, db)) in a.iter().zip(&b) {
+        assert_eq!(pa, pb);
+        assert!(da == db, "{pa} differs between the manifest run and the folder run");
+    }
+
+    // A rerun downloads nothing: every file answers 304.
+    server.clear_hits();
+    pipeline_on_url(server.url("/returns/manifest.json"), http_out.path().to_path_buf()).await;
+    let file_hits: Vec<Hit> = server.hits().into_iter().filter(|h| h.path != "/returns/manifest.json").collect();
+    assert_eq!(file_hits.len(), 20);
+    assert!(file_hits.iter().all(|h| h.status == 304), "{file_hits:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_downloads_are_findings_and_the_run_completes() {
+    let files = sample_files();
+    let (good_path, good) = files.iter().find(|(p, _)| p.contains("York")).expect("york").clone();
+    let wrong = b"not what the manifest says".to_vec();
+    let manifest = serde_json::to_vec(&serde_json::json!({ "files": [
+        { "path": good_path, "sha256": sha_hex(&good) },
+        { "path": "2023-25/Missing.xlsx" },
+        { "path": "2023-25/Tampered.xlsx", "sha256": sha_hex(b"something else") },
+    ]}))
+    .expect("json");
+    let good_path: &'static str = Box::leak(good_path.into_boxed_str());
+    let server =
+        TestServer::start(static_site(manifest, vec![(good_path, good), ("2023-25/Tampered.xlsx", wrong)])).await;
+    let out = tempfile::tempdir().expect("tmp");
+    let t = pipeline_on_url(server.url("/returns/manifest.json"), out.path().to_path_buf()).await;
+    let status = |p: &str| t.submissions.iter().find(|s| s.source_file == p).map(|s| s.status.clone()).expect("row");
+    // Alone, without allocations, the return is accepted with an allocation-missing warning.
+    assert_eq!(status(good_path), "accepted_with_warnings");
+    for p in ["2023-25/Missing.xlsx", "2023-25/Tampered.xlsx"] {
+        assert_eq!(status(p), "rejected");
+        let f = t.findings.iter().find(|f| f.source_file == p).expect("finding");
+        assert_eq!(f.rule, "download-failed");
+        assert_eq!(f.severity, "error");
+    }
+    let tampered = t.findings.iter().find(|f| f.source_file == "2023-25/Tampered.xlsx").expect("finding");
+    assert!(tampered.message.contains("SHA-256"), "{}", tampered.message);
+    let missing = t.findings.iter().find(|f| f.source_file == "2023-25/Missing.xlsx").expect("finding");
+    assert!(missing.message.contains("404"), "{}", missing.message);
 }
