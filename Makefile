@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean
+.PHONY: demo test lint venv fmt clean report-check chromium
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
@@ -15,6 +15,15 @@ demo:
 ## Every test, including the pyarrow/DuckDB read-back (installed into $(VENV)).
 test: venv
 	BCF_PYTHON=$(abspath $(PY)) $(CARGO) test --all-targets
+
+## Render the demo report in headless Chromium: DOM totals equal the Parquet, screenshot and PDF.
+report-check: venv chromium
+	$(CARGO) run --quiet -- --quiet run --input fixtures/samples --out out/report-check > /dev/null
+	$(PY) tests/report/check_in_chromium.py out/report-check
+
+## Debian's Chromium, installed if missing.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## Formatting and lints, as CI runs them.
 lint:

@@ -19,6 +19,7 @@
 //!   inputs give byte-identical files.
 
 pub mod aggregate;
+pub mod explain;
 pub mod fixtures;
 pub mod ingest;
 pub mod model;

@@ -58,6 +58,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Explain where figures came from: an area's lines for a year (--area, --year), or the
+    /// areas behind a national total (--total, --year), largest first.
+    Explain(ExplainArgs),
     /// Check template schemas.
     Schemas {
         #[command(subcommand)]
@@ -116,6 +119,25 @@ struct RerunArgs {
     /// Exit with code 3 when any return is rejected.
     #[arg(long)]
     fail_on_rejected: bool,
+}
+
+#[derive(clap::Args)]
+struct ExplainArgs {
+    /// Output folder of a run.
+    #[arg(long, default_value = "out/demo")]
+    out: PathBuf,
+    /// Area ONS code, e.g. E10000016.
+    #[arg(long, conflicts_with = "total", required_unless_present = "total")]
+    area: Option<String>,
+    /// A national total column, e.g. voluntary_above_minimum_gbp.
+    #[arg(long)]
+    total: Option<String>,
+    /// Financial year, e.g. 2020-21.
+    #[arg(long)]
+    year: String,
+    /// Only this basis (plan or actual), with --total.
+    #[arg(long)]
+    basis: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -234,6 +256,24 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
             println!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
             let o = run_stages(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
             Ok(finish(&o, args.fail_on_rejected))
+        }
+        Command::Explain(args) => {
+            let record = read_record(&args.out);
+            let schemas_dir =
+                record.as_ref().map_or_else(bcf::schema::default_dir, |r| PathBuf::from(&r.config.schemas_dir));
+            let baseline = record.as_ref().map_or_else(|| "2015-16".to_string(), |r| r.config.baseline_year.clone());
+            let (schemas, areas) = bcf::run::load_reference(&schemas_dir)?;
+            let t = bcf::explain::load_tables(&args.out, &schemas, &areas, &baseline).map_err(anyhow::Error::msg)?;
+            let text = match (&args.area, &args.total) {
+                (Some(code), _) => bcf::explain::area(&t, &schemas, &areas, code, &args.year),
+                (None, Some(column)) => {
+                    bcf::explain::total(&t, &schemas, &areas, column, &args.year, args.basis.as_deref())
+                }
+                (None, None) => Err("give --area CODE or --total COLUMN".to_string()),
+            }
+            .map_err(anyhow::Error::msg)?;
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Status { out } => {
             print!("{}", bcf::status::describe(&out).map_err(anyhow::Error::msg)?);

@@ -246,12 +246,13 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
                 Stage::Normalise => {
                     let (counts, tables, st) = stage_normalise(&state)?;
                     outcome.tables = tables;
-                    stale = st;
+                    stale.extend(st);
                     counts
                 }
                 Stage::Aggregate => {
-                    let (counts, tables) = stage_aggregate(cfg, &state, &schemas, &areas)?;
+                    let (counts, tables, st) = stage_aggregate(cfg, &state, &schemas, &areas)?;
                     outcome.tables = tables;
+                    stale.extend(st);
                     counts
                 }
             };
@@ -294,11 +295,17 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
     Ok(outcome)
 }
 
-fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, u64> {
+/// Named counts a stage reports in the run record.
+type Counts = BTreeMap<String, u64>;
+
+/// A publishing stage's counts, the tables it wrote, and the output paths it retired.
+type Staged = (Counts, Tables, Vec<String>);
+
+fn counts(pairs: &[(&str, usize)]) -> Counts {
     pairs.iter().map(|(k, v)| (k.to_string(), *v as u64)).collect()
 }
 
-fn stage_ingest(cfg: &RunConfig, state: &State) -> Result<BTreeMap<String, u64>, RunError> {
+fn stage_ingest(cfg: &RunConfig, state: &State) -> Result<Counts, RunError> {
     let inputs = ingest_inputs(cfg)?;
     state::checkpoint("during-ingest");
     let n = |f: fn(&Disposition) -> bool| inputs.iter().filter(|i| f(&i.disposition)).count();
@@ -334,7 +341,7 @@ fn stage_validate(
     areas: &Areas,
     scope: &Scope,
     rec: &mut RunRecord,
-) -> Result<(BTreeMap<String, u64>, usize, usize), RunError> {
+) -> Result<(Counts, usize, usize), RunError> {
     let inputs: Vec<InputFile> = load_stage(state, state.ingest_path(), "validate", "ingest")?;
     // Files a scoped rerun must re-parse: those the last validation put in scope.
     let previous: Vec<Validated> = state.load(&state.validate_path()).ok().flatten().unwrap_or_default();
@@ -449,7 +456,7 @@ fn validated_tables(state: &State, stage: &'static str) -> Result<Tables, RunErr
     Ok(normalise::build(&inputs, &validated))
 }
 
-fn stage_normalise(state: &State) -> Result<(BTreeMap<String, u64>, Tables, Vec<String>), RunError> {
+fn stage_normalise(state: &State) -> Result<Staged, RunError> {
     let tables = validated_tables(state, "normalise")?;
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
@@ -465,20 +472,38 @@ fn stage_normalise(state: &State) -> Result<(BTreeMap<String, u64>, Tables, Vec<
     Ok((c, tables, stale))
 }
 
-fn stage_aggregate(
-    cfg: &RunConfig,
-    state: &State,
-    schemas: &SchemaSet,
-    areas: &Areas,
-) -> Result<(BTreeMap<String, u64>, Tables), RunError> {
+fn stage_aggregate(cfg: &RunConfig, state: &State, schemas: &SchemaSet, areas: &Areas) -> Result<Staged, RunError> {
     let mut tables = validated_tables(state, "aggregate")?;
     tables.national = aggregate::national_totals(&tables, schemas, areas, &cfg.baseline_year);
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
+    let write = |rel: &str, text: &str| normalise::parquet::write_text_atomic(&staging.join(rel), text);
     normalise::parquet::write_national(&staging, &tables.national).map_err(err)?;
-    normalise::parquet::write_text_atomic(&staging.join("report.md"), &aggregate::report::markdown(&tables))
-        .map_err(err)?;
-    Ok((counts(&[("national_rows", tables.national.len())]), tables))
+    write("report.md", &aggregate::report::markdown(&tables)).map_err(err)?;
+    write("report.html", &aggregate::html::page(&tables, areas)).map_err(err)?;
+    let years = |it: &mut dyn Iterator<Item = &String>| {
+        let set: std::collections::BTreeSet<String> = it.cloned().collect();
+        set.into_iter().collect::<Vec<_>>()
+    };
+    let line_years = years(&mut tables.lines.iter().map(|l| &l.financial_year));
+    let scheme_years = years(&mut tables.schemes.iter().map(|l| &l.financial_year));
+    write("datapackage.json", &aggregate::datapackage::package(&line_years, &scheme_years)).map_err(err)?;
+    let feedback = aggregate::feedback::files(&tables);
+    for (name, text) in &feedback {
+        write(&format!("feedback/{name}"), text).map_err(err)?;
+    }
+    // Feedback files of areas that no longer have findings are removed on publish.
+    let mut stale = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(cfg.out.join("feedback")) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !feedback.iter().any(|(n, _)| *n == name) {
+                stale.push(format!("feedback/{name}"));
+            }
+        }
+    }
+    let c = counts(&[("national_rows", tables.national.len()), ("feedback_files", feedback.len())]);
+    Ok((c, tables, stale))
 }
 
 /// The tables as the persisted stages have them now (national totals included).
@@ -511,7 +536,7 @@ pub fn ingest_inputs(cfg: &RunConfig) -> Result<Vec<InputFile>, RunError> {
 pub fn rerun_plan(last: &RunRecord, scope: &Scope) -> Vec<Stage> {
     if !scope.is_empty() {
         let ingest_ok = last.stages.iter().any(|s| s.name == "ingest" && s.status == "success");
-        return Stage::ALL.into_iter().filter(|s| ingest_ok.then_some(*s != Stage::Ingest).unwrap_or(true)).collect();
+        return Stage::ALL.into_iter().filter(|s| !ingest_ok || *s != Stage::Ingest).collect();
     }
     let first = last.stages.iter().position(|s| s.status != "success");
     match first {

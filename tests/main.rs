@@ -7,6 +7,7 @@ mod clients;
 mod habits;
 mod hostile;
 mod http;
+mod report;
 mod reruns;
 mod rules;
 mod samples;

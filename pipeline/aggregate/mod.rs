@@ -1,6 +1,9 @@
 //! Aggregate: national totals per financial year and basis from accepted lines (catalogue §7),
 //! and the baseline comparison. Pure arithmetic on exact pence.
 
+pub mod datapackage;
+pub mod feedback;
+pub mod html;
 pub mod report;
 
 use crate::model::{Basis, FinancialYear, Pence};
@@ -20,12 +23,7 @@ pub fn periods(t: &Tables, schemas: &SchemaSet) -> BTreeSet<(String, Basis)> {
 }
 
 /// National totals, one row per period, sorted by year then basis.
-pub fn national_totals(
-    t: &Tables,
-    schemas: &SchemaSet,
-    areas: &Areas,
-    baseline_year: &str,
-) -> Vec<NationalRow> {
+pub fn national_totals(t: &Tables, schemas: &SchemaSet, areas: &Areas, baseline_year: &str) -> Vec<NationalRow> {
     #[derive(Default)]
     struct Acc {
         mandatory: Pence,
@@ -38,15 +36,9 @@ pub fn national_totals(
         acc.entry(p).or_default();
     }
     // Areas contributing to a period: accepted submissions whose template reports it.
-    for s in t
-        .submissions
-        .iter()
-        .filter(|s| s.status == "accepted" || s.status == "accepted_with_warnings")
-    {
-        let (Some(area), Some(tpl)) = (
-            &s.area_code,
-            s.template_id.as_deref().and_then(|id| schemas.template(id)),
-        ) else {
+    for s in t.submissions.iter().filter(|s| s.status == "accepted" || s.status == "accepted_with_warnings") {
+        let (Some(area), Some(tpl)) = (&s.area_code, s.template_id.as_deref().and_then(|id| schemas.template(id)))
+        else {
             continue;
         };
         for p in tpl.periods() {
@@ -54,11 +46,7 @@ pub fn national_totals(
         }
     }
     for l in &t.lines {
-        let basis = if l.basis == "actual" {
-            Basis::Actual
-        } else {
-            Basis::Plan
-        };
+        let basis = if l.basis == "actual" { Basis::Actual } else { Basis::Plan };
         let a = acc.entry((l.financial_year.clone(), basis)).or_default();
         match schemas.funding_sources.get(&l.funding_source) {
             Some(TotalCategory::Mandatory) => a.mandatory += l.amount,
@@ -67,15 +55,11 @@ pub fn national_totals(
             None => {} // schema checks guarantee every source is in the vocabulary
         }
     }
-    let baseline = acc
-        .get(&(baseline_year.to_string(), Basis::Plan))
-        .map(|a| a.la + a.nhs);
+    let baseline = acc.get(&(baseline_year.to_string(), Basis::Plan)).map(|a| a.la + a.nhs);
     acc.into_iter()
         .map(|((year, basis), a)| {
             let voluntary = a.la + a.nhs;
-            let ratio = baseline
-                .filter(|b| b.0 != 0)
-                .map(|b| voluntary.0 as f64 / b.0 as f64);
+            let ratio = baseline.filter(|b| b.0 != 0).map(|b| voluntary.0 as f64 / b.0 as f64);
             NationalRow {
                 areas_expected: FinancialYear::parse(&year).map_or(0, |y| areas.count_in(y) as i32),
                 areas_included: a.areas.len() as i32,

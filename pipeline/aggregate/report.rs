@@ -27,8 +27,7 @@ pub fn markdown(t: &Tables) -> String {
             r.voluntary_nhs.to_gbp(),
             r.voluntary_above_minimum.to_gbp(),
             r.total_pooled.to_gbp(),
-            r.voluntary_vs_baseline_ratio
-                .map_or("–".to_string(), |x| format!("{x:.2}×")),
+            r.voluntary_vs_baseline_ratio.map_or("–".to_string(), |x| format!("{x:.2}×")),
         );
     }
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
@@ -37,12 +36,7 @@ pub fn markdown(t: &Tables) -> String {
     }
     let _ = writeln!(s, "\n## Files\n");
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let _ = writeln!(
-        s,
-        "{} files: {}.\n",
-        t.submissions.len(),
-        summary.join(", ")
-    );
+    let _ = writeln!(s, "{} files: {}.\n", t.submissions.len(), summary.join(", "));
     let _ = writeln!(s, "| File | Template | Area | Status | Errors | Warnings |");
     let _ = writeln!(s, "|---|---|---|---|---:|---:|");
     for r in &t.submissions {
@@ -74,14 +68,7 @@ pub fn markdown(t: &Tables) -> String {
                 (Some(sh), None) => format!("{sh}: "),
                 _ => String::new(),
             };
-            let _ = writeln!(
-                s,
-                "- **{}** `{}` {}{}",
-                f.severity,
-                f.rule,
-                md_escape(&loc),
-                md_escape(&f.message)
-            );
+            let _ = writeln!(s, "- **{}** `{}` {}{}", f.severity, f.rule, md_escape(&loc), md_escape(&f.message));
         }
     }
     s

@@ -1,0 +1,85 @@
+//! `feedback/<area_code>.csv`: what the national team sends back to an area — each finding
+//! with sheet, cell, what was found and what to do. Files whose area is unknown go to
+//! `feedback/unmatched.csv`. Areas with nothing to fix get no file.
+
+use crate::model::Rule;
+use crate::tables::Tables;
+use std::collections::BTreeMap;
+
+/// What an area should do about a finding of this rule.
+pub fn advice(rule: &str) -> &'static str {
+    let Some(rule) = Rule::ALL.into_iter().find(|r| r.id() == rule) else {
+        return "Correct the cell and resubmit.";
+    };
+    match rule {
+        Rule::FileUnreadable => "Open the file in Excel, save it as .xlsx without a password, and resubmit.",
+        Rule::FileTooLarge => "Remove stray content and extra sheets, save as .xlsx, and resubmit.",
+        Rule::TemplateUnknown => "Copy your figures into the template issued for the year and resubmit.",
+        Rule::FieldMissing => "Fill in the missing field or section of the template and resubmit.",
+        Rule::DateInvalid => "Enter the submission date as a date (dd/mm/yyyy) and resubmit.",
+        Rule::AreaUnknown => "Choose the Health and Wellbeing Board from the drop-down list and resubmit.",
+        Rule::AreaNotInYear => "Check the Health and Wellbeing Board and the template year, then resubmit.",
+        Rule::AmountNotNumeric => "Enter the amount as a number of pounds (e.g. 1234567.89) and resubmit.",
+        Rule::AmountNegative => "Amounts must not be negative: correct the amount and resubmit.",
+        Rule::AmountOutOfRange => "Check the amount is in pounds (not pence) and resubmit.",
+        Rule::FormulaNotCalculated => "Open the workbook in Excel so the formulas calculate, save, and resubmit.",
+        Rule::DownloadFailed => "Upload the file again; if it keeps failing, e-mail it to the national team.",
+        Rule::MinimumMismatch => "Make the contribution lines add up to the published minimum allocation and resubmit.",
+        Rule::SubmissionConflict => "Resubmit one return with a later submission date.",
+        Rule::TotalMismatch => {
+            "Recalculate the total (the lines were used); no resubmission needed unless the lines are wrong."
+        }
+        Rule::AdditionalFlagInconsistent => "Make the Yes/No answer agree with the contributions below it.",
+        Rule::ExpenditureIncomeMismatch => {
+            "Check planned scheme spending matches the pooled income for each funding source."
+        }
+        Rule::AllocationMissing => "Nothing to do: the minimum check was skipped for want of published allocations.",
+    }
+}
+
+/// `(file name, CSV text)` per area with findings, sorted by file name.
+pub fn files(t: &Tables) -> Vec<(String, String)> {
+    let subs: BTreeMap<&str, &crate::tables::SubmissionRow> =
+        t.submissions.iter().map(|s| (s.source_file.as_str(), s)).collect();
+    let mut by_area: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    for f in &t.findings {
+        let sub = subs.get(f.source_file.as_str());
+        let code = sub.and_then(|s| s.area_code.clone());
+        let key = code.clone().map_or_else(|| "unmatched".to_string(), |c| c.replace(['/', '\\', '.'], "_"));
+        by_area.entry(key).or_default().push(vec![
+            code.unwrap_or_default(),
+            sub.and_then(|s| s.area_name.clone()).unwrap_or_default(),
+            f.source_file.clone(),
+            sub.map(|s| s.status.clone()).unwrap_or_default(),
+            f.severity.clone(),
+            f.rule.clone(),
+            f.sheet.clone().unwrap_or_default(),
+            f.cell.clone().unwrap_or_default(),
+            f.message.clone(),
+            advice(&f.rule).to_string(),
+        ]);
+    }
+    by_area
+        .into_iter()
+        .map(|(area, rows)| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let _ = w.write_record([
+                "area_code",
+                "area_name",
+                "source_file",
+                "status",
+                "severity",
+                "rule",
+                "sheet",
+                "cell",
+                "found",
+                "what_to_do",
+            ]);
+            for r in rows {
+                let _ = w.write_record(&r);
+            }
+            let text = w.into_inner().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            (format!("{area}.csv"), text)
+        })
+        .collect()
+}

@@ -1,0 +1,202 @@
+//! What analysts read: the HTML report, feedback files, explain, the data package and JSON logs.
+
+use crate::support::{bcf_bin, fixtures, read_parquet, run_on};
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// `data-total="year/basis/column"` → `data-value` from the report page.
+fn report_totals(html: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for part in html.split("data-total=\"").skip(1) {
+        let key = part.split('"').next().unwrap().to_string();
+        let value = part.split("data-value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        out.insert(key, value);
+    }
+    out
+}
+
+#[test]
+fn report_numbers_equal_national_totals_parquet() {
+    let (out, _) = run_on(&fixtures().join("samples"));
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    let got = report_totals(&html);
+    let rows = read_parquet(&out.path().join("national_totals.parquet"));
+    let columns = [
+        "mandated_minimum_gbp",
+        "voluntary_la_gbp",
+        "voluntary_nhs_gbp",
+        "voluntary_above_minimum_gbp",
+        "total_pooled_gbp",
+    ];
+    assert_eq!(got.len(), rows.len() * columns.len());
+    for r in &rows {
+        for c in columns {
+            let key = format!("{}/{}/{}", r["financial_year"], r["basis"], c);
+            assert_eq!(got.get(&key), Some(&r[c]), "{key}");
+        }
+    }
+    // Shown with thousands separators too.
+    assert!(html.contains("£222,581,396.18"));
+    assert!(html.contains("<svg"), "a chart");
+    assert!(html.contains("4 of 151"), "coverage against expected");
+    assert!(html.contains("Missing (147)"), "missing areas are named");
+    assert!(html.contains("York") && html.contains("Wakefield"));
+}
+
+#[test]
+fn report_page_is_self_contained() {
+    let (out, _) = run_on(&fixtures().join("samples"));
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap().to_lowercase();
+    for banned in ["<script", "<link", "@import", "url(", "<img", "<iframe", "@font-face", "src="] {
+        assert!(!html.contains(banned), "report.html must not contain {banned}");
+    }
+    // The only URL is the SVG namespace, which is never fetched.
+    let urls = html.matches("http://").count() + html.matches("https://").count();
+    assert_eq!(urls, html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+    assert!(html.contains("@media print"));
+}
+
+#[test]
+fn feedback_files_say_what_to_do() {
+    let input = tempfile::tempdir().unwrap();
+    std::fs::write(input.path().join("Kent return.xlsx"), b"<html><table><tr><td>1</td></tr></table></html>").unwrap();
+    let (out, t) = run_on(input.path());
+    assert_eq!(t.submissions[0].status, "rejected");
+    let rows = crate::support::read_csv(&out.path().join("feedback/unmatched.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["rule"], "file-unreadable");
+    assert_eq!(rows[0]["source_file"], "Kent return.xlsx");
+    assert!(rows[0]["found"].contains("HTML"), "{:?}", rows[0]);
+    assert!(rows[0]["what_to_do"].contains("save it as .xlsx"), "{:?}", rows[0]);
+    // Clean areas get no feedback file.
+    let (clean, _) = run_on(&fixtures().join("samples"));
+    assert!(!clean.path().join("feedback").exists());
+}
+
+fn explain(out: &std::path::Path, args: &[&str]) -> String {
+    let o = Command::new(bcf_bin()).arg("explain").arg("--out").arg(out).args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn explain_an_area_lists_every_line_with_its_cell() {
+    let (out, t) = run_on(&fixtures().join("samples"));
+    for (code, year) in
+        [("E10000016", "2020-21"), ("E09000007", "2015-16"), ("E06000052", "2018-19"), ("E06000063", "2024-25")]
+    {
+        let text = explain(out.path(), &["--area", code, "--year", year]);
+        let lines: Vec<_> = t.lines.iter().filter(|l| l.area_code == code && l.financial_year == year).collect();
+        assert!(!lines.is_empty());
+        for l in &lines {
+            let want = format!("{}!{}", l.sheet, l.cell);
+            let row = text
+                .lines()
+                .find(|r| r.trim_start().starts_with(&format!("{want} ")))
+                .unwrap_or_else(|| panic!("{want} in\n{text}"));
+            assert!(row.trim_end().ends_with(&l.amount.to_gbp()), "{row}");
+        }
+        let total: i128 = lines.iter().filter(|l| l.basis == "plan").map(|l| l.amount.0).sum();
+        let plan = text.split("\nplan\n").nth(1).expect("a plan section");
+        let contributes = plan.lines().find(|r| r.trim_start().starts_with("total_pooled_gbp")).unwrap();
+        assert!(contributes.contains(&bcf::model::Pence(total).to_gbp()), "{contributes}");
+    }
+    let none = explain(out.path(), &["--area", "E06000001", "--year", "2015-16"]);
+    assert!(none.contains("contributes nothing"), "{none}");
+}
+
+#[test]
+fn explain_a_total_ranks_areas_and_adds_up() {
+    let (out, t) = run_on(&fixtures().join("samples"));
+    let text = explain(out.path(), &["--total", "voluntary_above_minimum_gbp", "--year", "2020-21", "--basis", "plan"]);
+    let national = t.national.iter().find(|r| r.financial_year == "2020-21" && r.basis == "plan").unwrap();
+    assert!(text.starts_with(&format!(
+        "voluntary_above_minimum_gbp, 2020-21 plan: {}",
+        national.voluntary_above_minimum.to_gbp()
+    )));
+    let ranked: Vec<&str> =
+        text.lines().filter(|l| l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    assert_eq!(ranked.len(), 4);
+    assert!(ranked[0].contains("Kent"), "largest first: {text}");
+    let amounts: Vec<i128> = ranked
+        .iter()
+        .map(|l| {
+            l.split_whitespace().find(|w| w.starts_with('£')).unwrap().replace(['£', ',', '.'], "").parse().unwrap()
+        })
+        .collect();
+    assert!(amounts.windows(2).all(|w| w[0] >= w[1]));
+    assert_eq!(amounts.iter().sum::<i128>(), national.voluntary_above_minimum.0);
+    let bad = Command::new(bcf_bin())
+        .args(["explain", "--out"])
+        .arg(out.path())
+        .args(["--total", "nope", "--year", "2020-21"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn datapackage_describes_every_output_file_and_column() {
+    let (out, _) = run_on(&fixtures().join("samples"));
+    let pkg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("datapackage.json")).unwrap()).unwrap();
+    let resources = pkg["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 5);
+    for r in resources {
+        let paths: Vec<String> = match &r["path"] {
+            serde_json::Value::String(p) => vec![p.clone()],
+            serde_json::Value::Array(a) => a.iter().map(|p| p.as_str().unwrap().to_string()).collect(),
+            other => panic!("{other}"),
+        };
+        let fields: Vec<&str> =
+            r["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        for p in paths {
+            let file = std::fs::File::open(out.path().join(&p)).unwrap();
+            let schema =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().clone();
+            let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+            let mut cols: Vec<&str> = names.iter().map(String::as_str).collect();
+            if p.contains("financial_year=") {
+                cols.push("financial_year");
+            }
+            cols.sort();
+            let mut want = fields.clone();
+            want.sort();
+            assert_eq!(cols, want, "{p}");
+        }
+    }
+}
+
+#[test]
+fn json_logs_parse_line_by_line() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(bcf_bin())
+        .args(["--log-format", "json", "run", "--input"])
+        .arg(fixtures().join("samples"))
+        .arg("--out")
+        .arg(out.path())
+        .env_remove("BCF_LOG")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let mut files = 0;
+    for line in stderr.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+        if v["message"] == "validated" {
+            files += 1;
+            assert!(v["span"]["source_file"].is_string(), "per-file span: {line}");
+        }
+    }
+    assert_eq!(files, 20);
+    let quiet = Command::new(bcf_bin())
+        .args(["--quiet", "run", "--input"])
+        .arg(fixtures().join("samples"))
+        .arg("--out")
+        .arg(out.path())
+        .env_remove("BCF_LOG")
+        .output()
+        .unwrap();
+    assert!(quiet.stderr.is_empty(), "--quiet: {}", String::from_utf8_lossy(&quiet.stderr));
+}
