@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean report-check chromium
+.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
@@ -24,6 +24,13 @@ report-check: venv chromium
 ## Debian's Chromium, installed if missing.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## Benchmarks on a synthetic national corpus: ratios against the floor and pandas.
+bench: bench-venv
+	PY=$(abspath $(PY)) bench/run.sh
+
+bench-venv: venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 
 ## Formatting and lints, as CI runs them.
 lint:

@@ -1,0 +1,82 @@
+"""The alternative analysts use today: pandas.read_excel computing the same national totals.
+
+usage: pandas_totals.py DIR ENGINE   (ENGINE: openpyxl or calamine)
+Reads each return's income sheet with pandas, finds the sections by their labels (the same
+schemas bcf uses) and sums lines per year, basis and funding source. Prints seconds and the
+total pooled per year and basis, so the result can be compared with bcf's.
+"""
+import decimal
+import re
+import sys
+import time
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+root, engine = Path(sys.argv[1]), sys.argv[2]
+schemas = [tomllib.loads(p.read_text()) for p in sorted(Path("schemas/templates").glob("*.toml"))]
+returns = [s for s in schemas if s["kind"] == "return"]
+norm = lambda v: " ".join(str(v).split()).lower() if isinstance(v, str) else None
+
+
+def amount(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, (int, float)):
+        return decimal.Decimal(repr(float(v))).quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
+    s = re.sub(r"[\s,£]", "", str(v))
+    try:
+        return decimal.Decimal(s).quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP) if s else None
+    except decimal.InvalidOperation:
+        return None
+
+
+totals = defaultdict(decimal.Decimal)
+start = time.perf_counter()
+files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"))
+for path in files:
+    sheets = pd.ExcelFile(path, engine=engine).sheet_names
+    folded = {s.strip().lower(): s for s in sheets}
+    for schema in returns:
+        inc = schema["income"]
+        if inc["sheet"].lower() not in folded or schema["recognise"]["sheet"].lower() not in folded:
+            continue
+        cover = pd.read_excel(path, sheet_name=folded[schema["recognise"]["sheet"].lower()], header=None, engine=engine)
+        if not any(norm(v) == schema["recognise"]["title"].lower() for v in cover.head(10).values.ravel()):
+            continue
+        df = pd.read_excel(path, sheet_name=folded[inc["sheet"].lower()], header=None, engine=engine)
+        grid = df.values
+        labels = [[norm(v) for v in row] for row in grid]
+        for sec in inc["sections"]:
+            hdr = norm(sec["header"])
+            pos = next(((r, c) for r, row in enumerate(labels) for c, v in enumerate(row) if v == hdr), None)
+            if pos is None:
+                continue
+            r0, c0 = pos
+            cols = {}
+            for col in inc["amount_columns"]:
+                for c, v in enumerate(labels[r0]):
+                    if v == norm(col["title"]):
+                        cols[c] = (col["financial_year"], col["basis"])
+            src_col = None
+            if "funding_source_column" in sec:
+                src_col = next((c for c, v in enumerate(labels[r0]) if v == norm(sec["funding_source_column"])), None)
+            for r in range(r0 + 1, len(grid)):
+                if labels[r][c0] == norm(sec["total"]):
+                    break
+                for c, (year, basis) in cols.items():
+                    a = amount(grid[r][c])
+                    if a is None:
+                        continue
+                    src = sec.get("funding_source")
+                    if src is None and src_col is not None:
+                        src = {norm(k): v for k, v in inc["funding_source_values"].items()}.get(labels[r][src_col])
+                    if src:
+                        totals[(year, basis)] += a
+        break
+elapsed = time.perf_counter() - start
+print(f"pandas-{engine} files={len(files)} seconds={elapsed:.3f}")
+for (year, basis), v in sorted(totals.items()):
+    print(f"  {year} {basis} total_pooled={v}")
