@@ -12,7 +12,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             walk(&p, out);
-        } else if p.extension().is_some_and(|x| ["xlsx", "xlsm", "xls", "ods"].contains(&x.to_string_lossy().to_lowercase().as_str())) {
+        } else if p
+            .extension()
+            .is_some_and(|x| ["xlsx", "xlsm", "xls", "ods"].contains(&x.to_string_lossy().to_lowercase().as_str()))
+        {
             out.push(p);
         }
     }

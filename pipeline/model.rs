@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount of money in pence. Money never passes through `f64` after extraction.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Pence(pub i128);
 
 impl Pence {
@@ -51,9 +49,7 @@ impl Pence {
     /// Pounds with thousands separators, `£1,234,567.89`, for messages and reports.
     pub fn to_gbp(self) -> String {
         let plain = self.to_string();
-        let (sign, rest) = plain
-            .strip_prefix('-')
-            .map_or(("", plain.as_str()), |r| ("-", r));
+        let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
         let (whole, frac) = rest.split_once('.').unwrap_or((rest, "00"));
         let mut grouped = String::new();
         for (i, ch) in whole.chars().enumerate() {
@@ -229,30 +225,15 @@ pub struct Finding {
 
 impl Finding {
     pub fn file(rule: Rule, message: impl Into<String>) -> Self {
-        Finding {
-            rule,
-            sheet: None,
-            cell: None,
-            message: message.into(),
-        }
+        Finding { rule, sheet: None, cell: None, message: message.into() }
     }
 
     pub fn sheet(rule: Rule, sheet: &str, message: impl Into<String>) -> Self {
-        Finding {
-            rule,
-            sheet: Some(sheet.to_string()),
-            cell: None,
-            message: message.into(),
-        }
+        Finding { rule, sheet: Some(sheet.to_string()), cell: None, message: message.into() }
     }
 
     pub fn cell(rule: Rule, sheet: &str, pos: CellPos, message: impl Into<String>) -> Self {
-        Finding {
-            rule,
-            sheet: Some(sheet.to_string()),
-            cell: Some(pos.a1()),
-            message: message.into(),
-        }
+        Finding { rule, sheet: Some(sheet.to_string()), cell: Some(pos.a1()), message: message.into() }
     }
 
     pub fn severity(&self) -> Severity {

@@ -11,10 +11,8 @@ pub enum AmountError {
 /// Parses typed text: `£1,234,567`, `1,234,567.00`, ` 1234567 `, `1234567.5`, `-12`, `(12)`.
 /// Returns `Ok(None)` for text that means "nothing here" (blank, or a lone dash).
 pub fn parse_text(raw: &str) -> Result<Option<Pence>, AmountError> {
-    let mut s: String = raw
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != ',' && *c != '£' && *c != '\u{a0}')
-        .collect();
+    let mut s: String =
+        raw.chars().filter(|c| !c.is_whitespace() && *c != ',' && *c != '£' && *c != '\u{a0}').collect();
     if s.is_empty() || s == "-" || s == "–" {
         return Ok(None);
     }
@@ -66,11 +64,7 @@ fn parse_decimal(s: &str) -> Option<Pence> {
     if whole.len() > 30 {
         return None;
     }
-    let whole_val: i128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
+    let whole_val: i128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
     let fb = frac.as_bytes();
     let digit = |i: usize| fb.get(i).map_or(0, |b| (b - b'0') as i128);
     let mut pence = whole_val * 100 + digit(0) * 10 + digit(1);

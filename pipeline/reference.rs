@@ -54,51 +54,29 @@ struct Row {
 
 /// Trim, fold case, collapse inner white space, read `&` as `and`.
 pub fn fold_name(s: &str) -> String {
-    s.replace('&', " and ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    s.replace('&', " and ").split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 impl Areas {
     pub fn load(path: &Path) -> Result<Areas, String> {
-        let mut rdr =
-            csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut areas = Vec::new();
         for (i, row) in rdr.deserialize::<Row>().enumerate() {
             let row = row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?;
-            let first_year = FinancialYear::parse(&row.first_financial_year).ok_or_else(|| {
-                format!(
-                    "{}: row {}: bad first_financial_year",
-                    path.display(),
-                    i + 2
-                )
-            })?;
+            let first_year = FinancialYear::parse(&row.first_financial_year)
+                .ok_or_else(|| format!("{}: row {}: bad first_financial_year", path.display(), i + 2))?;
             let last_year = if row.last_financial_year.trim().is_empty() {
                 None
             } else {
                 Some(
-                    FinancialYear::parse(&row.last_financial_year).ok_or_else(|| {
-                        format!("{}: row {}: bad last_financial_year", path.display(), i + 2)
-                    })?,
+                    FinancialYear::parse(&row.last_financial_year)
+                        .ok_or_else(|| format!("{}: row {}: bad last_financial_year", path.display(), i + 2))?,
                 )
             };
             let mut keys = vec![fold_name(&row.hwb_name)];
-            keys.extend(
-                row.alt_names
-                    .split('|')
-                    .map(fold_name)
-                    .filter(|k| !k.is_empty()),
-            );
+            keys.extend(row.alt_names.split('|').map(fold_name).filter(|k| !k.is_empty()));
             keys.dedup();
-            areas.push(Area {
-                code: row.hwb_code,
-                name: row.hwb_name,
-                first_year,
-                last_year,
-                keys,
-            });
+            areas.push(Area { code: row.hwb_code, name: row.hwb_name, first_year, last_year, keys });
         }
         Ok(Areas { areas })
     }
@@ -118,19 +96,9 @@ impl Areas {
         if key.is_empty() {
             return AreaMatch::Unknown;
         }
-        let candidates: Vec<&Area> = self
-            .areas
-            .iter()
-            .filter(|a| a.keys.contains(&key))
-            .collect();
-        if let Some(a) = candidates
-            .iter()
-            .find(|a| years.iter().all(|y| a.exists_in(*y)))
-        {
-            return AreaMatch::Found {
-                code: a.code.clone(),
-                name: a.name.clone(),
-            };
+        let candidates: Vec<&Area> = self.areas.iter().filter(|a| a.keys.contains(&key)).collect();
+        if let Some(a) = candidates.iter().find(|a| years.iter().all(|y| a.exists_in(*y))) {
+            return AreaMatch::Found { code: a.code.clone(), name: a.name.clone() };
         }
         match candidates.first() {
             Some(a) => AreaMatch::NotInYears {

@@ -10,10 +10,7 @@ use std::collections::HashMap;
 
 /// Builds the per-file tables. `inputs` and `validated` are both in source-file order.
 pub fn build(inputs: &[InputFile], validated: &[Validated]) -> Tables {
-    let by_source: HashMap<&str, &Validated> = validated
-        .iter()
-        .map(|v| (v.source_file.as_str(), v))
-        .collect();
+    let by_source: HashMap<&str, &Validated> = validated.iter().map(|v| (v.source_file.as_str(), v)).collect();
     let mut t = Tables::default();
     for input in inputs {
         let v = by_source.get(input.source_file.as_str());

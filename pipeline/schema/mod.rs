@@ -72,44 +72,33 @@ pub fn default_dir() -> PathBuf {
 pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
     let mut problems = Vec::new();
     let mut file_hashes = BTreeMap::new();
-    let read = |rel: &str,
-                problems: &mut Vec<SchemaProblem>,
-                file_hashes: &mut BTreeMap<String, String>|
-     -> Option<String> {
-        let path = dir.join(rel);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                file_hashes.insert(rel.to_string(), hex::encode(Sha256::digest(&bytes)));
-                match String::from_utf8(bytes) {
-                    Ok(s) => Some(s),
-                    Err(_) => {
-                        problems.push(SchemaProblem {
-                            file: rel.into(),
-                            message: "not UTF-8".into(),
-                        });
-                        None
+    let read =
+        |rel: &str, problems: &mut Vec<SchemaProblem>, file_hashes: &mut BTreeMap<String, String>| -> Option<String> {
+            let path = dir.join(rel);
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    file_hashes.insert(rel.to_string(), hex::encode(Sha256::digest(&bytes)));
+                    match String::from_utf8(bytes) {
+                        Ok(s) => Some(s),
+                        Err(_) => {
+                            problems.push(SchemaProblem { file: rel.into(), message: "not UTF-8".into() });
+                            None
+                        }
                     }
                 }
+                Err(e) => {
+                    problems.push(SchemaProblem { file: rel.into(), message: format!("cannot read: {e}") });
+                    None
+                }
             }
-            Err(e) => {
-                problems.push(SchemaProblem {
-                    file: rel.into(),
-                    message: format!("cannot read: {e}"),
-                });
-                None
-            }
-        }
-    };
+        };
 
     let vocab_file = "funding_sources.toml";
     let mut funding_sources = BTreeMap::new();
     if let Some(text) = read(vocab_file, &mut problems, &mut file_hashes) {
         match toml::from_str::<FundingSourcesSpec>(&text) {
             Ok(v) => funding_sources = v.sources.into_iter().map(|(k, s)| (k, s.total)).collect(),
-            Err(e) => problems.push(SchemaProblem {
-                file: vocab_file.into(),
-                message: e.to_string(),
-            }),
+            Err(e) => problems.push(SchemaProblem { file: vocab_file.into(), message: e.to_string() }),
         }
     }
 
@@ -120,19 +109,13 @@ pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
             .filter(|n| n.ends_with(".toml"))
             .collect(),
         Err(e) => {
-            problems.push(SchemaProblem {
-                file: "templates/".into(),
-                message: format!("cannot list: {e}"),
-            });
+            problems.push(SchemaProblem { file: "templates/".into(), message: format!("cannot list: {e}") });
             Vec::new()
         }
     };
     names.sort();
     if names.is_empty() {
-        problems.push(SchemaProblem {
-            file: "templates/".into(),
-            message: "no template schemas (*.toml)".into(),
-        });
+        problems.push(SchemaProblem { file: "templates/".into(), message: "no template schemas (*.toml)".into() });
     }
 
     let mut templates: Vec<TemplateSpec> = Vec::new();
@@ -144,10 +127,7 @@ pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
         match toml::from_str::<TemplateSpec>(&text) {
             Ok(t) => {
                 for message in check_template(&t, &funding_sources) {
-                    problems.push(SchemaProblem {
-                        file: rel.clone(),
-                        message,
-                    });
+                    problems.push(SchemaProblem { file: rel.clone(), message });
                 }
                 if templates.iter().any(|o| o.id == t.id) {
                     problems.push(SchemaProblem {
@@ -157,20 +137,12 @@ pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
                 }
                 templates.push(t);
             }
-            Err(e) => problems.push(SchemaProblem {
-                file: rel,
-                message: e.to_string(),
-            }),
+            Err(e) => problems.push(SchemaProblem { file: rel, message: e.to_string() }),
         }
     }
 
     if problems.is_empty() {
-        Ok(SchemaSet {
-            templates,
-            funding_sources,
-            file_hashes,
-            root: dir.to_path_buf(),
-        })
+        Ok(SchemaSet { templates, funding_sources, file_hashes, root: dir.to_path_buf() })
     } else {
         Err(problems)
     }
@@ -181,9 +153,7 @@ fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -
     let mut out = Vec::new();
     let source_ok = |what: &str, s: &str, out: &mut Vec<String>| {
         if !sources.contains_key(s) {
-            out.push(format!(
-                "{what}: funding source `{s}` is not in funding_sources.toml"
-            ));
+            out.push(format!("{what}: funding source `{s}` is not in funding_sources.toml"));
         }
     };
     if t.id.trim().is_empty() {
@@ -199,16 +169,10 @@ fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -
         let mut seen = BTreeSet::new();
         for c in cols {
             if FinancialYear::parse(&c.financial_year).is_none() {
-                out.push(format!(
-                    "{what}.amount_columns: `{}` is not a financial year like 2015-16",
-                    c.financial_year
-                ));
+                out.push(format!("{what}.amount_columns: `{}` is not a financial year like 2015-16", c.financial_year));
             }
             if !seen.insert(c.title.trim().to_lowercase()) {
-                out.push(format!(
-                    "{what}.amount_columns: title `{}` appears twice",
-                    c.title
-                ));
+                out.push(format!("{what}.amount_columns: title `{}` appears twice", c.title));
             }
         }
     };
@@ -222,15 +186,9 @@ fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -
                             out.push(format!("cover.fields has no `{required}` field"));
                         }
                     }
-                    if let Some(f) = c
-                        .fields
-                        .iter()
-                        .find(|f| f.field == "submission_date" && f.kind != FieldKind::Date)
+                    if let Some(f) = c.fields.iter().find(|f| f.field == "submission_date" && f.kind != FieldKind::Date)
                     {
-                        out.push(format!(
-                            "cover field `{}` must have kind = \"date\"",
-                            f.field
-                        ));
+                        out.push(format!("cover field `{}` must have kind = \"date\"", f.field));
                     }
                 }
             }
@@ -249,26 +207,18 @@ fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -
                                     out.push(format!("income section `{}` reads its source from a column, so income.funding_source_values must map the column's values", s.header));
                                 }
                             }
-                            _ => out.push(format!("income section `{}` needs exactly one of `funding_source` or `funding_source_column`", s.header)),
+                            _ => out.push(format!(
+                                "income section `{}` needs exactly one of `funding_source` or `funding_source_column`",
+                                s.header
+                            )),
                         }
                     }
                     for (label, src) in &inc.funding_source_values {
-                        source_ok(
-                            &format!("income.funding_source_values `{label}`"),
-                            src,
-                            &mut out,
-                        );
+                        source_ok(&format!("income.funding_source_values `{label}`"), src, &mut out);
                     }
                     for q in &inc.questions {
-                        source_ok(
-                            &format!("income question `{}`", q.label_prefix),
-                            &q.funding_source,
-                            &mut out,
-                        );
-                        if !inc
-                            .sections
-                            .iter()
-                            .any(|s| s.funding_source.as_deref() == Some(q.funding_source.as_str()))
+                        source_ok(&format!("income question `{}`", q.label_prefix), &q.funding_source, &mut out);
+                        if !inc.sections.iter().any(|s| s.funding_source.as_deref() == Some(q.funding_source.as_str()))
                         {
                             out.push(format!(
                                 "income question `{}` refers to `{}`, which no section has",
@@ -291,11 +241,7 @@ fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -
                         out.push("expenditure.table_rows must be at least 1".into());
                     }
                     for (label, src) in &e.funding_source_values {
-                        source_ok(
-                            &format!("expenditure.funding_source_values `{label}`"),
-                            src,
-                            &mut out,
-                        );
+                        source_ok(&format!("expenditure.funding_source_values `{label}`"), src, &mut out);
                     }
                     if e.funding_source_values.is_empty() {
                         out.push("expenditure.funding_source_values is empty".into());
@@ -327,11 +273,7 @@ impl TemplateSpec {
         let mut v: Vec<(String, Basis)> = self
             .income
             .iter()
-            .flat_map(|i| {
-                i.amount_columns
-                    .iter()
-                    .map(|c| (c.financial_year.clone(), c.basis))
-            })
+            .flat_map(|i| i.amount_columns.iter().map(|c| (c.financial_year.clone(), c.basis)))
             .collect();
         v.sort();
         v.dedup();

@@ -10,10 +10,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        out.findings.push(Finding::file(
-            Rule::FieldMissing,
-            format!("the sheet '{}' is missing", spec.sheet),
-        ));
+        out.findings.push(Finding::file(Rule::FieldMissing, format!("the sheet '{}' is missing", spec.sheet)));
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
@@ -27,10 +24,8 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let name_label = norm(&spec.name_column);
-    let name_col = sheet
-        .row(hpos.row)
-        .find(|(_, c)| c.text().is_some_and(|x| norm(x) == name_label))
-        .map(|(p, _)| p.col);
+    let name_col =
+        sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == name_label)).map(|(p, _)| p.col);
     let suffix = norm(&spec.column_suffix);
     // (column, funding source, financial year) for every "<stream> <yyyy-yy> (£)" title.
     let mut columns = Vec::new();
@@ -63,9 +58,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     let total = norm(&spec.total_row_name);
     let last = sheet.last_row().unwrap_or(hpos.row);
     for row in hpos.row + 1..=last {
-        let row_name = name_col
-            .map(|c| sheet.label_at(CellPos::new(row, c)))
-            .unwrap_or_default();
+        let row_name = name_col.map(|c| sheet.label_at(CellPos::new(row, c))).unwrap_or_default();
         if row_name == total {
             break;
         }

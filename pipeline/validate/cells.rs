@@ -30,9 +30,7 @@ pub fn amount(sheet: &Sheet, pos: CellPos, findings: &mut Vec<Finding>) -> Optio
         Value::Error(e) => {
             findings.push(at(
                 Rule::AmountNotNumeric,
-                format!(
-                    "holds the error {e}, not an amount; correct the formula or type the amount"
-                ),
+                format!("holds the error {e}, not an amount; correct the formula or type the amount"),
             ));
             return None;
         }
@@ -41,27 +39,18 @@ pub fn amount(sheet: &Sheet, pos: CellPos, findings: &mut Vec<Finding>) -> Optio
     let Some(p) = parsed else {
         findings.push(at(
             Rule::AmountNotNumeric,
-            format!(
-                "\"{}\" is not an amount; enter the amount in pounds, e.g. 1234567.89",
-                truncate(&cell.display())
-            ),
+            format!("\"{}\" is not an amount; enter the amount in pounds, e.g. 1234567.89", truncate(&cell.display())),
         ));
         return None;
     };
     if p.0 < 0 {
-        findings.push(at(
-            Rule::AmountNegative,
-            format!("{} is below zero; amounts must not be negative", p.to_gbp()),
-        ));
+        findings.push(at(Rule::AmountNegative, format!("{} is below zero; amounts must not be negative", p.to_gbp())));
         return None;
     }
     if p > MAX_AMOUNT {
         findings.push(at(
             Rule::AmountOutOfRange,
-            format!(
-                "{} exceeds £1,000,000,000; check the amount is in pounds",
-                p.to_gbp()
-            ),
+            format!("{} exceeds £1,000,000,000; check the amount is in pounds", p.to_gbp()),
         ));
         return None;
     }
@@ -133,9 +122,7 @@ fn valid_ymd(y: i64, m: i64, d: i64) -> Option<Date> {
         return None;
     }
     let days = days_from_civil(y, m, d);
-    (civil_from_days(days) == (y, m, d)).then(|| Date {
-        iso: format!("{y:04}-{m:02}-{d:02}"),
-    })
+    (civil_from_days(days) == (y, m, d)).then(|| Date { iso: format!("{y:04}-{m:02}-{d:02}") })
 }
 
 /// Reads a date: a date cell, or text `dd/mm/yyyy` (also `-` or `.` separated), or ISO text.
@@ -177,11 +164,7 @@ fn parse_iso(s: &str) -> Option<Date> {
     if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    valid_ymd(
-        s[0..4].parse().ok()?,
-        s[5..7].parse().ok()?,
-        s[8..10].parse().ok()?,
-    )
+    valid_ymd(s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?)
 }
 
 #[cfg(test)]
@@ -191,20 +174,9 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(date(&Value::Date(45094.0)).unwrap().iso, "2023-06-17");
-        assert_eq!(
-            date(&Value::Text("17/06/2023".into())).unwrap().iso,
-            "2023-06-17"
-        );
-        assert_eq!(
-            date(&Value::Text("2023-06-17".into())).unwrap().iso,
-            "2023-06-17"
-        );
-        assert_eq!(
-            date(&Value::DateIso("2023-06-17T00:00:00".into()))
-                .unwrap()
-                .iso,
-            "2023-06-17"
-        );
+        assert_eq!(date(&Value::Text("17/06/2023".into())).unwrap().iso, "2023-06-17");
+        assert_eq!(date(&Value::Text("2023-06-17".into())).unwrap().iso, "2023-06-17");
+        assert_eq!(date(&Value::DateIso("2023-06-17T00:00:00".into())).unwrap().iso, "2023-06-17");
         assert!(date(&Value::Text("31/02/2023".into())).is_none());
         assert!(date(&Value::Text("soon".into())).is_none());
         assert!(date(&Value::Text("17/06/23".into())).is_none());

@@ -13,20 +13,13 @@ pub struct Cover {
     pub submission_date: Option<String>,
 }
 
-pub fn read(
-    wb: &mut Workbook,
-    t: &TemplateSpec,
-    findings: &mut Vec<Finding>,
-) -> Result<Cover, OpenError> {
+pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Vec<Finding>) -> Result<Cover, OpenError> {
     let mut cover = Cover::default();
     let Some(spec) = &t.cover else {
         return Ok(cover);
     };
     let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        findings.push(Finding::file(
-            Rule::FieldMissing,
-            format!("the sheet '{}' is missing", spec.sheet),
-        ));
+        findings.push(Finding::file(Rule::FieldMissing, format!("the sheet '{}' is missing", spec.sheet)));
         return Ok(cover);
     };
     let sheet = wb.sheet(&name)?;
@@ -37,10 +30,7 @@ pub fn read(
                 findings.push(Finding::sheet(
                     Rule::FieldMissing,
                     &name,
-                    format!(
-                        "the label \"{}\" is missing, so its value cannot be found",
-                        field.label
-                    ),
+                    format!("the label \"{}\" is missing, so its value cannot be found", field.label),
                 ));
             }
             continue;
@@ -52,10 +42,7 @@ pub fn read(
                     Rule::FieldMissing,
                     &name,
                     CellPos::new(label_pos.row, label_pos.col + 1),
-                    format!(
-                        "\"{}\" is empty; it is required",
-                        field.label.trim_end_matches(':')
-                    ),
+                    format!("\"{}\" is empty; it is required", field.label.trim_end_matches(':')),
                 ));
             }
             continue;

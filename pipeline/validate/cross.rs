@@ -32,9 +32,7 @@ type AllocationTable = BTreeMap<(String, String, String), Pence>;
 
 /// (area, source, year) → allocation, from readable allocations workbooks; the first file in
 /// source order wins where two cover the same year.
-fn allocation_table(
-    files: &[Validated],
-) -> (AllocationTable, BTreeSet<String>) {
+fn allocation_table(files: &[Validated]) -> (AllocationTable, BTreeSet<String>) {
     let mut table = BTreeMap::new();
     let mut covered = BTreeSet::new();
     let mut year_owner: BTreeMap<String, &str> = BTreeMap::new();
@@ -49,11 +47,7 @@ fn allocation_table(
         for a in &f.parsed.allocations {
             if year_owner.get(&a.financial_year) == Some(&f.source_file.as_str()) {
                 table
-                    .entry((
-                        a.area_code.clone(),
-                        a.funding_source.clone(),
-                        a.financial_year.clone(),
-                    ))
+                    .entry((a.area_code.clone(), a.funding_source.clone(), a.financial_year.clone()))
                     .or_insert(a.amount);
             }
         }
@@ -83,20 +77,15 @@ fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
                 ));
                 continue;
             }
-            let streams: Vec<(&String, Pence)> = table
-                .iter()
-                .filter(|((a, _, y), _)| *a == area && y == year)
-                .map(|((_, s, _), v)| (s, *v))
-                .collect();
+            let streams: Vec<(&String, Pence)> =
+                table.iter().filter(|((a, _, y), _)| *a == area && y == year).map(|((_, s, _), v)| (s, *v)).collect();
             for (basis_year, basis) in template.periods().into_iter().filter(|(y, _)| y == year) {
                 for (source, allocated) in &streams {
                     let lines = Pence(
                         p.lines
                             .iter()
                             .filter(|l| {
-                                &l.funding_source == *source
-                                    && l.financial_year == basis_year
-                                    && l.basis == basis
+                                &l.funding_source == *source && l.financial_year == basis_year && l.basis == basis
                             })
                             .map(|l| l.amount.0)
                             .sum(),
@@ -110,11 +99,10 @@ fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
                         lines.to_gbp(),
                         allocated.to_gbp()
                     );
-                    let at = p.stream_cells.iter().find(|c| {
-                        &c.funding_source == *source
-                            && c.financial_year == *year
-                            && c.basis == basis
-                    });
+                    let at = p
+                        .stream_cells
+                        .iter()
+                        .find(|c| &c.funding_source == *source && c.financial_year == *year && c.basis == basis);
                     new.push(match at {
                         Some(c) => Finding {
                             rule: Rule::MinimumMismatch,
@@ -148,27 +136,17 @@ fn resolve_submissions(files: &mut [Validated]) {
         if idx.len() < 2 {
             continue;
         }
-        let latest = idx
-            .iter()
-            .filter_map(|&i| files[i].parsed.submission_date.clone())
-            .max()
-            .unwrap_or_default();
+        let latest = idx.iter().filter_map(|&i| files[i].parsed.submission_date.clone()).max().unwrap_or_default();
         let newest: Vec<usize> = idx
             .iter()
             .copied()
             .filter(|&i| files[i].parsed.submission_date.as_deref() == Some(latest.as_str()))
             .collect();
         if newest.len() > 1 {
-            let names: Vec<String> = newest
-                .iter()
-                .map(|&i| files[i].source_file.clone())
-                .collect();
+            let names: Vec<String> = newest.iter().map(|&i| files[i].source_file.clone()).collect();
             for &i in &newest {
-                let others: Vec<&str> = names
-                    .iter()
-                    .filter(|n| **n != files[i].source_file)
-                    .map(String::as_str)
-                    .collect();
+                let others: Vec<&str> =
+                    names.iter().filter(|n| **n != files[i].source_file).map(String::as_str).collect();
                 files[i].parsed.findings.push(Finding::file(
                     Rule::SubmissionConflict,
                     format!(

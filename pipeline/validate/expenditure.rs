@@ -12,10 +12,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        out.findings.push(Finding::file(
-            Rule::FieldMissing,
-            format!("the sheet '{}' is missing", spec.sheet),
-        ));
+        out.findings.push(Finding::file(Rule::FieldMissing, format!("the sheet '{}' is missing", spec.sheet)));
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
@@ -30,10 +27,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     };
     let find_col = |title: &str| -> Option<u32> {
         let want = norm(title);
-        sheet
-            .row(hpos.row)
-            .find(|(_, c)| c.text().is_some_and(|x| norm(x) == want))
-            .map(|(p, _)| p.col)
+        sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == want)).map(|(p, _)| p.col)
     };
     let mut missing = Vec::new();
     let mut required = |title: &str| {
@@ -47,19 +41,11 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     let scheme_id = required(&c.scheme_id);
     let scheme_name = required(&c.scheme_name);
     let funding = required(&c.funding_source);
-    let amounts: Vec<(usize, Option<u32>)> = spec
-        .amount_columns
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (i, required(&a.title)))
-        .collect();
+    let amounts: Vec<(usize, Option<u32>)> =
+        spec.amount_columns.iter().enumerate().map(|(i, a)| (i, required(&a.title))).collect();
     let optional = |t: &Option<String>| t.as_deref().and_then(find_col);
-    let (scheme_type, area_of_spend, commissioner, provider) = (
-        optional(&c.scheme_type),
-        optional(&c.area_of_spend),
-        optional(&c.commissioner),
-        optional(&c.provider),
-    );
+    let (scheme_type, area_of_spend, commissioner, provider) =
+        (optional(&c.scheme_type), optional(&c.area_of_spend), optional(&c.commissioner), optional(&c.provider));
     for title in missing {
         out.findings.push(Finding::cell(
             Rule::FieldMissing,
@@ -68,27 +54,16 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
             format!("the column \"{title}\" is missing from the scheme table's header"),
         ));
     }
-    let (Some(scheme_id), Some(scheme_name), Some(funding)) = (scheme_id, scheme_name, funding)
-    else {
+    let (Some(scheme_id), Some(scheme_name), Some(funding)) = (scheme_id, scheme_name, funding) else {
         return Ok(());
     };
-    let amounts: Vec<(usize, u32)> = amounts
-        .into_iter()
-        .filter_map(|(i, c)| c.map(|c| (i, c)))
-        .collect();
-    let last_col = sheet
-        .row(hpos.row)
-        .map(|(p, _)| p.col)
-        .max()
-        .unwrap_or(hpos.col);
+    let amounts: Vec<(usize, u32)> = amounts.into_iter().filter_map(|(i, c)| c.map(|c| (i, c))).collect();
+    let last_col = sheet.row(hpos.row).map(|(p, _)| p.col).max().unwrap_or(hpos.col);
 
     let mut blank_run = 0u32;
     let last_row = sheet.last_row().unwrap_or(hpos.row);
     for row in hpos.row + 1..=last_row {
-        let blank = sheet
-            .row(row)
-            .filter(|(p, _)| p.col >= hpos.col && p.col <= last_col)
-            .all(|(_, c)| c.is_blank());
+        let blank = sheet.row(row).filter(|(p, _)| p.col >= hpos.col && p.col <= last_col).all(|(_, c)| c.is_blank());
         if blank {
             blank_run += 1;
             // A gap longer than the template's pre-formatted rows ends the table: what lies
@@ -108,12 +83,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
             };
             let src = source
                 .get_or_insert_with(|| {
-                    scheme_source(
-                        sheet,
-                        CellPos::new(row, funding),
-                        &spec.funding_source_values,
-                        &mut out.findings,
-                    )
+                    scheme_source(sheet, CellPos::new(row, funding), &spec.funding_source_values, &mut out.findings)
                 })
                 .clone();
             let a = &spec.amount_columns[i];
@@ -148,18 +118,11 @@ fn scheme_source(
     if let Some((_, s)) = values.iter().find(|(k, _)| norm(k) == key) {
         return Some(s.clone());
     }
-    let allowed = values
-        .keys()
-        .map(|k| format!("\"{k}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let allowed = values.keys().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
     let msg = if typed.is_empty() {
         format!("the scheme has an amount but no source of funding; choose one of {allowed}")
     } else {
-        format!(
-            "\"{}\" is not a source of funding; choose one of {allowed}",
-            cells::truncate(&typed)
-        )
+        format!("\"{}\" is not a source of funding; choose one of {allowed}", cells::truncate(&typed))
     };
     findings.push(Finding::cell(Rule::FieldMissing, &sheet.name, pos, msg));
     None
@@ -171,22 +134,14 @@ fn check_against_income(out: &mut ParsedFile, sheet: &str) {
     let mut income: BTreeMap<(String, String), Pence> = BTreeMap::new();
     for s in out.schemes.iter().filter(|s| s.basis == Basis::Plan) {
         if let Some(src) = &s.funding_source {
-            *spend
-                .entry((s.financial_year.clone(), src.clone()))
-                .or_default() += s.amount;
+            *spend.entry((s.financial_year.clone(), src.clone())).or_default() += s.amount;
         }
     }
     for l in out.lines.iter().filter(|l| l.basis == Basis::Plan) {
-        *income
-            .entry((l.financial_year.clone(), l.funding_source.clone()))
-            .or_default() += l.amount;
+        *income.entry((l.financial_year.clone(), l.funding_source.clone())).or_default() += l.amount;
     }
-    let plan_years: Vec<&String> = out
-        .schemes
-        .iter()
-        .filter(|s| s.basis == Basis::Plan)
-        .map(|s| &s.financial_year)
-        .collect();
+    let plan_years: Vec<&String> =
+        out.schemes.iter().filter(|s| s.basis == Basis::Plan).map(|s| &s.financial_year).collect();
     let mut keys: Vec<(String, String)> = spend.keys().chain(income.keys()).cloned().collect();
     keys.sort();
     keys.dedup();

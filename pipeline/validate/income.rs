@@ -9,18 +9,10 @@ use std::collections::BTreeMap;
 /// A stored total differing from its lines by more than this is reported.
 pub const TOLERANCE: Pence = Pence(100);
 
-pub fn read(
-    wb: &mut Workbook,
-    t: &TemplateSpec,
-    _schemas: &SchemaSet,
-    out: &mut ParsedFile,
-) -> Result<(), OpenError> {
+pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut ParsedFile) -> Result<(), OpenError> {
     let Some(spec) = &t.income else { return Ok(()) };
     let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        out.findings.push(Finding::file(
-            Rule::FieldMissing,
-            format!("the sheet '{}' is missing", spec.sheet),
-        ));
+        out.findings.push(Finding::file(Rule::FieldMissing, format!("the sheet '{}' is missing", spec.sheet)));
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
@@ -32,11 +24,7 @@ pub fn read(
         stops.push(norm(&s.total));
     }
     stops.extend(spec.grand_totals.iter().map(|g| norm(&g.label)));
-    let question_prefixes: Vec<String> = spec
-        .questions
-        .iter()
-        .map(|q| norm(&q.label_prefix))
-        .collect();
+    let question_prefixes: Vec<String> = spec.questions.iter().map(|q| norm(&q.label_prefix)).collect();
 
     // Amount column positions, by title, from the first section header that has them.
     let mut grand_columns: BTreeMap<usize, u32> = BTreeMap::new();
@@ -58,10 +46,7 @@ pub fn read(
         let mut columns: Vec<(usize, u32)> = Vec::new();
         for (i, col) in spec.amount_columns.iter().enumerate() {
             let title = norm(&col.title);
-            match sheet
-                .row(hpos.row)
-                .find(|(_, c)| c.text().is_some_and(|x| norm(x) == title))
-            {
+            match sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == title)) {
                 Some((p, _)) => {
                     columns.push((i, p.col));
                     grand_columns.entry(i).or_insert(p.col);
@@ -80,17 +65,17 @@ pub fn read(
         let source_col = match &section.funding_source_column {
             Some(title) => {
                 let want = norm(title);
-                match sheet
-                    .row(hpos.row)
-                    .find(|(_, c)| c.text().is_some_and(|x| norm(x) == want))
-                {
+                match sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == want)) {
                     Some((p, _)) => Some(p.col),
                     None => {
                         out.findings.push(Finding::cell(
                             Rule::FieldMissing,
                             &name,
                             hpos,
-                            format!("the column \"{title}\" is missing from the header of section \"{}\"", section.header),
+                            format!(
+                                "the column \"{title}\" is missing from the header of section \"{}\"",
+                                section.header
+                            ),
                         ));
                         continue;
                     }
@@ -100,8 +85,7 @@ pub fn read(
         };
 
         let total_label = norm(&section.total);
-        let (end_row, total_row) =
-            section_end(sheet, hpos, &total_label, &stops, &question_prefixes);
+        let (end_row, total_row) = section_end(sheet, hpos, &total_label, &stops, &question_prefixes);
         let mut section_lines = 0usize;
         let mut section_sums: BTreeMap<usize, Pence> = BTreeMap::new();
         for row in hpos.row + 1..end_row {
@@ -111,15 +95,9 @@ pub fn read(
                 let Some(amount) = cells::amount(sheet, pos, &mut out.findings) else {
                     continue;
                 };
-                let Some(source) = line_source(
-                    sheet,
-                    section,
-                    source_col,
-                    row,
-                    &spec.funding_source_values,
-                    &name,
-                    &mut out.findings,
-                ) else {
+                let Some(source) =
+                    line_source(sheet, section, source_col, row, &spec.funding_source_values, &name, &mut out.findings)
+                else {
                     continue;
                 };
                 let col_spec = &spec.amount_columns[i];
@@ -142,10 +120,7 @@ pub fn read(
                 Rule::FieldMissing,
                 &name,
                 CellPos::new(hpos.row + 1, columns.first().map_or(hpos.col, |c| c.1)),
-                format!(
-                    "the section \"{}\" has no amounts; it is required",
-                    section.header
-                ),
+                format!("the section \"{}\" has no amounts; it is required", section.header),
             ));
         }
         if let Some(trow) = total_row {
@@ -179,13 +154,7 @@ pub fn read(
                 .filter_map(|s| sums.get(&(i, s.clone())))
                 .copied()
                 .fold(Pence::ZERO, |a, b| a + b);
-            check_total(
-                sheet,
-                CellPos::new(gpos.row, col),
-                &g.label,
-                lines,
-                &mut out.findings,
-            );
+            check_total(sheet, CellPos::new(gpos.row, col), &g.label, lines, &mut out.findings);
         }
     }
 
@@ -198,10 +167,7 @@ pub fn read(
             continue;
         };
         let answer_text = norm(&answer.display());
-        let has_lines = out
-            .lines
-            .iter()
-            .any(|l| l.funding_source == q.funding_source && l.amount.0 != 0);
+        let has_lines = out.lines.iter().any(|l| l.funding_source == q.funding_source && l.amount.0 != 0);
         let disagrees = match answer_text.as_str() {
             "yes" => !has_lines,
             "no" => has_lines,
@@ -213,12 +179,7 @@ pub fn read(
             } else {
                 "the answer is \"Yes\" but no amounts are entered below it; enter the contributions or answer \"No\""
             };
-            out.findings.push(Finding::cell(
-                Rule::AdditionalFlagInconsistent,
-                &name,
-                apos,
-                msg,
-            ));
+            out.findings.push(Finding::cell(Rule::AdditionalFlagInconsistent, &name, apos, msg));
         }
     }
     Ok(())
@@ -242,9 +203,7 @@ fn section_end(
         if label == total {
             return (row, Some(row));
         }
-        if stops.contains(&label)
-            || questions.iter().any(|q| label.starts_with(q.as_str()))
-        {
+        if stops.contains(&label) || questions.iter().any(|q| label.starts_with(q.as_str())) {
             return (row, None);
         }
     }
@@ -271,35 +230,21 @@ fn line_source(
     if let Some((_, src)) = values.iter().find(|(k, _)| norm(k) == key) {
         return Some(src.clone());
     }
-    let allowed = values
-        .keys()
-        .map(|k| format!("\"{k}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let allowed = values.keys().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
     let msg = if typed.is_empty() {
         format!("the contribution type is empty but the row has an amount; choose one of {allowed}")
     } else {
-        format!(
-            "\"{}\" is not a contribution type; choose one of {allowed}",
-            cells::truncate(&typed)
-        )
+        format!("\"{}\" is not a contribution type; choose one of {allowed}", cells::truncate(&typed))
     };
     // One finding per cell, however many amount columns the row has.
-    if !findings.iter().any(|f| {
-        f.sheet.as_deref() == Some(sheet_name) && f.cell.as_deref() == Some(pos.a1().as_str())
-    }) {
+    if !findings.iter().any(|f| f.sheet.as_deref() == Some(sheet_name) && f.cell.as_deref() == Some(pos.a1().as_str()))
+    {
         findings.push(Finding::cell(Rule::FieldMissing, sheet_name, pos, msg));
     }
     None
 }
 
-fn check_total(
-    sheet: &Sheet,
-    pos: CellPos,
-    label: &str,
-    lines: Pence,
-    findings: &mut Vec<Finding>,
-) {
+fn check_total(sheet: &Sheet, pos: CellPos, label: &str, lines: Pence, findings: &mut Vec<Finding>) {
     let Some(stored) = cells::stored_total(sheet, pos) else {
         return;
     };

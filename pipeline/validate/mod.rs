@@ -98,10 +98,7 @@ pub struct ParsedFile {
 
 impl ParsedFile {
     fn failed(finding: Finding) -> Self {
-        ParsedFile {
-            findings: vec![finding],
-            ..Default::default()
-        }
+        ParsedFile { findings: vec![finding], ..Default::default() }
     }
 }
 
@@ -124,10 +121,7 @@ pub fn parse_file(path: &Path, ctx: &Context<'_>) -> ParsedFile {
         Ok(None) => return ParsedFile::failed(recognise::unknown_finding(&mut wb, ctx.schemas)),
         Err(e) => return ParsedFile::failed(open_finding(e)),
     };
-    let mut out = ParsedFile {
-        template_id: Some(template.id.clone()),
-        ..Default::default()
-    };
+    let mut out = ParsedFile { template_id: Some(template.id.clone()), ..Default::default() };
     let result = match template.kind {
         TemplateKind::Allocations => {
             out.is_allocations = true;
@@ -151,11 +145,7 @@ fn read_return(
     let cover = cover::read(wb, template, &mut out.findings)?;
     out.submission_date = cover.submission_date.clone();
     if let Some((name, pos, sheet)) = &cover.hwb_name {
-        let years: Vec<_> = out
-            .financial_years
-            .iter()
-            .filter_map(|y| crate::model::FinancialYear::parse(y))
-            .collect();
+        let years: Vec<_> = out.financial_years.iter().filter_map(|y| crate::model::FinancialYear::parse(y)).collect();
         match ctx.areas.match_name(name, &years) {
             AreaMatch::Found { code, name } => {
                 out.area_code = Some(code);
@@ -175,7 +165,9 @@ fn read_return(
                 Rule::AreaUnknown,
                 sheet,
                 *pos,
-                format!("\"{name}\" is not a Health and Wellbeing Board; choose the area's name from the drop-down list"),
+                format!(
+                    "\"{name}\" is not a Health and Wellbeing Board; choose the area's name from the drop-down list"
+                ),
             )),
         }
     }

@@ -5,17 +5,10 @@ use crate::schema::{SchemaSet, TemplateSpec, TitleMatch};
 use crate::workbook::{norm, OpenError, Workbook};
 
 /// The first schema whose sheets are all present and whose title sits near the top of its sheet.
-pub fn recognise<'s>(
-    wb: &mut Workbook,
-    schemas: &'s SchemaSet,
-) -> Result<Option<&'s TemplateSpec>, OpenError> {
+pub fn recognise<'s>(wb: &mut Workbook, schemas: &'s SchemaSet) -> Result<Option<&'s TemplateSpec>, OpenError> {
     for t in &schemas.templates {
         let r = &t.recognise;
-        if r.required_sheets
-            .iter()
-            .chain(std::iter::once(&r.sheet))
-            .any(|s| wb.resolve_sheet(s).is_none())
-        {
+        if r.required_sheets.iter().chain(std::iter::once(&r.sheet)).any(|s| wb.resolve_sheet(s).is_none()) {
             continue;
         }
         let Some(name) = wb.resolve_sheet(&r.sheet) else {
@@ -23,18 +16,15 @@ pub fn recognise<'s>(
         };
         let sheet = wb.sheet(&name)?;
         let title = norm(&r.title);
-        let found = sheet
-            .cells()
-            .take_while(|(p, _)| p.row < r.title_rows)
-            .any(|(_, c)| {
-                c.text().is_some_and(|text| {
-                    let text = norm(text);
-                    match r.title_match {
-                        TitleMatch::Exact => text == title,
-                        TitleMatch::Prefix => text.starts_with(&title),
-                    }
-                })
-            });
+        let found = sheet.cells().take_while(|(p, _)| p.row < r.title_rows).any(|(_, c)| {
+            c.text().is_some_and(|text| {
+                let text = norm(text);
+                match r.title_match {
+                    TitleMatch::Exact => text == title,
+                    TitleMatch::Prefix => text.starts_with(&title),
+                }
+            })
+        });
         if found {
             return Ok(Some(t));
         }
@@ -48,9 +38,8 @@ pub fn unknown_finding(wb: &mut Workbook, schemas: &SchemaSet) -> Finding {
     for t in &schemas.templates {
         if let Some(name) = wb.resolve_sheet(&t.recognise.sheet) {
             if let Ok(sheet) = wb.sheet(&name) {
-                if let Some((pos, cell)) = sheet
-                    .cells()
-                    .find(|(p, c)| p.row < t.recognise.title_rows && c.text().is_some())
+                if let Some((pos, cell)) =
+                    sheet.cells().find(|(p, c)| p.row < t.recognise.title_rows && c.text().is_some())
                 {
                     return Finding::cell(
                         Rule::TemplateUnknown,
@@ -65,13 +54,7 @@ pub fn unknown_finding(wb: &mut Workbook, schemas: &SchemaSet) -> Finding {
             }
         }
     }
-    let sheets = wb
-        .sheet_names()
-        .iter()
-        .take(10)
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let sheets = wb.sheet_names().iter().take(10).map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
     Finding::file(
         Rule::TemplateUnknown,
         format!("the workbook matches no BCF template (its sheets are {sheets}); use the template issued for the year"),
