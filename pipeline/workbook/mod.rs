@@ -2,8 +2,27 @@
 //!
 //! Files are identified by their bytes, never their names. Every way a file can fail to be a
 //! workbook becomes an [`OpenError`], which the validate stage turns into a finding.
+//!
+//! # Untrusted input
+//! Every file is hostile until read. Before any reader sees a file, [`sniff::check`] decides
+//! its format from its bytes, refuses encrypted files and checks the size of every part
+//! (see that module). Then:
+//! - xlsx and xlsb sheets are streamed cell by cell into a sparse [`Sheet`]; a stray value at
+//!   XFD1048576 is one more cell, never a dense range (calamine's `worksheet_range` would
+//!   allocate ~550 GB and abort the process).
+//! - ods is read by our own streaming reader ([`ods`]), never by calamine's dense one.
+//! - xls goes through calamine, which parses every sheet densely on open; [`biff`] pre-scans
+//!   the records and refuses what would cost more than [`Limits::max_dense_cells`].
+//! - Every sheet read is capped in cells ([`Limits::max_cells_per_sheet`]) and text
+//!   ([`Limits::max_text_bytes_per_sheet`]); a cell's text is cut at Excel's own limit of
+//!   32,767 characters.
+//!
+//! What this bounds, per file being read, is set out in `docs/hostile-files.md`.
 
-mod sniff;
+mod biff;
+mod cfb;
+mod ods;
+pub mod sniff;
 
 pub use sniff::{sniff, Format};
 
@@ -14,23 +33,42 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-/// Resource limits for one workbook.
+/// Resource limits for one workbook. Each breach is a `file-too-large` finding.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// No part of a workbook may inflate beyond this many bytes.
+    /// No part of a workbook may inflate beyond this many bytes (catalogue §1; `.xls`: the
+    /// file itself).
     pub max_inflated_bytes: u64,
+    /// Parts a reader holds whole in memory (shared strings, styles, the workbook part,
+    /// relationships; the `.xls` shared-strings table) may not exceed this many bytes.
+    pub max_resident_part_bytes: u64,
+    /// The size check may inflate at most this many bytes of one workbook in total.
+    pub max_total_inflated_bytes: u64,
     /// No sheet that is read may hold more non-empty cells than this.
     pub max_cells_per_sheet: usize,
+    /// No sheet that is read may hold more bytes of text than this.
+    pub max_text_bytes_per_sheet: usize,
+    /// `.xls` only: calamine's dense ranges over all sheets may not exceed this many cells.
+    /// 16,777,216 is one full BIFF8 sheet (65,536 × 256), so a stray value in IV65536 is
+    /// still read.
+    pub max_dense_cells: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_inflated_bytes: 256 * 1024 * 1024,
+            max_resident_part_bytes: 32 * 1024 * 1024,
+            max_total_inflated_bytes: 1024 * 1024 * 1024,
             max_cells_per_sheet: 2_000_000,
+            max_text_bytes_per_sheet: 64 * 1024 * 1024,
+            max_dense_cells: 17_000_000,
         }
     }
 }
+
+/// Excel's own limit on the characters in one cell; longer text is cut here.
+pub const MAX_CELL_CHARS: usize = 32_767;
 
 /// Why a file could not be read as a workbook.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,26 +138,54 @@ impl Cell {
 pub struct Sheet {
     pub name: String,
     cells: BTreeMap<CellPos, Cell>,
+    text_bytes: usize,
 }
 
 /// Folds case and white space for label comparison.
 pub fn norm(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 impl Sheet {
     pub fn new(name: &str) -> Self {
-        Sheet {
-            name: name.to_string(),
-            cells: BTreeMap::new(),
-        }
+        Sheet { name: name.to_string(), cells: BTreeMap::new(), text_bytes: 0 }
     }
 
+    /// Adds a cell without limits (for building sheets in code).
     pub fn insert(&mut self, pos: CellPos, cell: Cell) {
+        if let Value::Text(t) = &cell.value {
+            self.text_bytes += t.len();
+        }
         self.cells.insert(pos, cell);
+    }
+
+    /// Adds a cell read from a file: text is cut at [`MAX_CELL_CHARS`], and the sheet's cell
+    /// and text limits are enforced.
+    pub fn add(&mut self, pos: CellPos, mut cell: Cell, limits: &Limits) -> Result<(), OpenError> {
+        if self.cells.len() >= limits.max_cells_per_sheet && !self.cells.contains_key(&pos) {
+            return Err(self.too_many(limits));
+        }
+        if let Value::Text(t) | Value::Error(t) = &mut cell.value {
+            if t.len() > MAX_CELL_CHARS {
+                if let Some((i, _)) = t.char_indices().nth(MAX_CELL_CHARS) {
+                    t.truncate(i);
+                }
+            }
+            self.text_bytes += t.len();
+            if self.text_bytes > limits.max_text_bytes_per_sheet {
+                return Err(OpenError::TooLarge(format!(
+                    "sheet '{}' holds more than {} MiB of text",
+                    self.name,
+                    limits.max_text_bytes_per_sheet >> 20
+                )));
+            }
+        }
+        self.cells.insert(pos, cell);
+        Ok(())
+    }
+
+    pub(crate) fn too_many(&self, limits: &Limits) -> OpenError {
+        OpenError::TooLarge(format!("sheet '{}' has more than {} filled cells", self.name, limits.max_cells_per_sheet))
     }
 
     pub fn get(&self, pos: CellPos) -> Option<&Cell> {
@@ -136,10 +202,7 @@ impl Sheet {
 
     /// Normalised text at a position (empty for non-text).
     pub fn label_at(&self, pos: CellPos) -> String {
-        self.get(pos)
-            .and_then(Cell::text)
-            .map(norm)
-            .unwrap_or_default()
+        self.get(pos).and_then(Cell::text).map(norm).unwrap_or_default()
     }
 
     /// Cells in row-major order.
@@ -149,24 +212,17 @@ impl Sheet {
 
     /// Cells of one row, left to right.
     pub fn row(&self, row: u32) -> impl Iterator<Item = (CellPos, &Cell)> {
-        self.cells
-            .range(CellPos::new(row, 0)..=CellPos::new(row, u32::MAX))
-            .map(|(p, c)| (*p, c))
+        self.cells.range(CellPos::new(row, 0)..=CellPos::new(row, u32::MAX)).map(|(p, c)| (*p, c))
     }
 
     /// Cells from a row onwards, in row-major order.
     pub fn from_row(&self, row: u32) -> impl Iterator<Item = (CellPos, &Cell)> {
-        self.cells
-            .range(CellPos::new(row, 0)..)
-            .map(|(p, c)| (*p, c))
+        self.cells.range(CellPos::new(row, 0)..).map(|(p, c)| (*p, c))
     }
 
     /// The first text cell (row-major) whose folded text satisfies `pred`.
     pub fn find_text(&self, mut pred: impl FnMut(&str) -> bool) -> Option<CellPos> {
-        self.cells
-            .iter()
-            .find(|(_, c)| c.text().is_some_and(|t| pred(&norm(t))))
-            .map(|(p, _)| *p)
+        self.cells.iter().find(|(_, c)| c.text().is_some_and(|t| pred(&norm(t)))).map(|(p, _)| *p)
     }
 
     /// The first non-blank cell to the right of `pos` in the same row.
@@ -186,9 +242,22 @@ impl Sheet {
 enum Inner {
     Xlsx(calamine::Xlsx<BufReader<File>>),
     Xlsb(calamine::Xlsb<BufReader<File>>),
-    Xls(calamine::Xls<BufReader<File>>),
-    Ods(calamine::Ods<BufReader<File>>),
+    Xls {
+        reader: calamine::Xls<BufReader<File>>,
+        /// Held while a big workbook is open (see [`XLS_GATE`]).
+        _gate: Option<std::sync::MutexGuard<'static, ()>>,
+    },
+    Ods(ods::Ods),
 }
+
+/// calamine holds an `.xls` as dense ranges for as long as it is open: up to
+/// `max_dense_cells × 32` bytes, plus a vector reserved from a sheet's DIMENSIONS while
+/// opening. Only one such big workbook is open at a time in the process, so the peak memory
+/// of a run is one big `.xls` plus the other workers' (bounded) sparse sheets, however many
+/// `.xls` files arrive together. Small ones (most) do not wait.
+static XLS_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Dense cells from which an `.xls` takes the gate: about 32 MB of dense ranges.
+const XLS_GATE_FROM_CELLS: u64 = 1_000_000;
 
 /// An open workbook. Sheets are read on demand and kept, so each is parsed at most once.
 pub struct Workbook {
@@ -202,42 +271,34 @@ pub struct Workbook {
 impl Workbook {
     /// Opens a workbook after checking its bytes: the container format decides the reader.
     pub fn open(path: &Path, limits: Limits) -> Result<Workbook, OpenError> {
-        let format = sniff::check(path, limits)?;
-        let file = File::open(path)
-            .map_err(|e| OpenError::Unreadable(format!("cannot open the file: {e}")))?;
-        let reader = BufReader::new(file);
+        let checked = sniff::check(path, limits)?;
+        let format = checked.format;
+        let open_file = || {
+            File::open(path)
+                .map(BufReader::new)
+                .map_err(|e| OpenError::Unreadable(format!("cannot open the file: {e}")))
+        };
         let unreadable = |what: &str, e: &dyn std::fmt::Display| {
-            OpenError::Unreadable(format!(
-                "not a readable {what} workbook (corrupt or truncated): {e}"
-            ))
+            OpenError::Unreadable(format!("not a readable {what} workbook (corrupt or truncated): {e}"))
         };
         let inner = match format {
-            Format::Xlsx => {
-                Inner::Xlsx(calamine::Xlsx::new(reader).map_err(|e| unreadable("xlsx", &e))?)
-            }
-            Format::Xlsb => {
-                Inner::Xlsb(calamine::Xlsb::new(reader).map_err(|e| unreadable("xlsb", &e))?)
-            }
+            Format::Xlsx => Inner::Xlsx(calamine::Xlsx::new(open_file()?).map_err(|e| unreadable("xlsx", &e))?),
+            Format::Xlsb => Inner::Xlsb(calamine::Xlsb::new(open_file()?).map_err(|e| unreadable("xlsb", &e))?),
             Format::Xls => {
-                Inner::Xls(calamine::Xls::new(reader).map_err(|e| unreadable("xls", &e))?)
+                let gate = (checked.dense_cells >= XLS_GATE_FROM_CELLS)
+                    .then(|| XLS_GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+                let xls = calamine::Xls::new(open_file()?).map_err(|e| unreadable("xls", &e))?;
+                Inner::Xls { reader: xls, _gate: gate }
             }
-            Format::Ods => {
-                Inner::Ods(calamine::Ods::new(reader).map_err(|e| unreadable("ods", &e))?)
-            }
+            Format::Ods => Inner::Ods(ods::Ods::open(path, limits)?),
         };
         let sheet_names = match &inner {
             Inner::Xlsx(r) => r.sheet_names(),
             Inner::Xlsb(r) => r.sheet_names(),
-            Inner::Xls(r) => r.sheet_names(),
+            Inner::Xls { reader, .. } => reader.sheet_names(),
             Inner::Ods(r) => r.sheet_names(),
         };
-        Ok(Workbook {
-            format,
-            sheet_names,
-            inner,
-            limits,
-            cache: HashMap::new(),
-        })
+        Ok(Workbook { format, sheet_names, inner, limits, cache: HashMap::new() })
     }
 
     pub fn sheet_names(&self) -> &[String] {
@@ -250,7 +311,7 @@ impl Workbook {
         self.sheet_names.iter().find(|n| norm(n) == w).cloned()
     }
 
-    /// Reads one sheet (by its exact name) into a sparse grid, bounded by the cell limit.
+    /// Reads one sheet (by its exact name) into a sparse grid, bounded by the limits.
     pub fn sheet(&mut self, name: &str) -> Result<&Sheet, OpenError> {
         if !self.cache.contains_key(name) {
             let sheet = self.read_sheet(name)?;
@@ -260,29 +321,20 @@ impl Workbook {
     }
 
     fn read_sheet(&mut self, name: &str) -> Result<Sheet, OpenError> {
-        let max = self.limits.max_cells_per_sheet;
+        let limits = self.limits;
         let mut sheet = Sheet::new(name);
-        let too_many =
-            || OpenError::TooLarge(format!("sheet '{name}' has more than {max} filled cells"));
         let bad = |e: &dyn std::fmt::Display| {
-            OpenError::Unreadable(format!(
-                "sheet '{name}' cannot be read (corrupt or truncated): {e}"
-            ))
+            OpenError::Unreadable(format!("sheet '{name}' cannot be read (corrupt or truncated): {e}"))
         };
         match &mut self.inner {
             Inner::Xlsx(r) => {
                 let mut cells = r.worksheet_cells_reader(name).map_err(|e| bad(&e))?;
-                while let Some(rec) = cells
-                    .next_cell_with_formula_metadata()
-                    .map_err(|e| bad(&e))?
-                {
+                while let Some(rec) = cells.next_cell_with_formula_metadata().map_err(|e| bad(&e))? {
                     let value = value_from_ref(&rec.value);
                     let formula = rec.formula.is_some();
                     if value != Value::Empty || formula {
-                        if sheet.len() >= max {
-                            return Err(too_many());
-                        }
-                        sheet.insert(CellPos::new(rec.pos.0, rec.pos.1), Cell { value, formula });
+                        let pos = CellPos::new(rec.pos.0, rec.pos.1);
+                        sheet.add(pos, Cell { value, formula }, &limits)?;
                     }
                 }
             }
@@ -291,17 +343,9 @@ impl Workbook {
                 while let Some(c) = cells.next_cell().map_err(|e| bad(&e))? {
                     let value = value_from_ref(c.get_value());
                     if value != Value::Empty {
-                        if sheet.len() >= max {
-                            return Err(too_many());
-                        }
                         let (row, col) = c.get_position();
-                        sheet.insert(
-                            CellPos::new(row, col),
-                            Cell {
-                                value,
-                                formula: false,
-                            },
-                        );
+                        let cell = Cell { value, formula: false };
+                        sheet.add(CellPos::new(row, col), cell, &limits)?;
                     }
                 }
                 drop(cells);
@@ -312,19 +356,16 @@ impl Workbook {
                         continue;
                     }
                     let (row, col) = f.get_position();
-                    mark_formula(&mut sheet, CellPos::new(row, col), max)?;
+                    mark_formula(&mut sheet, CellPos::new(row, col), &limits)?;
                 }
             }
-            Inner::Xls(r) => {
+            Inner::Xls { reader: r, .. } => {
+                // Dense, but bounded by the pre-scan in `biff` (Limits::max_dense_cells).
                 let range = r.worksheet_range(name).map_err(|e| bad(&e))?;
                 let formulas = r.worksheet_formula(name).map_err(|e| bad(&e))?;
-                fill_from_ranges(&mut sheet, &range, &formulas, max)?;
+                fill_from_ranges(&mut sheet, &range, &formulas, &limits)?;
             }
-            Inner::Ods(r) => {
-                let range = r.worksheet_range(name).map_err(|e| bad(&e))?;
-                let formulas = r.worksheet_formula(name).map_err(|e| bad(&e))?;
-                fill_from_ranges(&mut sheet, &range, &formulas, max)?;
-            }
+            Inner::Ods(r) => sheet = r.read_sheet(name)?,
         }
         Ok(sheet)
     }
@@ -334,70 +375,59 @@ fn fill_from_ranges(
     sheet: &mut Sheet,
     range: &calamine::Range<calamine::Data>,
     formulas: &calamine::Range<String>,
-    max: usize,
+    limits: &Limits,
 ) -> Result<(), OpenError> {
+    let (r0, c0) = range.start().unwrap_or((0, 0));
     for (row, col, data) in range.used_cells() {
         let value = value_from_data(data);
         if value == Value::Empty {
             continue;
         }
-        if sheet.len() >= max {
-            return Err(OpenError::TooLarge(format!(
-                "sheet '{}' has more than {max} filled cells",
-                sheet.name
-            )));
-        }
-        let (r0, c0) = range.start().unwrap_or((0, 0));
-        sheet.insert(
-            CellPos::new(r0 + row as u32, c0 + col as u32),
-            Cell {
-                value,
-                formula: false,
-            },
-        );
+        let pos = CellPos::new(r0 + row as u32, c0 + col as u32);
+        sheet.add(pos, Cell { value, formula: false }, limits)?;
     }
     let (fr0, fc0) = formulas.start().unwrap_or((0, 0));
     for (row, col, f) in formulas.used_cells() {
         if f.trim().is_empty() {
             continue;
         }
-        mark_formula(sheet, CellPos::new(fr0 + row as u32, fc0 + col as u32), max)?;
+        mark_formula(sheet, CellPos::new(fr0 + row as u32, fc0 + col as u32), limits)?;
     }
     Ok(())
 }
 
 /// Marks a cell as holding a formula, adding it (empty: not calculated) if it had no value.
-fn mark_formula(sheet: &mut Sheet, pos: CellPos, max: usize) -> Result<(), OpenError> {
+fn mark_formula(sheet: &mut Sheet, pos: CellPos, limits: &Limits) -> Result<(), OpenError> {
     if let Some(c) = sheet.cells.get_mut(&pos) {
         c.formula = true;
         return Ok(());
     }
-    if sheet.len() >= max {
-        return Err(OpenError::TooLarge(format!(
-            "sheet '{}' has more than {max} filled cells",
-            sheet.name
-        )));
+    let cell = Cell { value: Value::Empty, formula: true };
+    sheet.add(pos, cell, limits)
+}
+
+/// At most [`MAX_CELL_CHARS`] characters of `s`, copied: a long shared string referenced by
+/// many cells is cut before it is copied, not after.
+fn capped(s: &str) -> String {
+    if s.len() <= MAX_CELL_CHARS {
+        return s.to_string();
     }
-    sheet.insert(
-        pos,
-        Cell {
-            value: Value::Empty,
-            formula: true,
-        },
-    );
-    Ok(())
+    match s.char_indices().nth(MAX_CELL_CHARS) {
+        Some((i, _)) => s[..i].to_string(),
+        None => s.to_string(),
+    }
 }
 
 fn value_from_ref(d: &DataRef<'_>) -> Value {
     match d {
         DataRef::Int(i) => Value::Number(*i as f64),
         DataRef::Float(f) => Value::Number(*f),
-        DataRef::String(s) => Value::Text(s.clone()),
-        DataRef::SharedString(s) => Value::Text((*s).to_string()),
+        DataRef::String(s) => Value::Text(capped(s)),
+        DataRef::SharedString(s) => Value::Text(capped(s)),
         DataRef::Bool(b) => Value::Bool(*b),
         DataRef::DateTime(dt) => Value::Date(dt.as_f64()),
-        DataRef::DateTimeIso(s) => Value::DateIso(s.clone()),
-        DataRef::DurationIso(s) => Value::Text(s.clone()),
+        DataRef::DateTimeIso(s) => Value::DateIso(capped(s)),
+        DataRef::DurationIso(s) => Value::Text(capped(s)),
         DataRef::Error(e) => Value::Error(e.to_string()),
         DataRef::Empty => Value::Empty,
     }
@@ -408,11 +438,11 @@ fn value_from_data(d: &calamine::Data) -> Value {
     match d {
         Data::Int(i) => Value::Number(*i as f64),
         Data::Float(f) => Value::Number(*f),
-        Data::String(s) => Value::Text(s.clone()),
+        Data::String(s) => Value::Text(capped(s)),
         Data::Bool(b) => Value::Bool(*b),
         Data::DateTime(dt) => Value::Date(dt.as_f64()),
-        Data::DateTimeIso(s) => Value::DateIso(s.clone()),
-        Data::DurationIso(s) => Value::Text(s.clone()),
+        Data::DateTimeIso(s) => Value::DateIso(capped(s)),
+        Data::DurationIso(s) => Value::Text(capped(s)),
         Data::Error(e) => Value::Error(e.to_string()),
         Data::Empty => Value::Empty,
     }

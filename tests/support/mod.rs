@@ -1,6 +1,8 @@
 //! Shared test helpers: running the pipeline into a temporary folder and reading outputs.
 #![allow(dead_code)]
 
+pub mod hostile_gen;
+
 use bcf::run::{run, RunConfig};
 use bcf::tables::Tables;
 use std::path::{Path, PathBuf};
