@@ -66,6 +66,41 @@ enum Command {
         #[command(subcommand)]
         command: SchemasCommand,
     },
+    /// Write a synthetic national corpus: one return per area and family, matching allocations
+    /// workbooks, and about 10% of returns with a habit of real returns (bcf::fixtures).
+    Fixtures(FixturesArgs),
+}
+
+#[derive(clap::Args)]
+struct FixturesArgs {
+    /// Output folder (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// The same seed gives the same files.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// `all`, or a comma-separated list of 2015-16, 2017-19, 2020-21, 2023-25.
+    #[arg(long, default_value = "all", value_parser = parse_families)]
+    families: FamilyList,
+    /// Folder of template schemas and reference data (areas.csv).
+    #[arg(long, env = "BCF_SCHEMAS")]
+    schemas: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+struct FamilyList(Vec<bcf::fixtures::Family>);
+
+fn parse_families(s: &str) -> Result<FamilyList, String> {
+    use bcf::fixtures::Family;
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(FamilyList(Family::ALL.to_vec()));
+    }
+    s.split(',')
+        .map(|f| {
+            Family::parse(f).ok_or_else(|| format!("unknown family {f:?}; use all or 2015-16,2017-19,2020-21,2023-25"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(FamilyList)
 }
 
 #[derive(clap::Args)]
@@ -277,6 +312,22 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
         }
         Command::Status { out } => {
             print!("{}", bcf::status::describe(&out).map_err(anyhow::Error::msg)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fixtures(args) => {
+            let (_, areas) = bcf::run::load_reference(&args.schemas.unwrap_or_else(bcf::schema::default_dir))?;
+            let summary = bcf::fixtures::national_corpus(&args.out, args.seed, &areas, &args.families.0)
+                .with_context(|| format!("cannot write the corpus under {}", args.out.display()))?;
+            let habits = summary.returns.iter().filter(|r| r.habit.is_some()).count();
+            println!(
+                "{} returns ({habits} with a habit) and {} allocations workbooks in {}",
+                summary.returns.len(),
+                summary.allocations.len(),
+                args.out.display()
+            );
+            for (year, n) in &summary.returns_per_year {
+                println!("  {year}: {n} areas");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Schemas { command: SchemasCommand::Check { schemas } } => {

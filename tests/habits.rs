@@ -615,3 +615,30 @@ fn national_corpus_is_accepted_and_complete() {
     }
     assert_eq!(t.national.len(), 4);
 }
+
+/// `bcf fixtures` writes the corpus `national_corpus` does, and refuses an unknown family.
+#[test]
+fn bcf_fixtures_command_writes_a_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::support::bcf_bin())
+        .args(["fixtures", "--seed", "3", "--families", "2020-21", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("150 returns"));
+    let again = tempfile::tempdir().unwrap();
+    let summary = national_corpus(again.path(), 3, &areas(), &[Family::YearEnd2020]).unwrap();
+    for r in &summary.returns {
+        let a = std::fs::read(dir.path().join(&r.source_file)).unwrap();
+        assert_eq!(a, std::fs::read(again.path().join(&r.source_file)).unwrap(), "{}", r.source_file);
+    }
+    assert!(dir.path().join("allocations/Better Care Fund allocations 2020-21.xlsx").is_file());
+
+    let bad = std::process::Command::new(crate::support::bcf_bin())
+        .args(["fixtures", "--families", "2019-20", "--out"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
