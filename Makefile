@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv
+.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
@@ -31,6 +31,13 @@ bench: bench-venv
 
 bench-venv: venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+
+## Fuzz workbook reading and amount parsing (proptest): FUZZ_CASES cases per property, bounded
+## by FUZZ_TIMEOUT seconds. Failures are minimised and saved under tests/proptest-regressions/.
+FUZZ_CASES ?= 5000
+FUZZ_TIMEOUT ?= 900
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) timeout $(FUZZ_TIMEOUT) $(CARGO) test --test main fuzz:: -- --test-threads 2
 
 ## Formatting and lints, as CI runs them.
 lint:

@@ -471,14 +471,20 @@ fn run_bin_limited(input: &Path) -> String {
     let out = tempfile::tempdir().unwrap();
     let limit_mib = std::env::var("BCF_MEMORY_LIMIT_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(MEMORY_LIMIT_MIB);
     let limit_kib = limit_mib * 1024;
+    // GNU time, where installed, reports the peak resident set (for docs/hostile-files.md).
+    let time = if Path::new("/usr/bin/time").exists() { "/usr/bin/time -f 'peak RSS %M KiB'" } else { "" };
     let cmd = format!(
-        "ulimit -v {limit_kib} && exec '{}' --quiet run --input '{}' --out '{}'",
+        "ulimit -v {limit_kib} && exec {time} '{}' --quiet run --input '{}' --out '{}'",
         bcf_bin().display(),
         input.display(),
         out.path().display()
     );
     let o = std::process::Command::new("sh").arg("-c").arg(&cmd).env("RAYON_NUM_THREADS", "2").output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    if let Some(rss) = stderr.lines().find(|l| l.starts_with("peak RSS")) {
+        eprintln!("{}: {rss} (limit {limit_mib} MiB of address space)", input.display());
+    }
     assert!(o.status.success(), "exit {:?}\n{stdout}\n{}", o.status, String::from_utf8_lossy(&o.stderr));
     stdout
 }

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod clients;
+mod fuzz;
 mod habits;
 mod hostile;
 mod http;
