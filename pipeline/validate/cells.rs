@@ -79,6 +79,37 @@ pub fn text(sheet: &Sheet, pos: CellPos) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// Maps a drop-down cell (e.g. "Source of Funding") to a funding source through a schema's
+/// vocabulary, ignoring case and spacing. An empty or unknown value on a row with an amount is a
+/// `field-missing` finding naming the allowed values (one per cell).
+pub fn funding_source(
+    sheet: &Sheet,
+    pos: CellPos,
+    values: &std::collections::BTreeMap<String, String>,
+    what: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let typed = text(sheet, pos).unwrap_or_default();
+    let key = crate::workbook::norm(&typed);
+    if let Some((_, src)) = values.iter().find(|(k, _)| crate::workbook::norm(k) == key) {
+        return Some(src.clone());
+    }
+    let allowed = values.keys().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+    let msg = if typed.is_empty() {
+        format!("the {what} is empty but the row has an amount; choose one of {allowed}")
+    } else {
+        format!("\"{}\" is not a valid {what}; choose one of {allowed}", truncate(&typed))
+    };
+    let cell = pos.a1();
+    if !findings
+        .iter()
+        .any(|f| f.sheet.as_deref() == Some(sheet.name.as_str()) && f.cell.as_deref() == Some(cell.as_str()))
+    {
+        findings.push(Finding::cell(Rule::FieldMissing, &sheet.name, pos, msg));
+    }
+    None
+}
+
 /// Shortens user text quoted in a message.
 pub fn truncate(s: &str) -> String {
     const MAX: usize = 60;
@@ -104,7 +135,8 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian).
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719468;
     let era = if z >= 0 { z } else { z - 146096 } / 146097;
     let doe = z - era * 146097;

@@ -83,7 +83,13 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
             };
             let src = source
                 .get_or_insert_with(|| {
-                    scheme_source(sheet, CellPos::new(row, funding), &spec.funding_source_values, &mut out.findings)
+                    cells::funding_source(
+                        sheet,
+                        CellPos::new(row, funding),
+                        &spec.funding_source_values,
+                        "source of funding",
+                        &mut out.findings,
+                    )
                 })
                 .clone();
             let a = &spec.amount_columns[i];
@@ -105,27 +111,6 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     }
     check_against_income(out, &name);
     Ok(())
-}
-
-fn scheme_source(
-    sheet: &Sheet,
-    pos: CellPos,
-    values: &BTreeMap<String, String>,
-    findings: &mut Vec<Finding>,
-) -> Option<String> {
-    let typed = cells::text(sheet, pos).unwrap_or_default();
-    let key = norm(&typed);
-    if let Some((_, s)) = values.iter().find(|(k, _)| norm(k) == key) {
-        return Some(s.clone());
-    }
-    let allowed = values.keys().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
-    let msg = if typed.is_empty() {
-        format!("the scheme has an amount but no source of funding; choose one of {allowed}")
-    } else {
-        format!("\"{}\" is not a source of funding; choose one of {allowed}", cells::truncate(&typed))
-    };
-    findings.push(Finding::cell(Rule::FieldMissing, &sheet.name, pos, msg));
-    None
 }
 
 /// Per funding source and planned year, expenditure should spend what the income provides.

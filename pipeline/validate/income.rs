@@ -96,7 +96,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
                     continue;
                 };
                 let Some(source) =
-                    line_source(sheet, section, source_col, row, &spec.funding_source_values, &name, &mut out.findings)
+                    line_source(sheet, section, source_col, row, &spec.funding_source_values, &mut out.findings)
                 else {
                     continue;
                 };
@@ -217,31 +217,13 @@ fn line_source(
     source_col: Option<u32>,
     row: u32,
     values: &BTreeMap<String, String>,
-    sheet_name: &str,
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
     if let Some(s) = &section.funding_source {
         return Some(s.clone());
     }
     let col = source_col?;
-    let pos = CellPos::new(row, col);
-    let typed = cells::text(sheet, pos).unwrap_or_default();
-    let key = norm(&typed);
-    if let Some((_, src)) = values.iter().find(|(k, _)| norm(k) == key) {
-        return Some(src.clone());
-    }
-    let allowed = values.keys().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
-    let msg = if typed.is_empty() {
-        format!("the contribution type is empty but the row has an amount; choose one of {allowed}")
-    } else {
-        format!("\"{}\" is not a contribution type; choose one of {allowed}", cells::truncate(&typed))
-    };
-    // One finding per cell, however many amount columns the row has.
-    if !findings.iter().any(|f| f.sheet.as_deref() == Some(sheet_name) && f.cell.as_deref() == Some(pos.a1().as_str()))
-    {
-        findings.push(Finding::cell(Rule::FieldMissing, sheet_name, pos, msg));
-    }
-    None
+    cells::funding_source(sheet, CellPos::new(row, col), values, "contribution type", findings)
 }
 
 fn check_total(sheet: &Sheet, pos: CellPos, label: &str, lines: Pence, findings: &mut Vec<Finding>) {

@@ -5,7 +5,7 @@
 //! sheets the schema names.
 
 mod allocations;
-mod cells;
+pub mod cells;
 mod cover;
 pub mod cross;
 mod expenditure;
