@@ -4,7 +4,7 @@ use super::income::TOLERANCE;
 use super::{cells, ParsedFile, SchemeLine};
 use crate::model::{Basis, CellPos, Finding, Pence, Rule};
 use crate::schema::TemplateSpec;
-use crate::workbook::{norm, OpenError, Sheet, Workbook};
+use crate::workbook::{norm, OpenError, Workbook};
 use std::collections::BTreeMap;
 
 pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result<(), OpenError> {
