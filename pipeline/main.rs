@@ -394,24 +394,23 @@ fn counts_line(r: &RunRecord, stage: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The national table on standard output.
+/// The national table and the file statuses on standard output.
 fn print_summary(o: &Outcome) {
     let t = &o.tables;
-    if t.national.is_empty() {
-        return;
+    if !t.national.is_empty() {
+        println!(
+            "{:<8} {:<6} {:>7} {:>20} {:>18} {:>18} {:>20} {:>20} {:>7}",
+            "year",
+            "basis",
+            "areas",
+            "mandated_minimum",
+            "voluntary_la",
+            "voluntary_nhs",
+            "voluntary_above_min",
+            "total_pooled",
+            "ratio"
+        );
     }
-    println!(
-        "{:<8} {:<6} {:>7} {:>20} {:>18} {:>18} {:>20} {:>20} {:>7}",
-        "year",
-        "basis",
-        "areas",
-        "mandated_minimum",
-        "voluntary_la",
-        "voluntary_nhs",
-        "voluntary_above_min",
-        "total_pooled",
-        "ratio"
-    );
     for r in &t.national {
         println!(
             "{:<8} {:<6} {:>7} {:>20} {:>18} {:>18} {:>20} {:>20} {:>7}",
