@@ -225,9 +225,32 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
 
     let mut outcome = Outcome { tables: Tables::default(), record: rec.clone(), parsed: 0, cached: 0 };
     let mut stale = Vec::new();
+    let mut memo = Memo::default();
+    let full_run = stages == Stage::ALL && scope.is_empty();
+    let mut fingerprint = None;
+    let mut up_to_date = false;
     let result = (|| -> Result<(), RunError> {
         for &stage in stages {
             let started = Instant::now();
+            if up_to_date {
+                // Same inputs, schemas, tool and settings as the published outputs: nothing to do.
+                let st = rec.stage(stage.name());
+                st.status = "success".into();
+                st.started_at = Some(record::now());
+                st.finished_at = st.started_at.clone();
+                st.duration_ms = Some(0);
+                st.counts = counts(&[("up_to_date", 1)]);
+                if stage == Stage::Validate {
+                    let n = previous.as_ref().map_or(0, |p| p.files.iter().filter(|f| f.parse != "none").count());
+                    st.counts.extend(counts(&[("parsed", 0), ("cached", n)]));
+                    rec.files = previous.as_ref().map(|p| p.files.clone()).unwrap_or_default();
+                    for f in rec.files.iter_mut().filter(|f| f.parse == "parsed") {
+                        f.parse = "cached".into();
+                    }
+                    outcome.cached = n;
+                }
+                continue;
+            }
             {
                 let st = rec.stage(stage.name());
                 st.status = "running".into();
@@ -236,21 +259,32 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             save_record(&rec)?;
             let _span = info_span!("stage", stage = stage.name()).entered();
             let counts = match stage {
-                Stage::Ingest => stage_ingest(cfg, &state)?,
+                Stage::Ingest => {
+                    let c = stage_ingest(cfg, &state, &mut memo)?;
+                    if full_run {
+                        let fp = run_fingerprint(memo.inputs.as_deref().unwrap_or_default(), &schemas, cfg);
+                        up_to_date = state.published_fingerprint().as_deref() == Some(fp.as_str())
+                            && ["submissions.parquet", "national_totals.parquet"]
+                                .iter()
+                                .all(|f| cfg.out.join(f).exists());
+                        fingerprint = Some(fp);
+                    }
+                    c
+                }
                 Stage::Validate => {
-                    let (counts, parsed, cached) = stage_validate(cfg, &state, &schemas, &areas, scope, &mut rec)?;
+                    let (counts, parsed, cached) =
+                        stage_validate(cfg, &state, &schemas, &areas, scope, &mut rec, &mut memo)?;
                     outcome.parsed = parsed;
                     outcome.cached = cached;
                     counts
                 }
                 Stage::Normalise => {
-                    let (counts, tables, st) = stage_normalise(&state)?;
-                    outcome.tables = tables;
+                    let (counts, _, st) = stage_normalise(&state, &mut memo)?;
                     stale.extend(st);
                     counts
                 }
                 Stage::Aggregate => {
-                    let (counts, tables, st) = stage_aggregate(cfg, &state, &schemas, &areas)?;
+                    let (counts, tables, st) = stage_aggregate(cfg, &state, &schemas, &areas, &mut memo)?;
                     outcome.tables = tables;
                     stale.extend(st);
                     counts
@@ -265,9 +299,20 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             save_record(&rec)?;
             state::checkpoint(&format!("after-{}", stage.name()));
         }
-        if stages.iter().any(|s| matches!(s, Stage::Normalise | Stage::Aggregate)) {
+        if !up_to_date && stages.iter().any(|s| matches!(s, Stage::Normalise | Stage::Aggregate)) {
             let _span = info_span!("publish").entered();
+            // Until this publish completes, the outputs match no fingerprint.
+            state.set_published_fingerprint(None).map_err(out_err)?;
             state.publish(std::mem::take(&mut stale)).map_err(out_err)?;
+            if full_run {
+                let summary = Tables {
+                    submissions: outcome.tables.submissions.clone(),
+                    national: outcome.tables.national.clone(),
+                    ..Default::default()
+                };
+                state.save(&state.summary_path(), &summary).map_err(out_err)?;
+                state.set_published_fingerprint(fingerprint.as_deref()).map_err(out_err)?;
+            }
         }
         Ok(())
     })();
@@ -288,11 +333,41 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
     let _ = save_record(&rec);
     result?;
     outcome.record = rec;
-    if outcome.tables.submissions.is_empty() && !stages.contains(&Stage::Normalise) {
-        // Stage commands that publish nothing still report what they see.
-        outcome.tables = current_tables(cfg, &state, &schemas, &areas).unwrap_or_default();
+    if up_to_date {
+        outcome.tables = state.load(&state.summary_path()).ok().flatten().unwrap_or_default();
+    }
+    if outcome.tables.submissions.is_empty() {
+        // Commands that stop before aggregating still report what they see.
+        outcome.tables = match memo.tables.take() {
+            Some(mut t) => {
+                t.national = aggregate::national_totals(&t, &schemas, &areas, &cfg.baseline_year);
+                t
+            }
+            None => current_tables(cfg, &state, &schemas, &areas).unwrap_or_default(),
+        };
     }
     Ok(outcome)
+}
+
+/// What earlier stages of this command produced, so later ones need not read it back.
+#[derive(Default)]
+struct Memo {
+    inputs: Option<Vec<InputFile>>,
+    validated: Option<Vec<Validated>>,
+    tables: Option<Tables>,
+}
+
+/// One hash over everything the outputs depend on: every input's path, content and
+/// disposition, the schemas, the tool version, the limits and the baseline.
+fn run_fingerprint(inputs: &[InputFile], schemas: &SchemaSet, cfg: &RunConfig) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in inputs {
+        h.update(format!("{}\0{}\0{:?}\n", f.source_file, f.sha256, f.disposition).as_bytes());
+    }
+    h.update(schemas.fingerprint().as_bytes());
+    h.update(format!("{}\0{:?}\0{}", env!("CARGO_PKG_VERSION"), cfg.limits, cfg.baseline_year).as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// Named counts a stage reports in the run record.
@@ -305,7 +380,7 @@ fn counts(pairs: &[(&str, usize)]) -> Counts {
     pairs.iter().map(|(k, v)| (k.to_string(), *v as u64)).collect()
 }
 
-fn stage_ingest(cfg: &RunConfig, state: &State) -> Result<Counts, RunError> {
+fn stage_ingest(cfg: &RunConfig, state: &State, memo: &mut Memo) -> Result<Counts, RunError> {
     let inputs = ingest_inputs(cfg)?;
     state::checkpoint("during-ingest");
     let n = |f: fn(&Disposition) -> bool| inputs.iter().filter(|i| f(&i.disposition)).count();
@@ -318,6 +393,7 @@ fn stage_ingest(cfg: &RunConfig, state: &State) -> Result<Counts, RunError> {
     ]);
     state.save(&state.ingest_path(), &inputs).map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
     info!(files = inputs.len(), "ingested");
+    memo.inputs = Some(inputs);
     Ok(c)
 }
 
@@ -341,8 +417,12 @@ fn stage_validate(
     areas: &Areas,
     scope: &Scope,
     rec: &mut RunRecord,
+    memo: &mut Memo,
 ) -> Result<(Counts, usize, usize), RunError> {
-    let inputs: Vec<InputFile> = load_stage(state, state.ingest_path(), "validate", "ingest")?;
+    let inputs: Vec<InputFile> = match memo.inputs.take() {
+        Some(i) => i,
+        None => load_stage(state, state.ingest_path(), "validate", "ingest")?,
+    };
     // Files a scoped rerun must re-parse: those the last validation put in scope.
     let previous: Vec<Validated> = state.load(&state.validate_path()).ok().flatten().unwrap_or_default();
     let forced: std::collections::HashSet<&str> =
@@ -446,18 +526,30 @@ fn stage_validate(
         ("rejected", status_count(Status::Rejected)),
         ("superseded", status_count(Status::Superseded)),
     ]);
+    memo.validated = Some(list);
+    memo.inputs = Some(inputs);
     Ok((c, parsed, cached))
 }
 
-/// The tables of the last validation, without national totals.
-fn validated_tables(state: &State, stage: &'static str) -> Result<Tables, RunError> {
-    let inputs: Vec<InputFile> = load_stage(state, state.ingest_path(), stage, "ingest")?;
-    let validated: Vec<Validated> = load_stage(state, state.validate_path(), stage, "validate")?;
+/// The tables of the last validation, without national totals: from this command's earlier
+/// stages if they ran, else from what they persisted.
+fn validated_tables(state: &State, stage: &'static str, memo: &mut Memo) -> Result<Tables, RunError> {
+    if let Some(t) = memo.tables.take() {
+        return Ok(t);
+    }
+    let inputs: Vec<InputFile> = match memo.inputs.take() {
+        Some(i) => i,
+        None => load_stage(state, state.ingest_path(), stage, "ingest")?,
+    };
+    let validated: Vec<Validated> = match memo.validated.take() {
+        Some(v) => v,
+        None => load_stage(state, state.validate_path(), stage, "validate")?,
+    };
     Ok(normalise::build(&inputs, &validated))
 }
 
-fn stage_normalise(state: &State) -> Result<Staged, RunError> {
-    let tables = validated_tables(state, "normalise")?;
+fn stage_normalise(state: &State, memo: &mut Memo) -> Result<Staged, RunError> {
+    let tables = validated_tables(state, "normalise", memo)?;
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
     normalise::parquet::write_data(&staging, &tables).map_err(err)?;
@@ -469,11 +561,18 @@ fn stage_normalise(state: &State) -> Result<Staged, RunError> {
         ("lines", tables.lines.len()),
         ("schemes", tables.schemes.len()),
     ]);
-    Ok((c, tables, stale))
+    memo.tables = Some(tables);
+    Ok((c, Tables::default(), stale))
 }
 
-fn stage_aggregate(cfg: &RunConfig, state: &State, schemas: &SchemaSet, areas: &Areas) -> Result<Staged, RunError> {
-    let mut tables = validated_tables(state, "aggregate")?;
+fn stage_aggregate(
+    cfg: &RunConfig,
+    state: &State,
+    schemas: &SchemaSet,
+    areas: &Areas,
+    memo: &mut Memo,
+) -> Result<Staged, RunError> {
+    let mut tables = validated_tables(state, "aggregate", memo)?;
     tables.national = aggregate::national_totals(&tables, schemas, areas, &cfg.baseline_year);
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
@@ -508,7 +607,7 @@ fn stage_aggregate(cfg: &RunConfig, state: &State, schemas: &SchemaSet, areas: &
 
 /// The tables as the persisted stages have them now (national totals included).
 fn current_tables(cfg: &RunConfig, state: &State, schemas: &SchemaSet, areas: &Areas) -> Result<Tables, RunError> {
-    let mut t = validated_tables(state, "status")?;
+    let mut t = validated_tables(state, "status", &mut Memo::default())?;
     t.national = aggregate::national_totals(&t, schemas, areas, &cfg.baseline_year);
     Ok(t)
 }

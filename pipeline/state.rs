@@ -38,6 +38,11 @@ impl State {
         self.dir.join("validate.json")
     }
 
+    /// Submissions and national totals of the last full publish, for an up-to-date run.
+    pub fn summary_path(&self) -> PathBuf {
+        self.dir.join("summary.json")
+    }
+
     pub fn staging(&self) -> PathBuf {
         self.dir.join("staging")
     }
@@ -71,8 +76,33 @@ impl State {
         self.load(&self.cache_path(key)).ok().flatten()
     }
 
+    /// Cache entries are renamed into place but not synced: a lost entry costs a re-parse.
     pub fn store_cache<T: Serialize>(&self, key: &str, value: &T) -> io::Result<()> {
-        self.save(&self.cache_path(key), value)
+        let path = self.cache_path(key);
+        let dir = path.parent().ok_or_else(|| io::Error::other("no cache folder"))?;
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".{key}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_vec(value).map_err(io::Error::other)?)?;
+        std::fs::rename(tmp, path)
+    }
+
+    fn fingerprint_path(&self) -> PathBuf {
+        self.dir.join("published.fingerprint")
+    }
+
+    /// The fingerprint of the inputs and settings behind the published outputs, if any.
+    pub fn published_fingerprint(&self) -> Option<String> {
+        std::fs::read_to_string(self.fingerprint_path()).ok().map(|s| s.trim().to_string())
+    }
+
+    pub fn set_published_fingerprint(&self, fp: Option<&str>) -> io::Result<()> {
+        match fp {
+            Some(fp) => write_text_atomic(&self.fingerprint_path(), fp),
+            None => match std::fs::remove_file(self.fingerprint_path()) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
     }
 
     /// Empties the staging folder (left over from a killed run, or the last publish).

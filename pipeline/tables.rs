@@ -83,7 +83,7 @@ pub struct NationalRow {
 }
 
 /// Every table of one run.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tables {
     pub submissions: Vec<SubmissionRow>,
     pub findings: Vec<FindingRow>,

@@ -146,6 +146,7 @@ fn a_changed_file_is_the_only_one_parsed_again() {
     ok(&args);
     assert_eq!(stage_count(out.path(), "validate", "parsed"), 0, "nothing changed: nothing parsed");
     assert_eq!(stage_count(out.path(), "validate", "cached"), 20);
+    assert_eq!(stage_count(out.path(), "normalise", "up_to_date"), 1, "outputs already match the inputs");
 
     // Same workbook, different bytes: re-zipped without compression.
     let kent = input.path().join("2023-25/BCF 2023-25 - Kent.xlsx");

@@ -52,11 +52,14 @@ pub fn skip_reason(name: &str) -> Option<String> {
 pub fn discover(root: &Path) -> io::Result<Vec<InputFile>> {
     let mut found = Vec::new();
     walk(root, root, &mut found)?;
-    let mut files = Vec::with_capacity(found.len());
-    for (source_file, path) in found {
-        let (sha256, bytes) = hash_file(&path)?;
-        files.push(InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook });
-    }
+    use rayon::prelude::*;
+    let files = found
+        .into_par_iter()
+        .map(|(source_file, path)| {
+            let (sha256, bytes) = hash_file(&path)?;
+            Ok(InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
     Ok(classify(files))
 }
 
