@@ -424,7 +424,13 @@ fn stage_validate(
         None => load_stage(state, state.ingest_path(), "validate", "ingest")?,
     };
     // Files a scoped rerun must re-parse: those the last validation put in scope.
-    let previous: Vec<Validated> = state.load(&state.validate_path()).ok().flatten().unwrap_or_default();
+    let previous: Vec<Validated> = if scope.is_empty() {
+        Vec::new()
+    } else {
+        state.load(&state.validate_path()).ok().flatten().unwrap_or_default()
+    };
+    let cache =
+        state.open_cache::<ParsedFile>().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
     let forced: std::collections::HashSet<&str> =
         previous.iter().filter(|v| scope.matches(&v.parsed)).map(|v| v.source_file.as_str()).collect();
     let fingerprint = schemas.fingerprint();
@@ -438,15 +444,14 @@ fn stage_validate(
             let (parsed, how) = match &f.disposition {
                 Disposition::Workbook => {
                     let key = state::cache_key(&f.sha256, &fingerprint, &cfg.limits);
-                    let hit =
-                        if forced.contains(f.source_file.as_str()) { None } else { state.cached::<ParsedFile>(&key) };
+                    let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get(&key) };
                     let result = match hit {
                         Some(p) => (p, "cached"),
                         None => {
                             let p = validate_one(f, &ctx);
                             if !p.transient {
                                 // A failed cache write only costs a re-parse next time.
-                                if let Err(e) = state.store_cache(&key, &p) {
+                                if let Err(e) = cache.put(&key, &p) {
                                     warn!(error = %e, "cannot write the parse cache");
                                 }
                             }
@@ -482,6 +487,14 @@ fn stage_validate(
             Some((v, how))
         })
         .collect();
+    let keys: std::collections::HashSet<String> = inputs
+        .iter()
+        .filter(|f| f.disposition == Disposition::Workbook)
+        .map(|f| state::cache_key(&f.sha256, &fingerprint, &cfg.limits))
+        .collect();
+    if let Err(e) = cache.compact_if_large(&keys) {
+        warn!(error = %e, "cannot compact the parse cache");
+    }
     let how: BTreeMap<String, &str> = validated.iter().map(|(v, h)| (v.source_file.clone(), *h)).collect();
     let mut list: Vec<Validated> = validated.drain(..).map(|(v, _)| v).collect();
     validate::cross::apply(&mut list, schemas);

@@ -6,7 +6,7 @@
 //! ```text
 //! OUT/.bcf/ingest.json       the input files (ingest's result)
 //! OUT/.bcf/validate.json     every workbook's parse, findings and status (validate's result)
-//! OUT/.bcf/cache/<key>.json  one file's parse, keyed by content hash + schemas + tool version + limits
+//! OUT/.bcf/cache.jsonl      every file's parse, keyed by content hash + schemas + tool version + limits
 //! OUT/.bcf/staging/…         outputs being written, not yet visible
 //! OUT/.bcf/publish.json      the journal of a publish in progress (rolled forward if found)
 //! OUT/.bcf/downloads/        the HTTP store (objects/<sha256>, index.json)
@@ -16,8 +16,11 @@ use crate::normalise::parquet::write_text_atomic;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io;
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 #[derive(Debug, Clone)]
 pub struct State {
@@ -51,8 +54,8 @@ impl State {
         self.dir.join("publish.json")
     }
 
-    fn cache_path(&self, key: &str) -> PathBuf {
-        self.dir.join("cache").join(format!("{key}.json"))
+    fn cache_log_path(&self) -> PathBuf {
+        self.dir.join("cache.jsonl")
     }
 
     pub fn save<T: Serialize>(&self, path: &Path, value: &T) -> io::Result<()> {
@@ -71,19 +74,34 @@ impl State {
         }
     }
 
-    pub fn cached<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        // A damaged cache entry is a miss, never an error.
-        self.load(&self.cache_path(key)).ok().flatten()
-    }
-
-    /// Cache entries are renamed into place but not synced: a lost entry costs a re-parse.
-    pub fn store_cache<T: Serialize>(&self, key: &str, value: &T) -> io::Result<()> {
-        let path = self.cache_path(key);
-        let dir = path.parent().ok_or_else(|| io::Error::other("no cache folder"))?;
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".{key}.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec(value).map_err(io::Error::other)?)?;
-        std::fs::rename(tmp, path)
+    /// Opens the parse cache: every entry of the log, and the log for appending.
+    pub fn open_cache<T: Serialize + DeserializeOwned>(&self) -> io::Result<ParseCache<T>> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut entries = HashMap::new();
+        let mut lines = 0;
+        if let Ok(file) = std::fs::File::open(self.cache_log_path()) {
+            // Later lines win; a line cut short by a killed run is skipped.
+            for line in BufReader::new(file).lines() {
+                let Ok(line) = line else { break };
+                lines += 1;
+                if let Ok(e) = serde_json::from_str::<CacheEntry<T>>(&line) {
+                    entries.insert(e.key, e.value);
+                }
+            }
+        }
+        let mut log = OpenOptions::new().create(true).append(true).open(self.cache_log_path())?;
+        // End a line cut short by a kill, so the next entry starts on a line of its own.
+        let len = log.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            let mut f = std::fs::File::open(self.cache_log_path())?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(len - 1))?;
+            std::io::Read::read_exact(&mut f, &mut last)?;
+            if last[0] != b'\n' {
+                log.write_all(b"\n")?;
+            }
+        }
+        Ok(ParseCache { entries, lines, log: Mutex::new(BufWriter::new(log)), path: self.cache_log_path() })
     }
 
     fn fingerprint_path(&self) -> PathBuf {
@@ -155,6 +173,74 @@ impl State {
         }
         std::fs::remove_file(self.journal_path())?;
         self.clear_staging()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheEntry<T> {
+    key: String,
+    value: T,
+}
+
+/// Each file's parse, keyed by [`cache_key`], in one append-only JSON-lines log
+/// (`OUT/.bcf/cache.jsonl`): one file for the whole corpus (a file per return costs more in
+/// inode creation than the parse), still resumable after a kill because every parse is
+/// appended as it finishes.
+pub struct ParseCache<T> {
+    entries: HashMap<String, T>,
+    /// Lines in the log when it was opened.
+    lines: usize,
+    log: Mutex<BufWriter<std::fs::File>>,
+    path: PathBuf,
+}
+
+impl<T: Serialize + DeserializeOwned + Clone> ParseCache<T> {
+    pub fn get(&self, key: &str) -> Option<T> {
+        self.entries.get(key).cloned()
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Appends one parse. Flushed at once so a killed run keeps what it finished.
+    pub fn put(&self, key: &str, value: &T) -> io::Result<()> {
+        let mut line = serde_json::to_vec(&CacheEntry { key: key.to_string(), value }).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let mut log = self.log.lock().map_err(|_| io::Error::other("cache lock poisoned"))?;
+        log.write_all(&line)?;
+        log.flush()
+    }
+
+    /// Drops entries of inputs that are gone once the log holds more than twice as many lines
+    /// as `keep` (the current inputs' keys), so it stays bounded at amortised cost.
+    pub fn compact_if_large(self, keep: &std::collections::HashSet<String>) -> io::Result<()> {
+        #[derive(Deserialize)]
+        struct KeyOnly {
+            key: String,
+        }
+        drop(self.log);
+        if self.lines <= 2 * keep.len() + 16 {
+            return Ok(());
+        }
+        let mut last: HashMap<String, String> = HashMap::new();
+        for line in BufReader::new(std::fs::File::open(&self.path)?).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(k) = serde_json::from_str::<KeyOnly>(&line) {
+                if keep.contains(&k.key) {
+                    last.insert(k.key, line);
+                }
+            }
+        }
+        let tmp = self.path.with_extension("jsonl.tmp");
+        let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
+        for line in last.values() {
+            w.write_all(line.as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()?;
+        drop(w);
+        std::fs::rename(tmp, &self.path)
     }
 }
 

@@ -55,11 +55,12 @@ fn unparsed_files(out: &Path, r: &RunRecord) -> Option<usize> {
     let schemas = crate::schema::load(Path::new(&r.config.schemas_dir)).ok()?;
     let limits = Limits { max_inflated_bytes: r.config.max_inflated_bytes, ..Limits::default() };
     let fp = schemas.fingerprint();
+    let cache = state.open_cache::<crate::validate::ParsedFile>().ok()?;
     Some(
         inputs
             .iter()
             .filter(|f| f.disposition == Disposition::Workbook)
-            .filter(|f| state.cached::<crate::validate::ParsedFile>(&cache_key(&f.sha256, &fp, &limits)).is_none())
+            .filter(|f| !cache.contains(&cache_key(&f.sha256, &fp, &limits)))
             .count(),
     )
 }

@@ -248,3 +248,32 @@ fn rezip_stored(path: &Path) {
     }
     std::fs::write(path, buf.into_inner()).unwrap();
 }
+
+#[test]
+fn a_cache_line_cut_short_by_a_kill_is_ignored() {
+    let input = tempfile::tempdir().unwrap();
+    copy_samples(input.path(), |r| r.starts_with("2015-16") || r.starts_with("allocations"));
+    let out = tempfile::tempdir().unwrap();
+    let args = ["run", "--input", input.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()];
+    ok(&args);
+    let log = out.path().join(".bcf/cache.jsonl");
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(lines, 8, "one cache line per parsed workbook");
+    // A killed run can leave half a line; a changed file forces validation past the fast path.
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(b"{\"key\":\"abc\",\"value\":{\"templ")
+        .unwrap();
+    rezip_stored(&input.path().join("2015-16/Barnsley_BCF_2015_16.xlsx"));
+    ok(&args);
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 1);
+    assert_eq!(stage_count(out.path(), "validate", "cached"), 7);
+    assert_eq!(published(out.path()), clean_outputs(input.path()));
+    // The entry written after the broken line was kept: nothing to parse now.
+    rezip_stored(&input.path().join("2015-16/Kent BCF 2015-16 Planning Template.xlsx"));
+    ok(&args);
+    assert_eq!(stage_count(out.path(), "validate", "parsed"), 1, "only Kent; Barnsley came from the cache");
+}

@@ -180,30 +180,41 @@ fn schemes_batch(rows: &[&SchemeRow]) -> io::Result<RecordBatch> {
 
 /// Writes one Hive-partitioned table (`DIR/financial_year=YYYY-YY/part-0.parquet`, the
 /// partition column left out of the files).
-fn write_partitioned<R>(
+fn partitions<'a, R: Sync>(
     dir: &Path,
-    table: &str,
-    rows: &[R],
+    table: &'static str,
+    rows: &'a [R],
     year: fn(&R) -> &str,
     to_batch: fn(&[&R]) -> io::Result<RecordBatch>,
-) -> io::Result<()> {
+) -> Vec<FileJob<'a>> {
     let mut by_year: BTreeMap<&str, Vec<&R>> = BTreeMap::new();
     for r in rows {
         by_year.entry(year(r)).or_default().push(r);
     }
-    for (y, rs) in &by_year {
-        write_atomic(&dir.join(format!("financial_year={y}")).join("part-0.parquet"), table, &to_batch(rs)?)?;
-    }
-    Ok(())
+    by_year
+        .into_iter()
+        .map(|(y, rs)| {
+            let path = dir.join(format!("financial_year={y}")).join("part-0.parquet");
+            let job: FileJob<'a> = (path, table, Box::new(move || to_batch(&rs)));
+            job
+        })
+        .collect()
 }
 
-/// Writes the per-file tables (submissions, findings, lines, schemes) under `out`.
+/// One Parquet file to write: where, which table, and how to build its batch.
+type FileJob<'a> = (PathBuf, &'static str, Box<dyn Fn() -> io::Result<RecordBatch> + Send + Sync + 'a>);
+
+/// Writes the per-file tables (submissions, findings, lines, schemes) under `out`, one file
+/// per table and partition, in parallel (each is synced before its rename).
 pub fn write_data(out: &Path, t: &Tables) -> io::Result<()> {
-    write_atomic(&out.join("submissions.parquet"), "submissions", &submissions_batch(t)?)?;
-    write_atomic(&out.join("findings.parquet"), "findings", &findings_batch(t)?)?;
-    write_partitioned(&out.join("lines"), "lines", &t.lines, |r| &r.financial_year, lines_batch)?;
-    write_partitioned(&out.join("schemes"), "schemes", &t.schemes, |r| &r.financial_year, schemes_batch)?;
-    Ok(())
+    use rayon::prelude::*;
+    let mut jobs: Vec<FileJob<'_>> = vec![
+        (out.join("submissions.parquet"), "submissions", Box::new(|| submissions_batch(t))),
+        (out.join("findings.parquet"), "findings", Box::new(|| findings_batch(t))),
+    ];
+    jobs.extend(partitions(&out.join("lines"), "lines", &t.lines, |r| &r.financial_year, lines_batch));
+    jobs.extend(partitions(&out.join("schemes"), "schemes", &t.schemes, |r| &r.financial_year, schemes_batch));
+    jobs.into_par_iter().try_for_each(|(path, table, batch)| write_atomic(&path, table, &batch()?))
 }
 
 pub fn write_national(out: &Path, rows: &[NationalRow]) -> io::Result<()> {
