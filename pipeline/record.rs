@@ -14,9 +14,11 @@
 //!                 "started_at": …, "finished_at": …, "duration_ms": 12,
 //!                 "counts": { "files": 20, … }, "error": null } ],
 //!   "files": [ { "source_file": "…", "sha256": "…", "status": "accepted" | …,
-//!                "parse": "parsed" | "cached" | "none", "error_count": 0, "warning_count": 0,
+//!                "parse": "parsed" | "cached" | "failed" | "none", "error_count": 0, "warning_count": 0,
 //!                "first_error": null | "sheet!cell: message" } ] }
 //! ```
+//! `parse` is `failed` when reading the file hit an internal error (a caught panic): such a
+//! parse is never cached, and `bcf rerun` validates again to retry it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

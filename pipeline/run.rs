@@ -311,7 +311,9 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
                     ..Default::default()
                 };
                 state.save(&state.summary_path(), &summary).map_err(out_err)?;
-                state.set_published_fingerprint(fingerprint.as_deref()).map_err(out_err)?;
+                // A file whose read failed may read next time: never call such outputs up to date.
+                let retry = rec.files.iter().any(|f| f.parse == "failed");
+                state.set_published_fingerprint(fingerprint.as_deref().filter(|_| !retry)).map_err(out_err)?;
             }
         }
         Ok(())
@@ -457,7 +459,9 @@ fn stage_validate(
                             }
                             let n = parsed_count.fetch_add(1, Ordering::Relaxed) + 1;
                             state::checkpoint(&format!("during-validate-{n}"));
-                            (p, "parsed")
+                            // A caught panic may not recur: `bcf rerun` retries such files.
+                            let how = if p.transient { "failed" } else { "parsed" };
+                            (p, how)
                         }
                     };
                     let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -651,8 +655,63 @@ pub fn rerun_plan(last: &RunRecord, scope: &Scope) -> Vec<Stage> {
         return Stage::ALL.into_iter().filter(|s| !ingest_ok || *s != Stage::Ingest).collect();
     }
     let first = last.stages.iter().position(|s| s.status != "success");
+    // Files whose read failed for a reason that may not recur are never cached: validating
+    // again retries exactly those.
+    let failed_files = last.files.iter().any(|f| f.parse == "failed");
     match first {
         Some(i) => Stage::ALL[i..].to_vec(),
+        None if failed_files => Stage::ALL[Stage::Validate as usize..].to_vec(),
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{FileRecord, RunConfigRecord, RunRecord};
+
+    fn record(statuses: [&str; 4], failed_file: bool) -> RunRecord {
+        let cfg = RunConfigRecord {
+            input: "in".into(),
+            out: "out".into(),
+            baseline_year: "2015-16".into(),
+            schemas_dir: "schemas".into(),
+            max_inflated_bytes: 1,
+        };
+        let mut r = RunRecord::new("run", cfg, Default::default());
+        for (st, status) in r.stages.iter_mut().zip(statuses) {
+            st.status = status.into();
+        }
+        r.files.push(FileRecord {
+            source_file: "a.xlsx".into(),
+            sha256: "00".into(),
+            status: "rejected".into(),
+            parse: if failed_file { "failed" } else { "parsed" }.into(),
+            error_count: 1,
+            warning_count: 0,
+            first_error: None,
+        });
+        r
+    }
+
+    #[test]
+    fn rerun_plans() {
+        let none = Scope::default();
+        assert_eq!(rerun_plan(&record(["success"; 4], false), &none), Vec::<Stage>::new());
+        assert_eq!(
+            rerun_plan(&record(["success", "success", "running", "pending"], false), &none),
+            [Stage::Normalise, Stage::Aggregate]
+        );
+        assert_eq!(rerun_plan(&record(["failed", "not_run", "not_run", "not_run"], false), &none), Stage::ALL);
+        assert_eq!(
+            rerun_plan(&record(["success"; 4], true), &none),
+            [Stage::Validate, Stage::Normalise, Stage::Aggregate],
+            "a file whose read failed is retried"
+        );
+        let kent = Scope { area: Some("E10000016".into()), template: None };
+        assert_eq!(
+            rerun_plan(&record(["success"; 4], false), &kent),
+            [Stage::Validate, Stage::Normalise, Stage::Aggregate]
+        );
     }
 }
