@@ -138,6 +138,8 @@ impl Cell {
 pub struct Sheet {
     pub name: String,
     cells: BTreeMap<CellPos, Cell>,
+    /// Folded text of every text cell, computed once: labels are searched many times.
+    labels: BTreeMap<CellPos, Box<str>>,
     text_bytes: usize,
 }
 
@@ -156,13 +158,25 @@ pub fn norm(s: &str) -> String {
 
 impl Sheet {
     pub fn new(name: &str) -> Self {
-        Sheet { name: name.to_string(), cells: BTreeMap::new(), text_bytes: 0 }
+        Sheet { name: name.to_string(), cells: BTreeMap::new(), labels: BTreeMap::new(), text_bytes: 0 }
     }
 
     /// Adds a cell without limits (for building sheets in code).
     pub fn insert(&mut self, pos: CellPos, cell: Cell) {
         if let Value::Text(t) = &cell.value {
             self.text_bytes += t.len();
+        }
+        self.put(pos, cell);
+    }
+
+    fn put(&mut self, pos: CellPos, cell: Cell) {
+        match &cell.value {
+            Value::Text(t) => {
+                self.labels.insert(pos, norm(t).into_boxed_str());
+            }
+            _ => {
+                self.labels.remove(&pos);
+            }
         }
         self.cells.insert(pos, cell);
     }
@@ -188,7 +202,7 @@ impl Sheet {
                 )));
             }
         }
-        self.cells.insert(pos, cell);
+        self.put(pos, cell);
         Ok(())
     }
 
@@ -210,7 +224,7 @@ impl Sheet {
 
     /// Normalised text at a position (empty for non-text).
     pub fn label_at(&self, pos: CellPos) -> String {
-        self.get(pos).and_then(Cell::text).map(norm).unwrap_or_default()
+        self.labels.get(&pos).map(|l| l.to_string()).unwrap_or_default()
     }
 
     /// Cells in row-major order.
@@ -230,7 +244,7 @@ impl Sheet {
 
     /// The first text cell (row-major) whose folded text satisfies `pred`.
     pub fn find_text(&self, mut pred: impl FnMut(&str) -> bool) -> Option<CellPos> {
-        self.cells.iter().find(|(_, c)| c.text().is_some_and(|t| pred(&norm(t)))).map(|(p, _)| *p)
+        self.labels.iter().find(|(_, l)| pred(l)).map(|(p, _)| *p)
     }
 
     /// The first non-blank cell to the right of `pos` in the same row.
