@@ -2,14 +2,10 @@
 //! and cell and what it adds to each national total; for a national total, the areas that
 //! make it up, largest first. Reads the persisted stages under `OUT/.bcf/`.
 
-use crate::aggregate;
-use crate::ingest::InputFile;
 use crate::model::Pence;
 use crate::reference::Areas;
 use crate::schema::{SchemaSet, TotalCategory};
-use crate::state::State;
 use crate::tables::{LineRow, NationalRow, Tables};
-use crate::validate::cross::Validated;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -48,14 +44,7 @@ fn national_value(r: &NationalRow, column: &str) -> Pence {
 
 /// The tables as the last run left them, with national totals.
 pub fn load_tables(out: &Path, schemas: &SchemaSet, areas: &Areas, baseline: &str) -> Result<Tables, String> {
-    let state = State::new(out);
-    let missing = || format!("no run in {}: run `bcf run --out {}` first", out.display(), out.display());
-    let inputs: Vec<InputFile> = state.load(&state.ingest_path()).map_err(|e| e.to_string())?.ok_or_else(missing)?;
-    let validated: Vec<Validated> =
-        state.load(&state.validate_path()).map_err(|e| e.to_string())?.ok_or_else(missing)?;
-    let mut t = crate::normalise::build(&inputs, &validated);
-    t.national = aggregate::national_totals(&t, schemas, areas, baseline);
-    Ok(t)
+    crate::run::persisted_tables(out, "explain", schemas, areas, baseline).map_err(|e| e.to_string())
 }
 
 fn share(part: Pence, whole: Pence) -> String {
@@ -98,10 +87,9 @@ pub fn area(t: &Tables, schemas: &SchemaSet, areas: &Areas, code: &str, year: &s
         if f.status != "accepted" && f.status != "accepted_with_warnings" {
             for finding in t.findings.iter().filter(|x| x.source_file == f.source_file && x.severity == "error").take(5)
             {
-                let loc = match (&finding.sheet, &finding.cell) {
-                    (Some(sh), Some(c)) => format!("{sh}!{c}: "),
-                    (Some(sh), None) => format!("{sh}: "),
-                    _ => String::new(),
+                let loc = match finding.location() {
+                    l if l.is_empty() => l,
+                    l => format!("{l}: "),
                 };
                 let _ = writeln!(s, "    {}: {loc}{}", finding.rule, finding.message);
             }

@@ -425,10 +425,5 @@ fn print_summary(o: &Outcome) {
             r.voluntary_vs_baseline_ratio.map_or("-".into(), |x| format!("{x:.3}")),
         );
     }
-    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-    for s in &t.submissions {
-        *counts.entry(s.status.as_str()).or_default() += 1;
-    }
-    let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    println!("files: {} (parsed {}, from cache {})", parts.join(", "), o.parsed, o.cached);
+    println!("files: {} (parsed {}, from cache {})", t.status_summary(), o.parsed, o.cached);
 }

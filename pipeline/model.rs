@@ -240,13 +240,18 @@ impl Finding {
         self.rule.severity()
     }
 
-    /// `5. Income!C33: "TBC" is not an amount`
+    /// `5. Income!C33`
     pub fn location(&self) -> String {
-        match (&self.sheet, &self.cell) {
-            (Some(s), Some(c)) => format!("{s}!{c}"),
-            (Some(s), None) => s.clone(),
-            _ => String::new(),
-        }
+        location(self.sheet.as_deref(), self.cell.as_deref())
+    }
+}
+
+/// Where a finding points, as Excel users write it: `Sheet!C12`, `Sheet`, or empty.
+pub fn location(sheet: Option<&str>, cell: Option<&str>) -> String {
+    match (sheet, cell) {
+        (Some(s), Some(c)) => format!("{s}!{c}"),
+        (Some(s), None) => s.to_string(),
+        _ => String::new(),
     }
 }
 

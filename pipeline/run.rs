@@ -509,12 +509,7 @@ fn stage_validate(
         .iter()
         .map(|f| {
             let v = by_source.get(f.source_file.as_str());
-            let status = match (&f.disposition, v) {
-                (Disposition::Skipped(_), _) => Status::Skipped,
-                (Disposition::Duplicate(_), _) => Status::Duplicate,
-                (_, Some(v)) => v.status,
-                (_, None) => Status::Rejected,
-            };
+            let status = normalise::status_of(&f.disposition, v.copied());
             let findings = v.map(|v| v.parsed.findings.as_slice()).unwrap_or_default();
             let count = |s| findings.iter().filter(|x| x.severity() == s).count() as i32;
             FileRecord {
@@ -624,8 +619,19 @@ fn stage_aggregate(
 
 /// The tables as the persisted stages have them now (national totals included).
 fn current_tables(cfg: &RunConfig, state: &State, schemas: &SchemaSet, areas: &Areas) -> Result<Tables, RunError> {
-    let mut t = validated_tables(state, "status", &mut Memo::default())?;
-    t.national = aggregate::national_totals(&t, schemas, areas, &cfg.baseline_year);
+    persisted_tables(&state.out, "status", schemas, areas, &cfg.baseline_year)
+}
+
+/// Every table, national totals included, from what the last run persisted under `out`.
+pub fn persisted_tables(
+    out: &Path,
+    command: &'static str,
+    schemas: &SchemaSet,
+    areas: &Areas,
+    baseline_year: &str,
+) -> Result<Tables, RunError> {
+    let mut t = validated_tables(&State::new(out), command, &mut Memo::default())?;
+    t.national = aggregate::national_totals(&t, schemas, areas, baseline_year);
     Ok(t)
 }
 

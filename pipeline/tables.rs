@@ -30,6 +30,24 @@ pub struct FindingRow {
     pub message: String,
 }
 
+impl Tables {
+    /// Files per status, e.g. `20 accepted, 1 skipped` (statuses in alphabetical order).
+    pub fn status_summary(&self) -> String {
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for s in &self.submissions {
+            *counts.entry(s.status.as_str()).or_default() += 1;
+        }
+        counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl FindingRow {
+    /// `Sheet!C12`, `Sheet`, or empty.
+    pub fn location(&self) -> String {
+        crate::model::location(self.sheet.as_deref(), self.cell.as_deref())
+    }
+}
+
 /// `lines/financial_year=…/part-0.parquet`: one income line of an accepted submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineRow {

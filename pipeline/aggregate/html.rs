@@ -250,11 +250,7 @@ fn findings(s: &mut String, t: &Tables) {
     for (area, fs) in by_area {
         let _ = writeln!(s, "<div class=\"area\"><h3>{}</h3><table><thead><tr><th>File</th><th>Severity</th><th>Rule</th><th>Where</th><th>Finding</th></tr></thead><tbody>", escape(area));
         for f in fs {
-            let loc = match (&f.sheet, &f.cell) {
-                (Some(sh), Some(c)) => format!("{sh}!{c}"),
-                (Some(sh), None) => sh.clone(),
-                _ => String::new(),
-            };
+            let loc = f.location();
             let _ = writeln!(
                 s,
                 "<tr><td>{}</td><td class=\"sev-{}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",

@@ -30,13 +30,8 @@ pub fn markdown(t: &Tables) -> String {
             r.voluntary_vs_baseline_ratio.map_or("–".to_string(), |x| format!("{x:.2}×")),
         );
     }
-    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-    for r in &t.submissions {
-        *counts.entry(r.status.as_str()).or_default() += 1;
-    }
     let _ = writeln!(s, "\n## Files\n");
-    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let _ = writeln!(s, "{} files: {}.\n", t.submissions.len(), summary.join(", "));
+    let _ = writeln!(s, "{} files: {}.\n", t.submissions.len(), t.status_summary());
     let _ = writeln!(s, "| File | Template | Area | Status | Errors | Warnings |");
     let _ = writeln!(s, "|---|---|---|---|---:|---:|");
     for r in &t.submissions {
@@ -63,10 +58,9 @@ pub fn markdown(t: &Tables) -> String {
                 current = &f.source_file;
                 let _ = writeln!(s, "\n### {}\n", md_escape(current));
             }
-            let loc = match (&f.sheet, &f.cell) {
-                (Some(sh), Some(c)) => format!("{sh}!{c}: "),
-                (Some(sh), None) => format!("{sh}: "),
-                _ => String::new(),
+            let loc = match f.location() {
+                l if l.is_empty() => l,
+                l => format!("{l}: "),
             };
             let _ = writeln!(s, "- **{}** `{}` {}{}", f.severity, f.rule, md_escape(&loc), md_escape(&f.message));
         }

@@ -8,18 +8,23 @@ use crate::tables::{FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
 use crate::validate::cross::Validated;
 use std::collections::HashMap;
 
+/// What became of an input file: skipped and duplicate files by ingest, the rest by validation.
+pub fn status_of(disposition: &Disposition, validated: Option<&Validated>) -> Status {
+    match (disposition, validated) {
+        (Disposition::Skipped(_), _) => Status::Skipped,
+        (Disposition::Duplicate(_), _) => Status::Duplicate,
+        (Disposition::Workbook | Disposition::DownloadFailed(_), Some(v)) => v.status,
+        (Disposition::Workbook | Disposition::DownloadFailed(_), None) => Status::Rejected,
+    }
+}
+
 /// Builds the per-file tables. `inputs` and `validated` are both in source-file order.
 pub fn build(inputs: &[InputFile], validated: &[Validated]) -> Tables {
     let by_source: HashMap<&str, &Validated> = validated.iter().map(|v| (v.source_file.as_str(), v)).collect();
     let mut t = Tables::default();
     for input in inputs {
         let v = by_source.get(input.source_file.as_str());
-        let status = match (&input.disposition, v) {
-            (Disposition::Skipped(_), _) => Status::Skipped,
-            (Disposition::Duplicate(_), _) => Status::Duplicate,
-            (Disposition::Workbook | Disposition::DownloadFailed(_), Some(v)) => v.status,
-            (Disposition::Workbook | Disposition::DownloadFailed(_), None) => Status::Rejected,
-        };
+        let status = status_of(&input.disposition, v.copied());
         let parsed = v.map(|v| &v.parsed);
         let findings = parsed.map(|p| p.findings.as_slice()).unwrap_or_default();
         let count = |s: Severity| findings.iter().filter(|f| f.severity() == s).count() as i32;

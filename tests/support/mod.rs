@@ -36,18 +36,7 @@ pub fn submission<'a>(t: &'a Tables, source_file: &str) -> &'a bcf::tables::Subm
 
 /// The findings of one file as (rule, sheet!cell) pairs.
 pub fn findings_of(t: &Tables, source_file: &str) -> Vec<(String, String)> {
-    t.findings
-        .iter()
-        .filter(|f| f.source_file == source_file)
-        .map(|f| {
-            let loc = match (&f.sheet, &f.cell) {
-                (Some(s), Some(c)) => format!("{s}!{c}"),
-                (Some(s), None) => s.clone(),
-                _ => String::new(),
-            };
-            (f.rule.clone(), loc)
-        })
-        .collect()
+    t.findings.iter().filter(|f| f.source_file == source_file).map(|f| (f.rule.clone(), f.location())).collect()
 }
 
 /// Reads a CSV file into rows of strings keyed by header.
