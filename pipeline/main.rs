@@ -264,7 +264,10 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
         Command::Run(args) => {
             let cfg = run_config(&args, bar)?;
             let o = run_stages(&cfg, &Stage::ALL, &Scope::default(), "run").context("the run could not complete")?;
-            Ok(finish(&o, args.stage.fail_on_rejected))
+            let code = finish(&o, args.stage.fail_on_rejected);
+            // The process ends next: the OS takes back the tables at once, rather than row by row.
+            std::mem::forget(o);
+            Ok(code)
         }
         Command::Ingest(args) => {
             let cfg = run_config(&args, bar)?;

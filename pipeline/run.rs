@@ -17,6 +17,7 @@ use crate::tables::Tables;
 use crate::validate::{self, cross::Validated, Context, ParsedFile};
 use crate::workbook::Limits;
 use rayon::prelude::*;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -431,8 +432,7 @@ fn stage_validate(
     } else {
         state.load(&state.validate_path()).ok().flatten().unwrap_or_default()
     };
-    let cache =
-        state.open_cache::<ParsedFile>().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    let cache = state.open_cache().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
     let forced: std::collections::HashSet<&str> =
         previous.iter().filter(|v| scope.matches(&v.parsed)).map(|v| v.source_file.as_str()).collect();
     let fingerprint = schemas.fingerprint();
@@ -440,20 +440,22 @@ fn stage_validate(
     let total = inputs.iter().filter(|f| f.disposition == Disposition::Workbook).count() as u64;
     let done = AtomicU64::new(0);
     let parsed_count = AtomicU64::new(0);
-    let mut validated: Vec<(Validated, &'static str)> = inputs
+    let mut validated: Vec<(Validated, Box<RawValue>, &'static str)> = inputs
         .par_iter()
         .filter_map(|f| {
-            let (parsed, how) = match &f.disposition {
+            let (parsed, json, how) = match &f.disposition {
                 Disposition::Workbook => {
                     let key = state::cache_key(&f.sha256, &fingerprint, &cfg.limits);
-                    let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get(&key) };
+                    let hit =
+                        if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(&key) };
                     let result = match hit {
-                        Some(p) => (p, "cached"),
+                        Some((p, json)) => (p, json, "cached"),
                         None => {
                             let p = validate_one(f, &ctx);
+                            let json = to_json(&p);
                             if !p.transient {
                                 // A failed cache write only costs a re-parse next time.
-                                if let Err(e) = cache.put(&key, &p) {
+                                if let Err(e) = cache.put(&key, &json) {
                                     warn!(error = %e, "cannot write the parse cache");
                                 }
                             }
@@ -461,7 +463,7 @@ fn stage_validate(
                             state::checkpoint(&format!("during-validate-{n}"));
                             // A caught panic may not recur: `bcf rerun` retries such files.
                             let how = if p.transient { "failed" } else { "parsed" };
-                            (p, how)
+                            (p, json, how)
                         }
                     };
                     let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -470,16 +472,17 @@ fn stage_validate(
                     }
                     result
                 }
-                Disposition::DownloadFailed(reason) => (
-                    ParsedFile {
+                Disposition::DownloadFailed(reason) => {
+                    let p = ParsedFile {
                         findings: vec![Finding::file(
                             Rule::DownloadFailed,
                             format!("the file could not be downloaded: {reason}"),
                         )],
                         ..Default::default()
-                    },
-                    "none",
-                ),
+                    };
+                    let json = to_json(&p);
+                    (p, json, "none")
+                }
                 Disposition::Skipped(_) | Disposition::Duplicate(_) => return None,
             };
             let v = Validated {
@@ -488,7 +491,7 @@ fn stage_validate(
                 parsed,
                 status: Status::Rejected,
             };
-            Some((v, how))
+            Some((v, json, how))
         })
         .collect();
     let keys: std::collections::HashSet<String> = inputs
@@ -499,10 +502,27 @@ fn stage_validate(
     if let Err(e) = cache.compact_if_large(&keys) {
         warn!(error = %e, "cannot compact the parse cache");
     }
-    let how: BTreeMap<String, &str> = validated.iter().map(|(v, h)| (v.source_file.clone(), *h)).collect();
-    let mut list: Vec<Validated> = validated.drain(..).map(|(v, _)| v).collect();
+    let how: BTreeMap<String, &str> = validated.iter().map(|(v, _, h)| (v.source_file.clone(), *h)).collect();
+    let (mut list, mut json): (Vec<Validated>, Vec<Box<RawValue>>) =
+        validated.drain(..).map(|(v, j, _)| (v, j)).unzip();
+    // The cross-file rules only add findings: a parse they leave alone keeps its JSON.
+    let findings_before: Vec<usize> = list.iter().map(|v| v.parsed.findings.len()).collect();
     validate::cross::apply(&mut list, schemas);
-    state.save(&state.validate_path(), &list).map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    for ((v, j), before) in list.iter().zip(json.iter_mut()).zip(findings_before) {
+        if v.parsed.findings.len() != before {
+            *j = to_json(&v.parsed);
+        }
+    }
+    let persisted: Vec<ValidatedJson<'_>> = list
+        .iter()
+        .zip(&json)
+        .map(|(v, j)| ValidatedJson { source_file: &v.source_file, sha256: &v.sha256, parsed: j, status: v.status })
+        .collect();
+    state
+        .save(&state.validate_path(), &persisted)
+        .map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    drop(persisted);
+    drop(json);
 
     let by_source: BTreeMap<&str, &Validated> = list.iter().map(|v| (v.source_file.as_str(), v)).collect();
     rec.files = inputs
@@ -543,6 +563,21 @@ fn stage_validate(
     Ok((c, parsed, cached))
 }
 
+/// A parse as JSON. Serialising these types cannot fail (string keys, no non-finite floats).
+fn to_json(p: &ParsedFile) -> Box<RawValue> {
+    serde_json::value::to_raw_value(p).expect("a parse serialises to JSON")
+}
+
+/// A [`Validated`] as `validate.json` holds it, with the parse already serialised: the same
+/// JSON as serialising the `Validated` itself, so it loads back as one.
+#[derive(serde::Serialize)]
+struct ValidatedJson<'a> {
+    source_file: &'a str,
+    sha256: &'a str,
+    parsed: &'a RawValue,
+    status: Status,
+}
+
 /// The tables of the last validation, without national totals: from this command's earlier
 /// stages if they ran, else from what they persisted.
 fn validated_tables(state: &State, stage: &'static str, memo: &mut Memo) -> Result<Tables, RunError> {
@@ -557,7 +592,7 @@ fn validated_tables(state: &State, stage: &'static str, memo: &mut Memo) -> Resu
         Some(v) => v,
         None => load_stage(state, state.validate_path(), stage, "validate")?,
     };
-    Ok(normalise::build(&inputs, &validated))
+    Ok(normalise::build(&inputs, validated))
 }
 
 fn stage_normalise(state: &State, memo: &mut Memo) -> Result<Staged, RunError> {

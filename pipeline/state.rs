@@ -15,6 +15,7 @@
 use crate::normalise::parquet::write_text_atomic;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -75,7 +76,7 @@ impl State {
     }
 
     /// Opens the parse cache: every entry of the log, and the log for appending.
-    pub fn open_cache<T: Serialize + DeserializeOwned>(&self) -> io::Result<ParseCache<T>> {
+    pub fn open_cache(&self) -> io::Result<ParseCache> {
         std::fs::create_dir_all(&self.dir)?;
         let mut entries = HashMap::new();
         let mut lines = 0;
@@ -84,7 +85,7 @@ impl State {
             for line in BufReader::new(file).lines() {
                 let Ok(line) = line else { break };
                 lines += 1;
-                if let Ok(e) = serde_json::from_str::<CacheEntry<T>>(&line) {
+                if let Ok(e) = serde_json::from_str::<CacheEntry<Box<RawValue>>>(&line) {
                     entries.insert(e.key, e.value);
                 }
             }
@@ -185,26 +186,30 @@ struct CacheEntry<T> {
 /// Each file's parse, keyed by [`cache_key`], in one append-only JSON-lines log
 /// (`OUT/.bcf/cache.jsonl`): one file for the whole corpus (a file per return costs more in
 /// inode creation than the parse), still resumable after a kill because every parse is
-/// appended as it finishes.
-pub struct ParseCache<T> {
-    entries: HashMap<String, T>,
+/// appended as it finishes. Entries are kept as the JSON they were written as: a parse is
+/// serialised once, and that text serves both the log and `validate.json`.
+pub struct ParseCache {
+    entries: HashMap<String, Box<RawValue>>,
     /// Lines in the log when it was opened.
     lines: usize,
     log: Mutex<BufWriter<std::fs::File>>,
     path: PathBuf,
 }
 
-impl<T: Serialize + DeserializeOwned + Clone> ParseCache<T> {
-    pub fn get(&self, key: &str) -> Option<T> {
-        self.entries.get(key).cloned()
+impl ParseCache {
+    /// The entry under `key`, read back, with its JSON; `None` if absent or no longer readable.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<(T, Box<RawValue>)> {
+        let raw = self.entries.get(key)?;
+        let value = serde_json::from_str(raw.get()).ok()?;
+        Some((value, raw.clone()))
     }
 
     pub fn contains(&self, key: &str) -> bool {
         self.entries.contains_key(key)
     }
 
-    /// Appends one parse. Flushed at once so a killed run keeps what it finished.
-    pub fn put(&self, key: &str, value: &T) -> io::Result<()> {
+    /// Appends one parse, as JSON. Flushed at once so a killed run keeps what it finished.
+    pub fn put(&self, key: &str, value: &RawValue) -> io::Result<()> {
         let mut line = serde_json::to_vec(&CacheEntry { key: key.to_string(), value }).map_err(io::Error::other)?;
         line.push(b'\n');
         let mut log = self.log.lock().map_err(|_| io::Error::other("cache lock poisoned"))?;

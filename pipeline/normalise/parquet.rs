@@ -18,17 +18,17 @@ use std::sync::Arc;
 /// Bumped when a table's columns change.
 pub const SCHEMA_VERSION: &str = "1";
 
-/// One column's values.
-enum Col {
-    Text(Vec<String>),
-    OptText(Vec<Option<String>>),
+/// One column's values, borrowing text from the rows.
+enum Col<'a> {
+    Text(Vec<&'a str>),
+    OptText(Vec<Option<&'a str>>),
     Int32(Vec<i32>),
     Int64(Vec<i64>),
     Money(Vec<Pence>),
     OptFloat(Vec<Option<f64>>),
 }
 
-fn batch(cols: Vec<(&str, Col)>) -> io::Result<RecordBatch> {
+fn batch(cols: Vec<(&str, Col<'_>)>) -> io::Result<RecordBatch> {
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     for (name, col) in cols {
@@ -101,36 +101,36 @@ fn tmp_path(path: &Path) -> PathBuf {
 pub fn submissions_batch(t: &Tables) -> io::Result<RecordBatch> {
     let s = &t.submissions;
     batch(vec![
-        ("source_file", Col::Text(s.iter().map(|r| r.source_file.clone()).collect())),
-        ("sha256", Col::Text(s.iter().map(|r| r.sha256.clone()).collect())),
+        ("source_file", Col::Text(s.iter().map(|r| r.source_file.as_str()).collect())),
+        ("sha256", Col::Text(s.iter().map(|r| r.sha256.as_str()).collect())),
         ("bytes", Col::Int64(s.iter().map(|r| r.bytes).collect())),
-        ("template_id", Col::OptText(s.iter().map(|r| r.template_id.clone()).collect())),
-        ("area_code", Col::OptText(s.iter().map(|r| r.area_code.clone()).collect())),
-        ("area_name", Col::OptText(s.iter().map(|r| r.area_name.clone()).collect())),
-        ("status", Col::Text(s.iter().map(|r| r.status.clone()).collect())),
+        ("template_id", Col::OptText(s.iter().map(|r| r.template_id.as_deref()).collect())),
+        ("area_code", Col::OptText(s.iter().map(|r| r.area_code.as_deref()).collect())),
+        ("area_name", Col::OptText(s.iter().map(|r| r.area_name.as_deref()).collect())),
+        ("status", Col::Text(s.iter().map(|r| r.status.as_str()).collect())),
         ("error_count", Col::Int32(s.iter().map(|r| r.error_count).collect())),
         ("warning_count", Col::Int32(s.iter().map(|r| r.warning_count).collect())),
-        ("submission_date", Col::OptText(s.iter().map(|r| r.submission_date.clone()).collect())),
+        ("submission_date", Col::OptText(s.iter().map(|r| r.submission_date.as_deref()).collect())),
     ])
 }
 
 pub fn findings_batch(t: &Tables) -> io::Result<RecordBatch> {
     let f = &t.findings;
     batch(vec![
-        ("source_file", Col::Text(f.iter().map(|r| r.source_file.clone()).collect())),
-        ("rule", Col::Text(f.iter().map(|r| r.rule.clone()).collect())),
-        ("severity", Col::Text(f.iter().map(|r| r.severity.clone()).collect())),
-        ("sheet", Col::OptText(f.iter().map(|r| r.sheet.clone()).collect())),
-        ("cell", Col::OptText(f.iter().map(|r| r.cell.clone()).collect())),
-        ("message", Col::Text(f.iter().map(|r| r.message.clone()).collect())),
+        ("source_file", Col::Text(f.iter().map(|r| r.source_file.as_str()).collect())),
+        ("rule", Col::Text(f.iter().map(|r| r.rule.as_str()).collect())),
+        ("severity", Col::Text(f.iter().map(|r| r.severity.as_str()).collect())),
+        ("sheet", Col::OptText(f.iter().map(|r| r.sheet.as_deref()).collect())),
+        ("cell", Col::OptText(f.iter().map(|r| r.cell.as_deref()).collect())),
+        ("message", Col::Text(f.iter().map(|r| r.message.as_str()).collect())),
     ])
 }
 
 pub fn national_batch(rows: &[NationalRow]) -> io::Result<RecordBatch> {
     let money = |f: fn(&NationalRow) -> Pence| Col::Money(rows.iter().map(f).collect());
     batch(vec![
-        ("financial_year", Col::Text(rows.iter().map(|r| r.financial_year.clone()).collect())),
-        ("basis", Col::Text(rows.iter().map(|r| r.basis.clone()).collect())),
+        ("financial_year", Col::Text(rows.iter().map(|r| r.financial_year.as_str()).collect())),
+        ("basis", Col::Text(rows.iter().map(|r| r.basis.as_str()).collect())),
         ("areas_expected", Col::Int32(rows.iter().map(|r| r.areas_expected).collect())),
         ("areas_included", Col::Int32(rows.iter().map(|r| r.areas_included).collect())),
         ("mandated_minimum_gbp", money(|r| r.mandated_minimum)),
@@ -138,32 +138,32 @@ pub fn national_batch(rows: &[NationalRow]) -> io::Result<RecordBatch> {
         ("voluntary_nhs_gbp", money(|r| r.voluntary_nhs)),
         ("voluntary_above_minimum_gbp", money(|r| r.voluntary_above_minimum)),
         ("total_pooled_gbp", money(|r| r.total_pooled)),
-        ("baseline_year", Col::Text(rows.iter().map(|r| r.baseline_year.clone()).collect())),
+        ("baseline_year", Col::Text(rows.iter().map(|r| r.baseline_year.as_str()).collect())),
         ("voluntary_vs_baseline_ratio", Col::OptFloat(rows.iter().map(|r| r.voluntary_vs_baseline_ratio).collect())),
     ])
 }
 
 fn lines_batch(rows: &[&LineRow]) -> io::Result<RecordBatch> {
     batch(vec![
-        ("basis", Col::Text(rows.iter().map(|r| r.basis.clone()).collect())),
-        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.clone()).collect())),
-        ("area_name", Col::Text(rows.iter().map(|r| r.area_name.clone()).collect())),
-        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.clone()).collect())),
-        ("funding_source", Col::Text(rows.iter().map(|r| r.funding_source.clone()).collect())),
-        ("contributor", Col::OptText(rows.iter().map(|r| r.contributor.clone()).collect())),
+        ("basis", Col::Text(rows.iter().map(|r| r.basis.as_str()).collect())),
+        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.as_str()).collect())),
+        ("area_name", Col::Text(rows.iter().map(|r| r.area_name.as_str()).collect())),
+        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.as_str()).collect())),
+        ("funding_source", Col::Text(rows.iter().map(|r| r.funding_source.as_str()).collect())),
+        ("contributor", Col::OptText(rows.iter().map(|r| r.contributor.as_deref()).collect())),
         ("amount_gbp", Col::Money(rows.iter().map(|r| r.amount).collect())),
-        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.clone()).collect())),
-        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.clone()).collect())),
-        ("cell", Col::Text(rows.iter().map(|r| r.cell.clone()).collect())),
+        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.as_str()).collect())),
+        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.as_str()).collect())),
+        ("cell", Col::Text(rows.iter().map(|r| r.cell.as_str()).collect())),
     ])
 }
 
 fn schemes_batch(rows: &[&SchemeRow]) -> io::Result<RecordBatch> {
-    let opt = |f: fn(&SchemeRow) -> &Option<String>| Col::OptText(rows.iter().map(|r| f(r).clone()).collect());
+    let opt = |f: fn(&SchemeRow) -> &Option<String>| Col::OptText(rows.iter().map(|r| f(r).as_deref()).collect());
     batch(vec![
-        ("basis", Col::Text(rows.iter().map(|r| r.basis.clone()).collect())),
-        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.clone()).collect())),
-        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.clone()).collect())),
+        ("basis", Col::Text(rows.iter().map(|r| r.basis.as_str()).collect())),
+        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.as_str()).collect())),
+        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.as_str()).collect())),
         ("scheme_id", opt(|r| &r.scheme_id)),
         ("scheme_name", opt(|r| &r.scheme_name)),
         ("scheme_type", opt(|r| &r.scheme_type)),
@@ -172,9 +172,9 @@ fn schemes_batch(rows: &[&SchemeRow]) -> io::Result<RecordBatch> {
         ("provider", opt(|r| &r.provider)),
         ("funding_source", opt(|r| &r.funding_source)),
         ("amount_gbp", Col::Money(rows.iter().map(|r| r.amount).collect())),
-        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.clone()).collect())),
-        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.clone()).collect())),
-        ("cell", Col::Text(rows.iter().map(|r| r.cell.clone()).collect())),
+        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.as_str()).collect())),
+        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.as_str()).collect())),
+        ("cell", Col::Text(rows.iter().map(|r| r.cell.as_str()).collect())),
     ])
 }
 

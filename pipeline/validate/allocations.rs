@@ -15,7 +15,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     };
     let sheet = wb.sheet(&name)?;
     let code_label = norm(&spec.code_column);
-    let Some(hpos) = sheet.find_text(|t| t == code_label) else {
+    let Some(hpos) = sheet.find_label(&code_label) else {
         out.findings.push(Finding::sheet(
             Rule::FieldMissing,
             &name,
@@ -24,15 +24,15 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let name_label = norm(&spec.name_column);
-    let name_col =
-        sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == name_label)).map(|(p, _)| p.col);
+    let name_col = sheet.find_in_row(hpos.row, &name_label);
     let suffix = norm(&spec.column_suffix);
     // (column, funding source, financial year) for every "<stream> <yyyy-yy> (£)" title.
     let mut columns = Vec::new();
     for (pos, cell) in sheet.row(hpos.row) {
-        let Some(title) = cell.text().map(norm) else {
+        if cell.text().is_none() {
             continue;
-        };
+        }
+        let title = sheet.label_at(pos);
         let Some(rest) = title.strip_suffix(suffix.as_str()) else {
             continue;
         };

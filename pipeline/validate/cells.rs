@@ -91,7 +91,7 @@ pub fn funding_source(
 ) -> Option<String> {
     let typed = text(sheet, pos).unwrap_or_default();
     let key = crate::workbook::norm(&typed);
-    if let Some((_, src)) = values.iter().find(|(k, _)| crate::workbook::norm(k) == key) {
+    if let Some((_, src)) = values.iter().find(|(k, _)| crate::workbook::folds_to(k, &key)) {
         return Some(src.clone());
     }
     let allowed = values.keys().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");

@@ -25,7 +25,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Vec<Finding>) ->
     let sheet = wb.sheet(&name)?;
     for field in &spec.fields {
         let label = norm(&field.label);
-        let Some(label_pos) = sheet.find_text(|t| t == label) else {
+        let Some(label_pos) = sheet.find_label(&label) else {
             if field.required {
                 findings.push(Finding::sheet(
                     Rule::FieldMissing,

@@ -57,6 +57,11 @@ fn allocation_table(files: &[Validated]) -> (AllocationTable, BTreeSet<String>) 
 
 fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
     let (table, covered) = allocation_table(files);
+    // (area, year) → its streams' allocations, in source order: looked up once per return.
+    let mut by_area_year: BTreeMap<(&str, &str), Vec<(&String, Pence)>> = BTreeMap::new();
+    for ((a, s, y), v) in &table {
+        by_area_year.entry((a.as_str(), y.as_str())).or_default().push((s, *v));
+    }
     for f in files.iter_mut() {
         let p = &mut f.parsed;
         if p.is_allocations {
@@ -77,10 +82,9 @@ fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
                 ));
                 continue;
             }
-            let streams: Vec<(&String, Pence)> =
-                table.iter().filter(|((a, _, y), _)| *a == area && y == year).map(|((_, s, _), v)| (s, *v)).collect();
+            let streams = by_area_year.get(&(area.as_str(), year.as_str())).map(Vec::as_slice).unwrap_or_default();
             for (basis_year, basis) in template.periods().into_iter().filter(|(y, _)| y == year) {
-                for (source, allocated) in &streams {
+                for (source, allocated) in streams {
                     let lines = Pence(
                         p.lines
                             .iter()

@@ -17,7 +17,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     };
     let sheet = wb.sheet(&name)?;
     let header = norm(&spec.header);
-    let Some(hpos) = sheet.find_text(|t| t == header) else {
+    let Some(hpos) = sheet.find_label(&header) else {
         out.findings.push(Finding::sheet(
             Rule::FieldMissing,
             &name,
@@ -25,10 +25,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         ));
         return Ok(());
     };
-    let find_col = |title: &str| -> Option<u32> {
-        let want = norm(title);
-        sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == want)).map(|(p, _)| p.col)
-    };
+    let find_col = |title: &str| -> Option<u32> { sheet.find_in_row(hpos.row, &norm(title)) };
     let mut missing = Vec::new();
     let mut required = |title: &str| {
         let c = find_col(title);
@@ -75,6 +72,8 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         }
         blank_run = 0;
         let txt = |col: Option<u32>| col.and_then(|c| cells::text(sheet, CellPos::new(row, c)));
+        // The row's descriptive cells, read once for all its amount columns.
+        let mut described: Option<[Option<String>; 6]> = None;
         let mut source: Option<Option<String>> = None;
         for &(i, col) in &amounts {
             let pos = CellPos::new(row, col);
@@ -93,13 +92,18 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
                 })
                 .clone();
             let a = &spec.amount_columns[i];
+            let [scheme_id, scheme_name, scheme_type, area_of_spend, commissioner, provider] = described
+                .get_or_insert_with(|| {
+                    [Some(scheme_id), Some(scheme_name), scheme_type, area_of_spend, commissioner, provider].map(txt)
+                })
+                .clone();
             out.schemes.push(SchemeLine {
-                scheme_id: txt(Some(scheme_id)),
-                scheme_name: txt(Some(scheme_name)),
-                scheme_type: txt(scheme_type),
-                area_of_spend: txt(area_of_spend),
-                commissioner: txt(commissioner),
-                provider: txt(provider),
+                scheme_id,
+                scheme_name,
+                scheme_type,
+                area_of_spend,
+                commissioner,
+                provider,
                 funding_source: src,
                 financial_year: a.financial_year.clone(),
                 basis: a.basis,

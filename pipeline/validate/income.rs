@@ -33,7 +33,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
 
     for section in &spec.sections {
         let header = norm(&section.header);
-        let Some(hpos) = sheet.find_text(|t| t == header) else {
+        let Some(hpos) = sheet.find_label(&header) else {
             if section.required {
                 out.findings.push(Finding::sheet(
                     Rule::FieldMissing,
@@ -46,10 +46,10 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
         let mut columns: Vec<(usize, u32)> = Vec::new();
         for (i, col) in spec.amount_columns.iter().enumerate() {
             let title = norm(&col.title);
-            match sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == title)) {
-                Some((p, _)) => {
-                    columns.push((i, p.col));
-                    grand_columns.entry(i).or_insert(p.col);
+            match sheet.find_in_row(hpos.row, &title) {
+                Some(col) => {
+                    columns.push((i, col));
+                    grand_columns.entry(i).or_insert(col);
                 }
                 None => out.findings.push(Finding::cell(
                     Rule::FieldMissing,
@@ -65,8 +65,8 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
         let source_col = match &section.funding_source_column {
             Some(title) => {
                 let want = norm(title);
-                match sheet.row(hpos.row).find(|(_, c)| c.text().is_some_and(|x| norm(x) == want)) {
-                    Some((p, _)) => Some(p.col),
+                match sheet.find_in_row(hpos.row, &want) {
+                    Some(col) => Some(col),
                     None => {
                         out.findings.push(Finding::cell(
                             Rule::FieldMissing,
@@ -144,7 +144,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
 
     for g in &spec.grand_totals {
         let label = norm(&g.label);
-        let Some(gpos) = sheet.find_text(|t| t == label) else {
+        let Some(gpos) = sheet.find_label(&label) else {
             continue;
         };
         for (&i, &col) in &grand_columns {
@@ -160,7 +160,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
 
     for q in &spec.questions {
         let prefix = norm(&q.label_prefix);
-        let Some(qpos) = sheet.find_text(|t| t.starts_with(&prefix)) else {
+        let Some(qpos) = sheet.find_label_prefix(&prefix) else {
             continue;
         };
         let Some((apos, answer)) = sheet.value_right_of(qpos) else {

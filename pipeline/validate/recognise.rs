@@ -2,7 +2,7 @@
 
 use crate::model::{Finding, Rule};
 use crate::schema::{SchemaSet, TemplateSpec, TitleMatch};
-use crate::workbook::{norm, OpenError, Workbook};
+use crate::workbook::{folds_to, folds_to_prefix, norm, OpenError, Workbook};
 
 /// The first schema whose sheets are all present and whose title sits near the top of its sheet.
 pub fn recognise<'s>(wb: &mut Workbook, schemas: &'s SchemaSet) -> Result<Option<&'s TemplateSpec>, OpenError> {
@@ -17,12 +17,9 @@ pub fn recognise<'s>(wb: &mut Workbook, schemas: &'s SchemaSet) -> Result<Option
         let sheet = wb.sheet(&name)?;
         let title = norm(&r.title);
         let found = sheet.cells().take_while(|(p, _)| p.row < r.title_rows).any(|(_, c)| {
-            c.text().is_some_and(|text| {
-                let text = norm(text);
-                match r.title_match {
-                    TitleMatch::Exact => text == title,
-                    TitleMatch::Prefix => text.starts_with(&title),
-                }
+            c.text().is_some_and(|text| match r.title_match {
+                TitleMatch::Exact => folds_to(text, &title),
+                TitleMatch::Prefix => folds_to_prefix(text, &title),
             })
         });
         if found {

@@ -24,13 +24,11 @@ mod cfb;
 mod ods;
 pub mod sniff;
 
-pub use sniff::{sniff, Format};
+pub use sniff::{sniff, Format, Source};
 
 use crate::model::CellPos;
 use calamine::{DataRef, Reader};
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
 /// Resource limits for one workbook. Each breach is a `file-too-large` finding.
@@ -138,27 +136,86 @@ impl Cell {
 pub struct Sheet {
     pub name: String,
     cells: BTreeMap<CellPos, Cell>,
-    /// Folded text of every text cell, computed once: labels are searched many times.
-    labels: BTreeMap<CellPos, Box<str>>,
     text_bytes: usize,
 }
 
-/// Folds case and white space for label comparison.
+/// Folds case and white space for label comparison: lower case, runs of white space as one
+/// space, none at either end.
 pub fn norm(s: &str) -> String {
-    // One allocation: labels are folded many times per workbook.
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    if !s.is_ascii() {
+        let mut out = String::with_capacity(s.len());
+        for word in s.split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.extend(word.chars().flat_map(char::to_lowercase));
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        return out;
     }
-    out
+    // Nearly every label is ASCII: fold bytes, with char::is_whitespace's ASCII set
+    // (tab to carriage return, and space).
+    let mut out = Vec::with_capacity(s.len());
+    let mut gap = false;
+    for &b in s.as_bytes() {
+        if matches!(b, b'\t'..=b'\r' | b' ') {
+            gap = !out.is_empty();
+        } else {
+            if gap {
+                out.push(b' ');
+                gap = false;
+            }
+            out.push(b.to_ascii_lowercase());
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Whether `s` folds to `folded` (as [`norm`] would), without allocating for ASCII `s`.
+pub fn folds_to(s: &str, folded: &str) -> bool {
+    fold_match(s, folded, false)
+}
+
+/// Whether `s`, folded, starts with `folded_prefix`.
+pub fn folds_to_prefix(s: &str, folded_prefix: &str) -> bool {
+    fold_match(s, folded_prefix, true)
+}
+
+fn fold_match(s: &str, folded: &str, prefix: bool) -> bool {
+    if !s.is_ascii() {
+        let n = norm(s);
+        return if prefix { n.starts_with(folded) } else { n == folded };
+    }
+    let mut want = folded.bytes().peekable();
+    let mut gap = false;
+    let mut started = false;
+    for b in s.bytes() {
+        if prefix && want.peek().is_none() {
+            return true;
+        }
+        if matches!(b, b'\t'..=b'\r' | b' ') {
+            gap = started;
+            continue;
+        }
+        if gap {
+            if want.next() != Some(b' ') {
+                return false;
+            }
+            gap = false;
+            if prefix && want.peek().is_none() {
+                return true;
+            }
+        }
+        started = true;
+        if want.next() != Some(b.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    want.next().is_none()
 }
 
 impl Sheet {
     pub fn new(name: &str) -> Self {
-        Sheet { name: name.to_string(), cells: BTreeMap::new(), labels: BTreeMap::new(), text_bytes: 0 }
+        Sheet { name: name.to_string(), cells: BTreeMap::new(), text_bytes: 0 }
     }
 
     /// Adds a cell without limits (for building sheets in code).
@@ -170,14 +227,6 @@ impl Sheet {
     }
 
     fn put(&mut self, pos: CellPos, cell: Cell) {
-        match &cell.value {
-            Value::Text(t) => {
-                self.labels.insert(pos, norm(t).into_boxed_str());
-            }
-            _ => {
-                self.labels.remove(&pos);
-            }
-        }
         self.cells.insert(pos, cell);
     }
 
@@ -222,9 +271,14 @@ impl Sheet {
         self.cells.is_empty()
     }
 
-    /// Normalised text at a position (empty for non-text).
+    /// Folded text at a position (empty for non-text).
     pub fn label_at(&self, pos: CellPos) -> String {
-        self.labels.get(&pos).map(|l| l.to_string()).unwrap_or_default()
+        self.get(pos).and_then(Cell::text).map(norm).unwrap_or_default()
+    }
+
+    /// The column of the first text cell in `row` that folds to `folded`.
+    pub fn find_in_row(&self, row: u32, folded: &str) -> Option<u32> {
+        self.row(row).find(|(_, c)| c.text().is_some_and(|t| folds_to(t, folded))).map(|(p, _)| p.col)
     }
 
     /// Cells in row-major order.
@@ -242,9 +296,15 @@ impl Sheet {
         self.cells.range(CellPos::new(row, 0)..).map(|(p, c)| (*p, c))
     }
 
-    /// The first text cell (row-major) whose folded text satisfies `pred`.
-    pub fn find_text(&self, mut pred: impl FnMut(&str) -> bool) -> Option<CellPos> {
-        self.labels.iter().find(|(_, l)| pred(l)).map(|(p, _)| *p)
+    /// The first text cell (row-major) that folds to `folded`. Labels are compared in place,
+    /// never folded into copies: a sheet has hundreds of text cells and a schema asks for tens.
+    pub fn find_label(&self, folded: &str) -> Option<CellPos> {
+        self.cells().find(|(_, c)| c.text().is_some_and(|t| folds_to(t, folded))).map(|(p, _)| p)
+    }
+
+    /// The first text cell (row-major) whose folded text starts with `folded_prefix`.
+    pub fn find_label_prefix(&self, folded_prefix: &str) -> Option<CellPos> {
+        self.cells().find(|(_, c)| c.text().is_some_and(|t| folds_to_prefix(t, folded_prefix))).map(|(p, _)| p)
     }
 
     /// The first non-blank cell to the right of `pos` in the same row.
@@ -262,10 +322,10 @@ impl Sheet {
 }
 
 enum Inner {
-    Xlsx(calamine::Xlsx<BufReader<File>>),
-    Xlsb(calamine::Xlsb<BufReader<File>>),
+    Xlsx(calamine::Xlsx<Source>),
+    Xlsb(calamine::Xlsb<Source>),
     Xls {
-        reader: calamine::Xls<BufReader<File>>,
+        reader: calamine::Xls<Source>,
         /// Held while a big workbook is open (see [`XLS_GATE`]).
         _gate: Option<std::sync::MutexGuard<'static, ()>>,
     },
@@ -285,6 +345,8 @@ const XLS_GATE_FROM_CELLS: u64 = 1_000_000;
 pub struct Workbook {
     pub format: Format,
     sheet_names: Vec<String>,
+    /// `sheet_names`, folded once for [`Workbook::resolve_sheet`].
+    folded_names: Vec<String>,
     inner: Inner,
     limits: Limits,
     cache: HashMap<String, Sheet>,
@@ -293,26 +355,26 @@ pub struct Workbook {
 impl Workbook {
     /// Opens a workbook after checking its bytes: the container format decides the reader.
     pub fn open(path: &Path, limits: Limits) -> Result<Workbook, OpenError> {
-        let checked = sniff::check(path, limits)?;
+        // Opened once: the check and the reader share the bytes.
+        let mut src = Source::open(path)?;
+        let checked = sniff::check_source(&mut src, limits)?;
         let format = checked.format;
-        let open_file = || {
-            File::open(path)
-                .map(BufReader::new)
-                .map_err(|e| OpenError::Unreadable(format!("cannot open the file: {e}")))
-        };
         let unreadable = |what: &str, e: &dyn std::fmt::Display| {
             OpenError::Unreadable(format!("not a readable {what} workbook (corrupt or truncated): {e}"))
         };
         let inner = match format {
-            Format::Xlsx => Inner::Xlsx(calamine::Xlsx::new(open_file()?).map_err(|e| unreadable("xlsx", &e))?),
-            Format::Xlsb => Inner::Xlsb(calamine::Xlsb::new(open_file()?).map_err(|e| unreadable("xlsb", &e))?),
+            Format::Xlsx => Inner::Xlsx(calamine::Xlsx::new(src).map_err(|e| unreadable("xlsx", &e))?),
+            Format::Xlsb => Inner::Xlsb(calamine::Xlsb::new(src).map_err(|e| unreadable("xlsb", &e))?),
             Format::Xls => {
                 let gate = (checked.dense_cells >= XLS_GATE_FROM_CELLS)
                     .then(|| XLS_GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-                let xls = calamine::Xls::new(open_file()?).map_err(|e| unreadable("xls", &e))?;
+                let xls = calamine::Xls::new(src).map_err(|e| unreadable("xls", &e))?;
                 Inner::Xls { reader: xls, _gate: gate }
             }
-            Format::Ods => Inner::Ods(ods::Ods::open(path, limits)?),
+            Format::Ods => {
+                drop(src);
+                Inner::Ods(ods::Ods::open(path, limits)?)
+            }
         };
         let sheet_names = match &inner {
             Inner::Xlsx(r) => r.sheet_names(),
@@ -320,7 +382,8 @@ impl Workbook {
             Inner::Xls { reader, .. } => reader.sheet_names(),
             Inner::Ods(r) => r.sheet_names(),
         };
-        Ok(Workbook { format, sheet_names, inner, limits, cache: HashMap::new() })
+        let folded_names = sheet_names.iter().map(|n| norm(n)).collect();
+        Ok(Workbook { format, sheet_names, folded_names, inner, limits, cache: HashMap::new() })
     }
 
     pub fn sheet_names(&self) -> &[String] {
@@ -330,7 +393,7 @@ impl Workbook {
     /// The workbook's own name for a sheet, matched ignoring case and surrounding space.
     pub fn resolve_sheet(&self, wanted: &str) -> Option<String> {
         let w = norm(wanted);
-        self.sheet_names.iter().find(|n| norm(n) == w).cloned()
+        self.folded_names.iter().position(|n| *n == w).map(|i| self.sheet_names[i].clone())
     }
 
     /// Reads one sheet (by its exact name) into a sparse grid, bounded by the limits.
@@ -467,5 +530,54 @@ fn value_from_data(d: &calamine::Data) -> Value {
         Data::DurationIso(s) => Value::Text(capped(s)),
         Data::Error(e) => Value::Error(e.to_string()),
         Data::Empty => Value::Empty,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definition the fast paths must agree with.
+    fn norm_reference(s: &str) -> String {
+        s.split_whitespace()
+            .map(|w| w.chars().flat_map(char::to_lowercase).collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn folding_examples() {
+        assert_eq!(norm("  Total  Income\t(£)\n"), "total income (£)");
+        assert_eq!(norm("A\u{0B}B\u{1C}C"), "a b\u{1C}c"); // vertical tab is white space, FS is not
+        assert_eq!(norm("ÉCOLE  Ünd"), "école ünd");
+        assert!(folds_to(" Better  CARE fund ", "better care fund"));
+        assert!(!folds_to("Better Care", "better care fund"));
+        assert!(!folds_to("Better Care Fund!", "better care fund"));
+        assert!(!folds_to("BetterCare", "better care"));
+        assert!(folds_to_prefix("Question 1: Yes", "question 1"));
+        assert!(!folds_to_prefix("Question", "question 1"));
+    }
+
+    proptest! {
+        #[test]
+        fn fast_folding_matches_the_reference(s in "[ \t\n\u{0B}\u{0C}\r\u{1C}a-zA-Z0-9£É ]{0,24}") {
+            let reference = norm_reference(&s);
+            prop_assert_eq!(norm(&s), reference.clone());
+            prop_assert!(folds_to(&s, &reference));
+            let other = format!("{reference}x");
+            prop_assert!(!folds_to(&s, &other));
+            for (k, _) in reference.char_indices() {
+                prop_assert!(folds_to_prefix(&s, &reference[..k]));
+            }
+            prop_assert!(folds_to_prefix(&s, &reference));
+            prop_assert!(!folds_to_prefix(&s, &other));
+        }
+
+        #[test]
+        fn prefix_folding_matches_the_reference(s in "[ \tAaBb]{0,10}", p in "[ ab]{0,4}") {
+            prop_assert_eq!(folds_to_prefix(&s, &p), norm_reference(&s).starts_with(&p));
+            prop_assert_eq!(folds_to(&s, &p), norm_reference(&s) == p);
+        }
     }
 }

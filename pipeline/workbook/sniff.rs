@@ -35,8 +35,58 @@
 use super::{cfb::Cfb, Limits, OpenError};
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{Read, Seek};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
+
+/// Files up to this size are read into memory once, for the check and then the reader.
+pub const IN_MEMORY_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A workbook's bytes, for the check and then the reader. A real return (well under a MiB) is
+/// read into memory in one go: the zip directory and every part are then found without the
+/// ~150 small reads and seeks per file a buffered file costs. A larger file is streamed from
+/// disk, so memory stays bounded whatever arrives.
+pub enum Source {
+    Memory(Cursor<Vec<u8>>),
+    Disk(BufReader<File>),
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Source, OpenError> {
+        let cannot = |what: &str, e: std::io::Error| OpenError::Unreadable(format!("cannot {what} the file: {e}"));
+        let mut file = File::open(path).map_err(|e| cannot("open", e))?;
+        let len = file.metadata().map_err(|e| cannot("read", e))?.len();
+        if len > IN_MEMORY_MAX_BYTES {
+            return Ok(Source::Disk(BufReader::new(file)));
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        // A file that grew since its size was taken is still read whole, but not beyond the cap.
+        (&mut file).take(IN_MEMORY_MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| cannot("read", e))?;
+        if bytes.len() as u64 > IN_MEMORY_MAX_BYTES {
+            let mut file = file;
+            file.rewind().map_err(|e| cannot("read", e))?;
+            return Ok(Source::Disk(BufReader::new(file)));
+        }
+        Ok(Source::Memory(Cursor::new(bytes)))
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Memory(c) => c.read(buf),
+            Source::Disk(f) => f.read(buf),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Source::Memory(c) => c.seek(pos),
+            Source::Disk(f) => f.seek(pos),
+        }
+    }
+}
 
 /// Workbook container formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,14 +156,21 @@ pub struct Checked {
 /// Checks a file before any reader sees it: what container it is, whether it is encrypted,
 /// and that no part inflates beyond the limits (see the module docs).
 pub fn check(path: &Path, limits: Limits) -> Result<Checked, OpenError> {
-    let mut file = File::open(path).map_err(|e| OpenError::Unreadable(format!("cannot open the file: {e}")))?;
+    check_source(&mut Source::open(path)?, limits)
+}
+
+/// [`check`] on bytes already opened; the source is left at its start for the reader.
+pub fn check_source(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
+    let cannot_read = |e: std::io::Error| OpenError::Unreadable(format!("cannot read the file: {e}"));
     let mut head = [0u8; 512];
-    let n =
-        read_up_to(&mut file, &mut head).map_err(|e| OpenError::Unreadable(format!("cannot read the file: {e}")))?;
-    match sniff(&head[..n])? {
-        Format::Xls => check_cfb(file, limits),
-        _ => check_zip(file, limits).map(|format| Checked { format, dense_cells: 0 }),
-    }
+    let n = read_up_to(src, &mut head).map_err(cannot_read)?;
+    src.rewind().map_err(cannot_read)?;
+    let checked = match sniff(&head[..n])? {
+        Format::Xls => check_cfb(src, limits)?,
+        _ => Checked { format: check_zip(src, limits)?, dense_cells: 0 },
+    };
+    src.rewind().map_err(cannot_read)?;
+    Ok(checked)
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -127,16 +184,16 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-fn check_cfb(mut file: File, limits: Limits) -> Result<Checked, OpenError> {
-    let len = file.metadata().map_err(|e| OpenError::Unreadable(e.to_string()))?.len();
+fn check_cfb(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
+    let len = src.seek(SeekFrom::End(0)).map_err(|e| OpenError::Unreadable(e.to_string()))?;
     // An .xls is not compressed: the file is its parts. calamine reads the workbook stream
     // whole, so the file may not exceed the per-part limit.
     if len > limits.max_inflated_bytes {
         return Err(too_large_file(&limits));
     }
-    file.rewind().map_err(|e| OpenError::Unreadable(e.to_string()))?;
+    src.rewind().map_err(|e| OpenError::Unreadable(e.to_string()))?;
     let mut bytes = Vec::with_capacity(len as usize);
-    file.take(limits.max_inflated_bytes + 1)
+    src.take(limits.max_inflated_bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| OpenError::Unreadable(e.to_string()))?;
     let cfb = Cfb::parse(&bytes).map_err(|e| OpenError::Unreadable(format!("not a readable workbook: {e}")))?;
@@ -220,8 +277,8 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn check_zip(file: File, limits: Limits) -> Result<Format, OpenError> {
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
+    let mut zip = zip::ZipArchive::new(src).map_err(|e| {
         OpenError::Unreadable(format!("not a readable workbook: the zip container is damaged or truncated ({e})"))
     })?;
     let names: Vec<String> = (0..zip.len())
@@ -242,43 +299,20 @@ fn check_zip(file: File, limits: Limits) -> Result<Format, OpenError> {
         return Err(OpenError::Unreadable("a zip file that holds no workbook".into()));
     };
     let small = limits.max_resident_part_bytes.min(limits.max_inflated_bytes);
-
-    // Parts calamine holds whole, by the names it opens them by (see module docs).
-    let mut resident: HashSet<String> = HashSet::new();
-    let mut xl_dir = "xl/".to_string();
-    if format != Format::Ods {
-        if let Some(i) = index_of("_rels/.rels") {
-            let rels = read_entry_capped(&mut zip, i, small)?;
-            let rels = xml_attrs(&rels, "Relationship").map_err(|e| damaged("'_rels/.rels'", e))?;
-            if let Some(target) = rels
-                .iter()
-                .filter(|a| attr(a, "Type").is_some_and(|t| t.ends_with("/officeDocument")))
-                .find_map(|a| attr(a, "Target"))
-            {
-                let target = norm_name(target);
-                let (dir, file) = target.rsplit_once('/').unwrap_or(("", &target));
-                xl_dir = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-                resident.insert(target.clone());
-                resident.insert(format!("{xl_dir}_rels/{file}.rels"));
-            }
-        }
-        for part in [
-            "sharedstrings.xml",
-            "sharedstrings.bin",
-            "styles.xml",
-            "styles.bin",
-            "theme/theme1.xml",
-            "workbook.xml",
-            "workbook.bin",
-        ] {
-            resident.insert(format!("{xl_dir}{part}"));
-            resident.insert(format!("xl/{part}"));
-        }
-    } else {
-        resident.insert("meta-inf/manifest.xml".into());
-        resident.insert("mimetype".into());
-    }
-
+    // An entry that passes the smaller cap on its sizes alone passes either cap, whatever its
+    // name: only others need to know which parts are resident (which costs reading `.rels`).
+    let passes_small = |i: usize| {
+        zip.by_index_raw(i).is_ok_and(|e| {
+            e.size() <= small
+                && !e.encrypted()
+                && match e.compression() {
+                    zip::CompressionMethod::Deflated => e.compressed_size().saturating_mul(MAX_DEFLATE_RATIO) <= small,
+                    _ => true,
+                }
+        })
+    };
+    let all_small = (0..names.len()).all(passes_small);
+    let resident = if all_small { HashSet::new() } else { resident_parts(&mut zip, &names, format, small)? };
     let mut inflated_total: u64 = 0;
     for (i, name) in names.iter().enumerate() {
         let name = name.clone();
@@ -328,11 +362,58 @@ fn check_zip(file: File, limits: Limits) -> Result<Format, OpenError> {
 
     match format {
         Format::Ods => check_ods_manifest(&mut zip, &names, small)?,
-        Format::Xlsx => check_shared_strings_count(&mut zip, &names, &xl_dir)?,
+        Format::Xlsx => check_shared_strings_count(&mut zip, &names)?,
         _ => (),
     }
     Ok(format)
 }
+
+/// Parts calamine holds whole, by the names it opens them by (see module docs).
+fn resident_parts<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    names: &[String],
+    format: Format,
+    small: u64,
+) -> Result<HashSet<String>, OpenError> {
+    let mut resident: HashSet<String> = HashSet::new();
+    if format == Format::Ods {
+        resident.insert("meta-inf/manifest.xml".into());
+        resident.insert("mimetype".into());
+        return Ok(resident);
+    }
+    let mut xl_dir = "xl/".to_string();
+    if let Some(i) = names.iter().position(|n| n == "_rels/.rels") {
+        let rels = read_entry_capped(zip, i, small)?;
+        let rels = xml_attrs(&rels, "Relationship").map_err(|e| damaged("'_rels/.rels'", e))?;
+        if let Some(target) = rels
+            .iter()
+            .filter(|a| attr(a, "Type").is_some_and(|t| t.ends_with("/officeDocument")))
+            .find_map(|a| attr(a, "Target"))
+        {
+            let target = norm_name(target);
+            let (dir, file) = target.rsplit_once('/').unwrap_or(("", &target));
+            xl_dir = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+            resident.insert(target.clone());
+            resident.insert(format!("{xl_dir}_rels/{file}.rels"));
+        }
+    }
+    for part in WHOLE_PARTS {
+        resident.insert(format!("{xl_dir}{part}"));
+        resident.insert(format!("xl/{part}"));
+    }
+    Ok(resident)
+}
+
+/// Parts of an xlsx or xlsb that calamine reads whole, relative to the workbook's folder.
+const WHOLE_PARTS: [&str; 7] = [
+    "sharedstrings.xml",
+    "sharedstrings.bin",
+    "styles.xml",
+    "styles.bin",
+    "theme/theme1.xml",
+    "workbook.xml",
+    "workbook.bin",
+];
 
 /// Inflates entry `index` from its raw compressed bytes, counting at most `cap + 1` bytes.
 fn inflate_counting<R: Read + Seek>(
@@ -391,40 +472,37 @@ fn check_ods_manifest<R: Read + Seek>(
 /// calamine reserves the shared-strings vector from the `uniqueCount` the file declares,
 /// before reading any string: a lie there is an allocation of any size (an abort, not a
 /// panic). A table cannot hold more strings than a quarter of its bytes (`<si/>` is 5).
-fn check_shared_strings_count<R: Read + Seek>(
-    zip: &mut zip::ZipArchive<R>,
-    names: &[String],
-    xl_dir: &str,
-) -> Result<(), OpenError> {
+/// Every entry named like a shared-strings part is checked, wherever the workbook lives.
+fn check_shared_strings_count<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, names: &[String]) -> Result<(), OpenError> {
     use quick_xml::events::Event;
-    let want = format!("{xl_dir}sharedstrings.xml");
-    let Some(i) = names.iter().position(|n| *n == want) else {
-        return Ok(());
-    };
-    let entry = zip.by_index(i).map_err(|e| damaged("the shared strings", e))?;
-    let size = entry.size();
-    let mut r = quick_xml::Reader::from_reader(std::io::BufReader::new(entry.take(64 * 1024)));
-    let mut buf = Vec::new();
-    loop {
-        match r.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
-                let declared = e
-                    .attributes()
-                    .flatten()
-                    .find(|a| a.key.as_ref() == "uniqueCount")
-                    .and_then(|a| a.value.trim().parse::<u64>().ok());
-                if declared.is_some_and(|n| n > size / 4 + 16) {
-                    return Err(OpenError::Unreadable(
-                        "not a readable workbook: the shared strings table declares more strings than it holds (damaged)".into(),
-                    ));
+    for (i, _) in names.iter().enumerate().filter(|(_, n)| n.ends_with("sharedstrings.xml")) {
+        let entry = zip.by_index(i).map_err(|e| damaged("the shared strings", e))?;
+        let size = entry.size();
+        // The `<sst>` element opens the part: a small buffer almost always reaches it.
+        let mut r = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(4096, entry.take(64 * 1024)));
+        let mut buf = Vec::new();
+        loop {
+            match r.read_event_into(&mut buf) {
+                Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
+                    let declared = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == "uniqueCount")
+                        .and_then(|a| a.value.trim().parse::<u64>().ok());
+                    if declared.is_some_and(|n| n > size / 4 + 16) {
+                        return Err(OpenError::Unreadable(
+                            "not a readable workbook: the shared strings table declares more strings than it holds (damaged)".into(),
+                        ));
+                    }
+                    break;
                 }
-                return Ok(());
+                Ok(Event::Eof) | Err(_) => break, // calamine reports it
+                _ => (),
             }
-            Ok(Event::Eof) | Err(_) => return Ok(()), // calamine reports it
-            _ => (),
+            buf.clear();
         }
-        buf.clear();
     }
+    Ok(())
 }
 
 #[cfg(test)]
