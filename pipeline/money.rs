@@ -37,6 +37,18 @@ pub fn from_f64(x: f64) -> Result<Pence, AmountError> {
     if !x.is_finite() {
         return Err(AmountError::NotNumeric);
     }
+    // Nearly every amount is a whole number of pence: when `x` is exactly the double nearest
+    // n/100, its shortest decimal form and n/100 lie in the same sub-ulp interval, far from
+    // any half-penny (below 2^40 pence), so both round to n. Skips formatting the float.
+    let n = (x * 100.0).round();
+    if n.abs() < (1u64 << 40) as f64 && n / 100.0 == x {
+        return Ok(Pence(n as i128));
+    }
+    from_f64_by_text(x)
+}
+
+/// [`from_f64`] the long way: format the shortest decimal and parse it.
+fn from_f64_by_text(x: f64) -> Result<Pence, AmountError> {
     let text = format!("{x}");
     let (neg, digits) = match text.strip_prefix('-') {
         Some(r) => (true, r),
@@ -77,6 +89,20 @@ fn parse_decimal(s: &str) -> Option<Pence> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The whole-pence shortcut agrees with the shortest-decimal definition everywhere.
+        #[test]
+        fn whole_pence_shortcut_matches_the_text_path(pence in -(1i64 << 41)..(1i64 << 41), nudge in -2i64..=2, bits in any::<u64>()) {
+            let near = f64::from_bits(((pence as f64 / 100.0).to_bits() as i64 + nudge) as u64);
+            prop_assert_eq!(from_f64(near), from_f64_by_text(near));
+            let any = f64::from_bits(bits);
+            if any.is_finite() && any.abs() < 1e20 {
+                prop_assert_eq!(from_f64(any), from_f64_by_text(any));
+            }
+        }
+    }
 
     #[test]
     fn typed_text_habits() {

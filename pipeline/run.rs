@@ -221,7 +221,7 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
         st.status = "pending".into();
         st.error = None;
     }
-    let save_record = |rec: &RunRecord| state.save(&record_path, rec).map_err(out_err);
+    let save_record = |rec: &RunRecord| state.save_unsynced(&record_path, rec).map_err(out_err);
     save_record(&rec)?;
 
     let mut outcome = Outcome { tables: Tables::default(), record: rec.clone(), parsed: 0, cached: 0 };
@@ -623,21 +623,25 @@ fn stage_aggregate(
     tables.national = aggregate::national_totals(&tables, schemas, areas, &cfg.baseline_year);
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
-    let write = |rel: &str, text: &str| normalise::parquet::write_text_atomic(&staging.join(rel), text);
-    normalise::parquet::write_national(&staging, &tables.national).map_err(err)?;
-    write("report.md", &aggregate::report::markdown(&tables)).map_err(err)?;
-    write("report.html", &aggregate::html::page(&tables, areas)).map_err(err)?;
-    let years = |it: &mut dyn Iterator<Item = &String>| {
-        let set: std::collections::BTreeSet<String> = it.cloned().collect();
-        set.into_iter().collect::<Vec<_>>()
-    };
-    let line_years = years(&mut tables.lines.iter().map(|l| &l.financial_year));
-    let scheme_years = years(&mut tables.schemes.iter().map(|l| &l.financial_year));
-    write("datapackage.json", &aggregate::datapackage::package(&line_years, &scheme_years)).map_err(err)?;
-    let feedback = aggregate::feedback::files(&tables);
-    for (name, text) in &feedback {
-        write(&format!("feedback/{name}"), text).map_err(err)?;
-    }
+    let write = |rel: &str, text: &str| normalise::parquet::write_staged_text(&staging.join(rel), text);
+    let t = &tables;
+    let feedback = aggregate::feedback::files(t);
+    // The outputs are independent: rendered and written side by side.
+    type Job<'a> = Box<dyn Fn() -> std::io::Result<()> + Send + Sync + 'a>;
+    let jobs: Vec<Job<'_>> = vec![
+        Box::new(|| normalise::parquet::write_national(&staging, &t.national)),
+        Box::new(|| write("report.md", &aggregate::report::markdown(t))),
+        Box::new(|| write("report.html", &aggregate::html::page(t, areas))),
+        Box::new(|| {
+            let line_years: Vec<String> = t.line_years().into_iter().map(str::to_string).collect();
+            let scheme_years: Vec<String> = t.scheme_years().into_iter().map(str::to_string).collect();
+            write("datapackage.json", &aggregate::datapackage::package(&line_years, &scheme_years))
+        }),
+        Box::new(|| feedback.iter().try_for_each(|(name, text)| write(&format!("feedback/{name}"), text))),
+    ];
+    let written = jobs.par_iter().try_for_each(|job| job());
+    drop(jobs);
+    written.map_err(err)?;
     // Feedback files of areas that no longer have findings are removed on publish.
     let mut stale = Vec::new();
     if let Ok(rd) = std::fs::read_dir(cfg.out.join("feedback")) {

@@ -12,7 +12,7 @@
 //! OUT/.bcf/downloads/        the HTTP store (objects/<sha256>, index.json)
 //! ```
 
-use crate::normalise::parquet::write_text_atomic;
+use crate::normalise::parquet::{write_file_atomic, write_text_atomic};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -59,9 +59,15 @@ impl State {
         self.dir.join("cache.jsonl")
     }
 
+    /// Writes `value` as JSON, atomically and synced to disk.
     pub fn save<T: Serialize>(&self, path: &Path, value: &T) -> io::Result<()> {
-        let text = serde_json::to_string(value).map_err(io::Error::other)?;
-        write_text_atomic(path, &text)
+        write_json(path, value, true)
+    }
+
+    /// [`State::save`] without waiting for the disk: for the run record, metadata rewritten at
+    /// every stage boundary. A killed process still leaves a whole file.
+    pub fn save_unsynced<T: Serialize>(&self, path: &Path, value: &T) -> io::Result<()> {
+        write_json(path, value, false)
     }
 
     /// `Ok(None)` when the file does not exist.
@@ -102,7 +108,8 @@ impl State {
                 log.write_all(b"\n")?;
             }
         }
-        Ok(ParseCache { entries, lines, log: Mutex::new(BufWriter::new(log)), path: self.cache_log_path() })
+        let log = Mutex::new(BufWriter::with_capacity(CACHE_BUFFER_BYTES, log));
+        Ok(ParseCache { entries, lines, log, path: self.cache_log_path() })
     }
 
     fn fingerprint_path(&self) -> PathBuf {
@@ -137,6 +144,8 @@ impl State {
     /// finished by the next command, so readers only ever see whole files.
     pub fn publish(&self, stale: Vec<String>) -> io::Result<()> {
         let files = list_files(&self.staging())?;
+        // Every staged file reaches the disk before the journal names it.
+        sync_all_files(&self.staging(), &files)?;
         let journal = Journal { files, stale };
         self.save(&self.journal_path(), &journal)?;
         self.roll_forward(journal)
@@ -177,17 +186,26 @@ impl State {
     }
 }
 
+fn write_json<T: Serialize>(path: &Path, value: &T, sync: bool) -> io::Result<()> {
+    write_file_atomic(path, sync, |w| serde_json::to_writer(w, value).map_err(io::Error::other))
+}
+
 #[derive(Serialize, Deserialize)]
 struct CacheEntry<T> {
     key: String,
     value: T,
 }
 
+/// Parses buffered before they are appended to the log: a killed run loses at most this much
+/// (a few dozen returns), and a run writes the log in a few large writes, not one per file.
+const CACHE_BUFFER_BYTES: usize = 256 * 1024;
+
 /// Each file's parse, keyed by [`cache_key`], in one append-only JSON-lines log
 /// (`OUT/.bcf/cache.jsonl`): one file for the whole corpus (a file per return costs more in
-/// inode creation than the parse), still resumable after a kill because every parse is
-/// appended as it finishes. Entries are kept as the JSON they were written as: a parse is
-/// serialised once, and that text serves both the log and `validate.json`.
+/// inode creation than the parse), still resumable after a kill because parses are appended
+/// as they finish (in [`CACHE_BUFFER_BYTES`] batches). Entries are kept as the JSON they were
+/// written as: a parse is serialised once, and that text serves both the log and
+/// `validate.json`.
 pub struct ParseCache {
     entries: HashMap<String, Box<RawValue>>,
     /// Lines in the log when it was opened.
@@ -208,13 +226,12 @@ impl ParseCache {
         self.entries.contains_key(key)
     }
 
-    /// Appends one parse, as JSON. Flushed at once so a killed run keeps what it finished.
+    /// Appends one parse, as a JSON line (a kill may cut the last line short; reading skips it).
     pub fn put(&self, key: &str, value: &RawValue) -> io::Result<()> {
         let mut line = serde_json::to_vec(&CacheEntry { key: key.to_string(), value }).map_err(io::Error::other)?;
         line.push(b'\n');
         let mut log = self.log.lock().map_err(|_| io::Error::other("cache lock poisoned"))?;
-        log.write_all(&line)?;
-        log.flush()
+        log.write_all(&line)
     }
 
     /// Drops entries of inputs that are gone once the log holds more than twice as many lines
@@ -224,7 +241,9 @@ impl ParseCache {
         struct KeyOnly {
             key: String,
         }
-        drop(self.log);
+        let mut log = self.log.into_inner().map_err(|_| io::Error::other("cache lock poisoned"))?;
+        log.flush()?;
+        drop(log);
         if self.lines <= 2 * keep.len() + 16 {
             return Ok(());
         }
@@ -253,6 +272,24 @@ impl ParseCache {
 struct Journal {
     files: Vec<String>,
     stale: Vec<String>,
+}
+
+/// Syncs files (relative to `dir`) to disk, several at once: the waits overlap, so a
+/// publish of dozens of files costs about one sync, not one per file.
+fn sync_all_files(dir: &Path, files: &[String]) -> io::Result<()> {
+    const AT_ONCE: usize = 8;
+    let per_thread = files.len().div_ceil(AT_ONCE).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || chunk.iter().try_for_each(|rel| std::fs::File::open(dir.join(rel))?.sync_all()))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked"))))
+    })
 }
 
 /// Files under `dir`, relative and `/`-separated, sorted; temporary files are left out.

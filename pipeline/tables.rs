@@ -2,6 +2,7 @@
 
 use crate::model::Pence;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `submissions.parquet`: one row per input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,10 +31,58 @@ pub struct FindingRow {
     pub message: String,
 }
 
+/// Rows grouped by a text key, groups in key order and rows in their order. Rows come in runs
+/// (a return's lines share a year), so a row equal to the last costs one comparison, not a
+/// map lookup.
+pub fn group_by<'a, R>(rows: &'a [R], key: impl Fn(&'a R) -> &'a str) -> BTreeMap<&'a str, Vec<&'a R>> {
+    let mut groups: BTreeMap<&str, Vec<&R>> = BTreeMap::new();
+    let mut run: Option<(&str, Vec<&R>)> = None;
+    for r in rows {
+        let k = key(r);
+        match &mut run {
+            Some((last, members)) if *last == k => members.push(r),
+            _ => {
+                if let Some((last, members)) = run.take() {
+                    groups.entry(last).or_default().extend(members);
+                }
+                run = Some((k, vec![r]));
+            }
+        }
+    }
+    if let Some((last, members)) = run {
+        groups.entry(last).or_default().extend(members);
+    }
+    groups
+}
+
+/// The distinct values of a text key over rows, sorted (see [`group_by`] on runs).
+pub fn distinct<'a, R>(rows: &'a [R], key: impl Fn(&'a R) -> &'a str) -> BTreeSet<&'a str> {
+    let mut out = BTreeSet::new();
+    let mut last = None;
+    for r in rows {
+        let k = key(r);
+        if last != Some(k) {
+            out.insert(k);
+            last = Some(k);
+        }
+    }
+    out
+}
+
 impl Tables {
+    /// The financial years of the lines table (its partitions).
+    pub fn line_years(&self) -> BTreeSet<&str> {
+        distinct(&self.lines, |r| &r.financial_year)
+    }
+
+    /// The financial years of the schemes table (its partitions).
+    pub fn scheme_years(&self) -> BTreeSet<&str> {
+        distinct(&self.schemes, |r| &r.financial_year)
+    }
+
     /// Files per status, e.g. `20 accepted, 1 skipped` (statuses in alphabetical order).
     pub fn status_summary(&self) -> String {
-        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        let mut counts = BTreeMap::<&str, usize>::new();
         for s in &self.submissions {
             *counts.entry(s.status.as_str()).or_default() += 1;
         }

@@ -157,8 +157,14 @@ fn coverage(s: &mut String, t: &Tables, areas: &Areas) {
     let _ = writeln!(s, "<h2 id=\"coverage\">Coverage</h2>");
     let included: BTreeMap<(&str, &str), BTreeSet<&str>> = {
         let mut m: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+        // A return's lines are consecutive: each (year, basis, area) is inserted once per run.
+        let mut last = None;
         for l in &t.lines {
-            m.entry((l.financial_year.as_str(), l.basis.as_str())).or_default().insert(l.area_code.as_str());
+            let key = (l.financial_year.as_str(), l.basis.as_str(), l.area_code.as_str());
+            if last != Some(key) {
+                m.entry((key.0, key.1)).or_default().insert(key.2);
+                last = Some(key);
+            }
         }
         m
     };

@@ -10,7 +10,7 @@ use crate::model::{Basis, FinancialYear, Pence};
 use crate::reference::Areas;
 use crate::schema::{SchemaSet, TotalCategory};
 use crate::tables::{NationalRow, Tables};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The periods (year, basis) a run reports: every period of every return template seen.
 pub fn periods(t: &Tables, schemas: &SchemaSet) -> BTreeSet<(String, Basis)> {
@@ -45,13 +45,18 @@ pub fn national_totals(t: &Tables, schemas: &SchemaSet, areas: &Areas, baseline_
             acc.entry(p).or_default().areas.insert(area.clone());
         }
     }
+    // Summed by (year, basis, source) first, on borrowed keys: one lookup per line, no copies.
+    let mut sums: HashMap<(&str, &str, &str), Pence> = HashMap::new();
     for l in &t.lines {
-        let basis = if l.basis == "actual" { Basis::Actual } else { Basis::Plan };
-        let a = acc.entry((l.financial_year.clone(), basis)).or_default();
-        match schemas.funding_sources.get(&l.funding_source) {
-            Some(TotalCategory::Mandatory) => a.mandatory += l.amount,
-            Some(TotalCategory::VoluntaryLa) => a.la += l.amount,
-            Some(TotalCategory::VoluntaryNhs) => a.nhs += l.amount,
+        *sums.entry((&l.financial_year, &l.basis, &l.funding_source)).or_default() += l.amount;
+    }
+    for ((year, basis, source), amount) in sums {
+        let basis = if basis == "actual" { Basis::Actual } else { Basis::Plan };
+        let a = acc.entry((year.to_string(), basis)).or_default();
+        match schemas.funding_sources.get(source) {
+            Some(TotalCategory::Mandatory) => a.mandatory += amount,
+            Some(TotalCategory::VoluntaryLa) => a.la += amount,
+            Some(TotalCategory::VoluntaryNhs) => a.nhs += amount,
             None => {} // schema checks guarantee every source is in the vocabulary
         }
     }

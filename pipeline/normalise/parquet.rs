@@ -3,13 +3,13 @@
 
 use crate::model::Pence;
 use crate::tables::{LineRow, NationalRow, SchemeRow, Tables};
+use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -33,8 +33,8 @@ fn batch(cols: Vec<(&str, Col<'_>)>) -> io::Result<RecordBatch> {
     let mut arrays: Vec<ArrayRef> = Vec::new();
     for (name, col) in cols {
         let (field, array): (Field, ArrayRef) = match col {
-            Col::Text(v) => (Field::new(name, DataType::Utf8, false), Arc::new(StringArray::from(v))),
-            Col::OptText(v) => (Field::new(name, DataType::Utf8, true), Arc::new(StringArray::from(v))),
+            Col::Text(v) => (Field::new(name, DataType::Utf8, false), Arc::new(strings(v.into_iter().map(Some)))),
+            Col::OptText(v) => (Field::new(name, DataType::Utf8, true), Arc::new(strings(v.into_iter()))),
             Col::Int32(v) => (Field::new(name, DataType::Int32, false), Arc::new(Int32Array::from(v))),
             Col::Int64(v) => (Field::new(name, DataType::Int64, false), Arc::new(Int64Array::from(v))),
             Col::Money(v) => {
@@ -53,9 +53,20 @@ fn batch(cols: Vec<(&str, Col<'_>)>) -> io::Result<RecordBatch> {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(io::Error::other)
 }
 
+/// A string array sized once from its values (arrow's `From<Vec<&str>>` grows its buffer as it
+/// goes, which costs ten times as much).
+fn strings<'a>(values: impl Iterator<Item = Option<&'a str>> + Clone) -> StringArray {
+    let bytes = values.clone().map(|v| v.map_or(0, str::len)).sum();
+    let mut b = StringBuilder::with_capacity(values.size_hint().0, bytes);
+    for v in values {
+        b.append_option(v);
+    }
+    b.finish()
+}
+
 fn properties(table: &str) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_compression(Compression::SNAPPY)
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(format!("bcf {}", env!("CARGO_PKG_VERSION")))
@@ -66,29 +77,50 @@ fn properties(table: &str) -> WriterProperties {
         .build()
 }
 
-/// Writes a batch to `path` by way of a temporary file in the same folder and a rename.
-pub fn write_atomic(path: &Path, table: &str, batch: &RecordBatch) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("no parent folder"))?;
-    std::fs::create_dir_all(dir)?;
-    let tmp = tmp_path(path);
-    let file = File::create(&tmp)?;
+/// Writes a batch to `path` in the staging folder, which no reader sees: staged files are
+/// synced to disk together when they are published (`State::publish`), not one by one here.
+pub fn write_staged(path: &Path, table: &str, batch: &RecordBatch) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = io::BufWriter::with_capacity(256 * 1024, File::create(path)?);
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties(table))).map_err(io::Error::other)?;
     writer.write(batch).map_err(io::Error::other)?;
-    let file = writer.into_inner().map_err(io::Error::other)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)
+    writer.into_inner().map_err(io::Error::other)?.flush()
 }
 
-/// Writes small text outputs (reports, JSON) the same way.
+/// Writes a text output into the staging folder (see [`write_staged`]).
+pub fn write_staged_text(path: &Path, text: &str) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
+}
+
+/// Writes small text files (state, fingerprints) by way of a temporary file and a rename,
+/// synced first.
 pub fn write_text_atomic(path: &Path, text: &str) -> io::Result<()> {
+    write_file_atomic(path, true, |w| w.write_all(text.as_bytes()))
+}
+
+/// Writes a file by way of a temporary file in the same folder and a rename, so readers see
+/// the old file or the whole new one. `sync`: wait for the disk before the rename, so a power
+/// cut cannot leave the new name on a partly written file (a killed process never can).
+pub fn write_file_atomic(
+    path: &Path,
+    sync: bool,
+    fill: impl FnOnce(&mut io::BufWriter<File>) -> io::Result<()>,
+) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = tmp_path(path);
-    let mut f = File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
+    let mut w = io::BufWriter::with_capacity(256 * 1024, File::create(&tmp)?);
+    fill(&mut w)?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    if sync {
+        f.sync_all()?;
+    }
     drop(f);
     std::fs::rename(&tmp, path)
 }
@@ -187,11 +219,7 @@ fn partitions<'a, R: Sync>(
     year: fn(&R) -> &str,
     to_batch: fn(&[&R]) -> io::Result<RecordBatch>,
 ) -> Vec<FileJob<'a>> {
-    let mut by_year: BTreeMap<&str, Vec<&R>> = BTreeMap::new();
-    for r in rows {
-        by_year.entry(year(r)).or_default().push(r);
-    }
-    by_year
+    crate::tables::group_by(rows, year)
         .into_iter()
         .map(|(y, rs)| {
             let path = dir.join(format!("financial_year={y}")).join("part-0.parquet");
@@ -205,7 +233,7 @@ fn partitions<'a, R: Sync>(
 type FileJob<'a> = (PathBuf, &'static str, Box<dyn Fn() -> io::Result<RecordBatch> + Send + Sync + 'a>);
 
 /// Writes the per-file tables (submissions, findings, lines, schemes) under `out`, one file
-/// per table and partition, in parallel (each is synced before its rename).
+/// per table and partition, in parallel.
 pub fn write_data(out: &Path, t: &Tables) -> io::Result<()> {
     use rayon::prelude::*;
     let mut jobs: Vec<FileJob<'_>> = vec![
@@ -214,20 +242,17 @@ pub fn write_data(out: &Path, t: &Tables) -> io::Result<()> {
     ];
     jobs.extend(partitions(&out.join("lines"), "lines", &t.lines, |r| &r.financial_year, lines_batch));
     jobs.extend(partitions(&out.join("schemes"), "schemes", &t.schemes, |r| &r.financial_year, schemes_batch));
-    jobs.into_par_iter().try_for_each(|(path, table, batch)| write_atomic(&path, table, &batch()?))
+    jobs.into_par_iter().try_for_each(|(path, table, batch)| write_staged(&path, table, &batch()?))
 }
 
 pub fn write_national(out: &Path, rows: &[NationalRow]) -> io::Result<()> {
-    write_atomic(&out.join("national_totals.parquet"), "national_totals", &national_batch(rows)?)
+    write_staged(&out.join("national_totals.parquet"), "national_totals", &national_batch(rows)?)
 }
 
 /// Partition folders under `out` that `t` no longer produces (relative paths).
 pub fn stale_partitions(out: &Path, t: &Tables) -> io::Result<Vec<String>> {
     let mut stale = Vec::new();
-    for (table, years) in [
-        ("lines", t.lines.iter().map(|r| r.financial_year.as_str()).collect::<std::collections::BTreeSet<_>>()),
-        ("schemes", t.schemes.iter().map(|r| r.financial_year.as_str()).collect()),
-    ] {
+    for (table, years) in [("lines", t.line_years()), ("schemes", t.scheme_years())] {
         let dir = out.join(table);
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
         for entry in rd {

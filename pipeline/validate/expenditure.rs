@@ -119,40 +119,36 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
 
 /// Per funding source and planned year, expenditure should spend what the income provides.
 fn check_against_income(out: &mut ParsedFile, sheet: &str) {
-    let mut spend: BTreeMap<(String, String), Pence> = BTreeMap::new();
-    let mut income: BTreeMap<(String, String), Pence> = BTreeMap::new();
+    // (year, funding source) → (planned spend, planned income).
+    let mut sums: BTreeMap<(&str, &str), (Pence, Pence)> = BTreeMap::new();
+    let mut plan_years: Vec<&str> = Vec::new();
     for s in out.schemes.iter().filter(|s| s.basis == Basis::Plan) {
+        if !plan_years.contains(&s.financial_year.as_str()) {
+            plan_years.push(&s.financial_year);
+        }
         if let Some(src) = &s.funding_source {
-            *spend.entry((s.financial_year.clone(), src.clone())).or_default() += s.amount;
+            sums.entry((&s.financial_year, src)).or_default().0 += s.amount;
         }
     }
     for l in out.lines.iter().filter(|l| l.basis == Basis::Plan) {
-        *income.entry((l.financial_year.clone(), l.funding_source.clone())).or_default() += l.amount;
+        sums.entry((&l.financial_year, &l.funding_source)).or_default().1 += l.amount;
     }
-    let plan_years: Vec<&String> =
-        out.schemes.iter().filter(|s| s.basis == Basis::Plan).map(|s| &s.financial_year).collect();
-    let mut keys: Vec<(String, String)> = spend.keys().chain(income.keys()).cloned().collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
+    let mut mismatches = Vec::new();
+    for (key, (e, i)) in sums {
         // A template without planned expenditure for a year has nothing to compare.
-        if !plan_years.contains(&&key.0) {
-            continue;
+        if plan_years.contains(&key.0) && e.abs_diff(i) > TOLERANCE {
+            mismatches.push((key.0.to_string(), key.1.to_string(), e, i));
         }
-        let e = spend.get(&key).copied().unwrap_or_default();
-        let i = income.get(&key).copied().unwrap_or_default();
-        if e.abs_diff(i) > TOLERANCE {
-            out.findings.push(Finding::sheet(
-                Rule::ExpenditureIncomeMismatch,
-                sheet,
-                format!(
-                    "planned expenditure funded by {} in {} is {} but the income for it is {}; the schemes should spend what is pooled",
-                    key.1,
-                    key.0,
-                    e.to_gbp(),
-                    i.to_gbp()
-                ),
-            ));
-        }
+    }
+    for (year, source, e, i) in mismatches {
+        out.findings.push(Finding::sheet(
+            Rule::ExpenditureIncomeMismatch,
+            sheet,
+            format!(
+                "planned expenditure funded by {source} in {year} is {} but the income for it is {}; the schemes should spend what is pooled",
+                e.to_gbp(),
+                i.to_gbp()
+            ),
+        ));
     }
 }

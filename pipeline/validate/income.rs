@@ -3,7 +3,7 @@
 use super::{cells, IncomeLine, ParsedFile, StreamCell};
 use crate::model::{CellPos, Finding, Pence, Rule};
 use crate::schema::{IncomeSectionSpec, SchemaSet, TemplateSpec};
-use crate::workbook::{norm, OpenError, Sheet, Workbook};
+use crate::workbook::{folds_to, folds_to_prefix, norm, Cell, OpenError, Sheet, Workbook};
 use std::collections::BTreeMap;
 
 /// A stored total differing from its lines by more than this is reported.
@@ -196,14 +196,14 @@ fn section_end(
 ) -> (u32, Option<u32>) {
     let last = sheet.last_row().unwrap_or(header.row);
     for row in header.row + 1..=last {
-        let label = sheet.label_at(CellPos::new(row, header.col));
-        if label.is_empty() {
+        let Some(label) = sheet.get(CellPos::new(row, header.col)).and_then(Cell::text).filter(|t| !t.is_empty())
+        else {
             continue;
-        }
-        if label == total {
+        };
+        if folds_to(label, total) {
             return (row, Some(row));
         }
-        if stops.contains(&label) || questions.iter().any(|q| label.starts_with(q.as_str())) {
+        if stops.iter().any(|s| folds_to(label, s)) || questions.iter().any(|q| folds_to_prefix(label, q)) {
             return (row, None);
         }
     }

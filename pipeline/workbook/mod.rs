@@ -181,14 +181,23 @@ pub fn folds_to_prefix(s: &str, folded_prefix: &str) -> bool {
 }
 
 fn fold_match(s: &str, folded: &str, prefix: bool) -> bool {
-    if !s.is_ascii() {
+    let slow = || {
         let n = norm(s);
-        return if prefix { n.starts_with(folded) } else { n == folded };
-    }
+        if prefix {
+            n.starts_with(folded)
+        } else {
+            n == folded
+        }
+    };
+    // Bytes are compared as they come, so most labels differ at their first letter without
+    // being scanned further; non-ASCII text takes the full fold.
     let mut want = folded.bytes().peekable();
     let mut gap = false;
     let mut started = false;
     for b in s.bytes() {
+        if !b.is_ascii() {
+            return slow();
+        }
         if prefix && want.peek().is_none() {
             return true;
         }

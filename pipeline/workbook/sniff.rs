@@ -479,7 +479,7 @@ fn check_shared_strings_count<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name
         let entry = zip.by_index(i).map_err(|e| damaged("the shared strings", e))?;
         let size = entry.size();
         // The `<sst>` element opens the part: a small buffer almost always reaches it.
-        let mut r = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(4096, entry.take(64 * 1024)));
+        let mut r = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(512, entry.take(64 * 1024)));
         let mut buf = Vec::new();
         loop {
             match r.read_event_into(&mut buf) {
