@@ -20,26 +20,45 @@ corpus "$WORK/corpus2/a" "$SEED"
 corpus "$WORK/corpus2/b" "$((SEED + 1000))"
 returns=$(find "$WORK/corpus" -name '*.xlsx' | wc -l)
 
-# measure NAME CMD...: wall seconds and peak RSS (MB) into $NAME_s and $NAME_mb
-measure() {
+# once NAME CMD...: one timed run of CMD; appends its wall seconds to $NAME_times and keeps the
+# largest peak RSS (kB) in $NAME_kb. summary NAME: the median of its runs into $NAME_s (and MB
+# into $NAME_mb), printed. This machine's speed drifts by ±20% within seconds, so the floor and
+# `bcf run` alternate, and each figure is a median.
+once() {
   local name=$1; shift
-  local log="$WORK/$name.time"
+  local log="$WORK/$name.time" secs kb
   /usr/bin/time -f "%e %M" -o "$log" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err"
   read -r secs kb < "$log"
-  printf -v "${name}_s" '%s' "$secs"
-  printf -v "${name}_mb" '%s' "$((kb / 1024))"
-  printf '  %-28s %8.2f s  %6d MB\n' "$name" "$secs" "$((kb / 1024))"
+  eval "${name}_times+=($secs)"
+  local max="${name}_kb"
+  (( kb > ${!max:-0} )) && printf -v "$max" '%s' "$kb"
+  return 0
+}
+summary() {
+  local name=$1 times kb
+  eval "times=(\"\${${name}_times[@]}\")"
+  kb="${name}_kb"
+  printf -v "${name}_s" '%s' "$(printf '%s\n' "${times[@]}" | sort -g |
+    awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')"
+  printf -v "${name}_mb" '%s' "$((${!kb} / 1024))"
+  local s="${name}_s" mb="${name}_mb"
+  printf '  %-28s %8.2f s  %6d MB   (median of %d)\n' "$name" "${!s}" "${!mb}" "${#times[@]}"
 }
 
 echo "corpus: $returns workbooks in $WORK/corpus ($(du -sh "$WORK/corpus" | cut -f1)), $(nproc) cores"
-measure floor "$FLOOR" "$WORK/corpus"
-rm -rf "$WORK/o1" "$WORK/o2"
-measure bcf_run "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
-measure bcf_rerun "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
-measure bcf_run_2x "$BCF" --quiet run --input "$WORK/corpus2" --out "$WORK/o2"
+REPS=${BENCH_REPS:-7}
+for _ in $(seq "$REPS"); do
+  once floor "$FLOOR" "$WORK/corpus"
+  rm -rf "$WORK/o1"
+  once bcf_run "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
+  once bcf_rerun "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
+  rm -rf "$WORK/o2"
+  once bcf_run_2x "$BCF" --quiet run --input "$WORK/corpus2" --out "$WORK/o2"
+done
+for n in floor bcf_run bcf_rerun bcf_run_2x; do summary "$n"; done
 if [[ -x $PY ]] && $PY -c 'import pandas, openpyxl, python_calamine' 2>/dev/null; then
-  measure pandas_openpyxl "$PY" bench/pandas_totals.py "$WORK/corpus" openpyxl
-  measure pandas_calamine "$PY" bench/pandas_totals.py "$WORK/corpus" calamine
+  once pandas_openpyxl "$PY" bench/pandas_totals.py "$WORK/corpus" openpyxl && summary pandas_openpyxl
+  once pandas_calamine "$PY" bench/pandas_totals.py "$WORK/corpus" calamine && summary pandas_calamine
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }

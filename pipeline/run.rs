@@ -508,11 +508,11 @@ fn stage_validate(
     // The cross-file rules only add findings: a parse they leave alone keeps its JSON.
     let findings_before: Vec<usize> = list.iter().map(|v| v.parsed.findings.len()).collect();
     validate::cross::apply(&mut list, schemas);
-    for ((v, j), before) in list.iter().zip(json.iter_mut()).zip(findings_before) {
+    list.par_iter().zip(json.par_iter_mut()).zip(findings_before).for_each(|((v, j), before)| {
         if v.parsed.findings.len() != before {
             *j = to_json(&v.parsed);
         }
-    }
+    });
     let persisted: Vec<ValidatedJson<'_>> = list
         .iter()
         .zip(&json)
@@ -637,7 +637,7 @@ fn stage_aggregate(
             let scheme_years: Vec<String> = t.scheme_years().into_iter().map(str::to_string).collect();
             write("datapackage.json", &aggregate::datapackage::package(&line_years, &scheme_years))
         }),
-        Box::new(|| feedback.iter().try_for_each(|(name, text)| write(&format!("feedback/{name}"), text))),
+        Box::new(|| feedback.par_iter().try_for_each(|(name, text)| write(&format!("feedback/{name}"), text))),
     ];
     let written = jobs.par_iter().try_for_each(|job| job());
     drop(jobs);
