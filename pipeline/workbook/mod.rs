@@ -232,10 +232,6 @@ impl Sheet {
         if let Value::Text(t) = &cell.value {
             self.text_bytes += t.len();
         }
-        self.put(pos, cell);
-    }
-
-    fn put(&mut self, pos: CellPos, cell: Cell) {
         self.cells.insert(pos, cell);
     }
 
@@ -260,7 +256,7 @@ impl Sheet {
                 )));
             }
         }
-        self.put(pos, cell);
+        self.cells.insert(pos, cell);
         Ok(())
     }
 

@@ -62,7 +62,6 @@ impl Source {
         // A file that grew since its size was taken is still read whole, but not beyond the cap.
         (&mut file).take(IN_MEMORY_MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| cannot("read", e))?;
         if bytes.len() as u64 > IN_MEMORY_MAX_BYTES {
-            let mut file = file;
             file.rewind().map_err(|e| cannot("read", e))?;
             return Ok(Source::Disk(BufReader::new(file)));
         }
