@@ -187,6 +187,15 @@ fn quiet_panics<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Seed workbook `seed`, mutated, written to a file in a fresh folder (kept alive by the guard).
+fn mutated_file(seed: usize, inside: Option<usize>, ms: &[Mutation]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let bytes = mutate(&seeds()[seed].1, inside, ms);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("f.{}", seeds()[seed].0));
+    std::fs::write(&path, &bytes).unwrap();
+    (dir, path)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(64), ..ProptestConfig::default() })]
 
@@ -196,10 +205,7 @@ proptest! {
         inside in proptest::option::of(any::<usize>()),
         ms in proptest::collection::vec(mutation(), 1..6),
     ) {
-        let bytes = mutate(&seeds()[seed].1, inside, &ms);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(format!("f.{}", seeds()[seed].0));
-        std::fs::write(&path, &bytes).unwrap();
+        let (_dir, path) = mutated_file(seed, inside, &ms);
         read_ours(&path);
     }
 
@@ -209,10 +215,7 @@ proptest! {
         inside in proptest::option::of(any::<usize>()),
         ms in proptest::collection::vec(mutation(), 1..6),
     ) {
-        let bytes = mutate(&seeds()[seed].1, inside, &ms);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(format!("f.{}", seeds()[seed].0));
-        std::fs::write(&path, &bytes).unwrap();
+        let (_dir, path) = mutated_file(seed, inside, &ms);
         let parsed = quiet_panics(|| read_all(&path));
         // Unreadable means a finding, never silence.
         prop_assert!(parsed.template_id.is_some() || !parsed.findings.is_empty());

@@ -304,8 +304,8 @@ fn many_cells_beyond_the_cell_limit() {
     expect("many-cells-20000.xlsx", limits, "rejected", "file-too-large", "more than 10000 filled cells");
 }
 
-#[test]
-fn millions_of_cells_with_default_limits() {
+/// Kent's return with 21,000 rows × 100 columns of values added to its cover sheet.
+fn kent_with_2_1_million_cells() -> Vec<u8> {
     let rows: String = (0..21_000u32)
         .map(|r| {
             let row = 2000 + r;
@@ -314,7 +314,12 @@ fn millions_of_cells_with_default_limits() {
             format!("<row r=\"{row}\">{cs}</row>")
         })
         .collect();
-    let bytes = gen::kent_xlsx_with(&[(gen::COVER, &|x: &str| gen::add_rows(x, &rows, None))]);
+    gen::kent_xlsx_with(&[(gen::COVER, &|x: &str| gen::add_rows(x, &rows, None))])
+}
+
+#[test]
+fn millions_of_cells_with_default_limits() {
+    let bytes = kent_with_2_1_million_cells();
     let t = run_bytes("cells.xlsx", &bytes, Limits::default());
     let f: Vec<_> = t.findings.iter().filter(|f| f.source_file == "cells.xlsx").collect();
     assert_eq!(f.len(), 1, "{f:#?}");
@@ -445,15 +450,7 @@ fn memory_bound_holds_for_the_binary() {
     let mut bomb = gen::zip_with_zeros(&base, "xl/worksheets/sheet1.xml", 300 << 20);
     gen::lie_about_size(&mut bomb, "xl/worksheets/sheet1.xml", 1771);
     std::fs::write(h.join("bomb-300MiB.xlsx"), bomb).unwrap();
-    let rows: String = (0..21_000u32)
-        .map(|r| {
-            let row = 2000 + r;
-            let cs: String =
-                (0..100u32).map(|c| format!("<c r=\"{}{row}\"><v>1</v></c>", gen::col_letters(c))).collect();
-            format!("<row r=\"{row}\">{cs}</row>")
-        })
-        .collect();
-    let cells = gen::kent_xlsx_with(&[(gen::COVER, &|x: &str| gen::add_rows(x, &rows, None))]);
+    let cells = kent_with_2_1_million_cells();
     std::fs::write(h.join("cells-2.1M.xlsx"), cells).unwrap();
 
     let stdout = run_bin_limited(input.path());

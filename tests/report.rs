@@ -167,17 +167,23 @@ fn datapackage_describes_every_output_file_and_column() {
     }
 }
 
+/// `bcf FLAGS run` on the samples into `out`, with the environment's log filter removed.
+fn run_samples(flags: &[&str], out: &std::path::Path) -> std::process::Output {
+    Command::new(bcf_bin())
+        .args(flags)
+        .args(["run", "--input"])
+        .arg(fixtures().join("samples"))
+        .arg("--out")
+        .arg(out)
+        .env_remove("BCF_LOG")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn json_logs_parse_line_by_line() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(bcf_bin())
-        .args(["--log-format", "json", "run", "--input"])
-        .arg(fixtures().join("samples"))
-        .arg("--out")
-        .arg(out.path())
-        .env_remove("BCF_LOG")
-        .output()
-        .unwrap();
+    let o = run_samples(&["--log-format", "json"], out.path());
     assert!(o.status.success());
     let stderr = String::from_utf8_lossy(&o.stderr);
     let mut files = 0;
@@ -190,13 +196,6 @@ fn json_logs_parse_line_by_line() {
         }
     }
     assert_eq!(files, 20);
-    let quiet = Command::new(bcf_bin())
-        .args(["--quiet", "run", "--input"])
-        .arg(fixtures().join("samples"))
-        .arg("--out")
-        .arg(out.path())
-        .env_remove("BCF_LOG")
-        .output()
-        .unwrap();
+    let quiet = run_samples(&["--quiet"], out.path());
     assert!(quiet.stderr.is_empty(), "--quiet: {}", String::from_utf8_lossy(&quiet.stderr));
 }

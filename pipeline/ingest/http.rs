@@ -444,15 +444,7 @@ async fn fetch_manifest_body(client: &reqwest::Client, url: &Url, opts: &HttpOpt
         if status != StatusCode::OK {
             return Err(classify_status(status, resp.headers()));
         }
-        let declared = content_length(resp.headers());
-        if let Some(len) = declared {
-            if len > opts.max_file_bytes {
-                return Err(AttemptError::Final(format!(
-                    "manifest of {len} bytes exceeds the {} limit",
-                    fmt_bytes(opts.max_file_bytes)
-                )));
-            }
-        }
+        let declared = declared_within_limit(resp.headers(), opts, "manifest")?;
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
@@ -614,14 +606,8 @@ impl Job<'_> {
             return Err(classify_status(status, resp.headers()));
         }
 
-        let declared = content_length(resp.headers());
+        let declared = declared_within_limit(resp.headers(), opts, "body")?;
         if let Some(len) = declared {
-            if len > opts.max_file_bytes {
-                return Err(AttemptError::Final(format!(
-                    "body of {len} bytes exceeds the {} limit",
-                    fmt_bytes(opts.max_file_bytes)
-                )));
-            }
             if let Some(expected) = self.expected_bytes {
                 if expected != len {
                     return Err(AttemptError::Final(format!(
@@ -743,6 +729,19 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
+/// The announced `Content-Length`, refused at once when beyond the size cap (`what`: "manifest"
+/// or "body", for the message).
+fn declared_within_limit(headers: &HeaderMap, opts: &HttpOptions, what: &str) -> Result<Option<u64>, AttemptError> {
+    let declared = content_length(headers);
+    match declared {
+        Some(len) if len > opts.max_file_bytes => Err(AttemptError::Final(format!(
+            "{what} of {len} bytes exceeds the {} limit",
+            fmt_bytes(opts.max_file_bytes)
+        ))),
+        _ => Ok(declared),
+    }
 }
 
 /// `Retry-After` in seconds (HTTP dates are not honoured: the backoff applies).
