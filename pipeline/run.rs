@@ -226,7 +226,7 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
 
     let mut outcome = Outcome { tables: Tables::default(), record: rec.clone(), parsed: 0, cached: 0 };
     let mut stale = Vec::new();
-    let mut memo = Memo::default();
+    let mut memo = Memo { rows_wanted: stages.contains(&Stage::Normalise), ..Default::default() };
     let full_run = stages == Stage::ALL && scope.is_empty();
     let mut fingerprint = None;
     let mut up_to_date = false;
@@ -355,6 +355,8 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
 /// What earlier stages of this command produced, so later ones need not read it back.
 #[derive(Default)]
 struct Memo {
+    /// The command goes on to normalise: validate builds the rows as it persists its output.
+    rows_wanted: bool,
     inputs: Option<Vec<InputFile>>,
     validated: Option<Vec<Validated>>,
     tables: Option<Tables>,
@@ -513,17 +515,6 @@ fn stage_validate(
             *j = to_json(&v.parsed);
         }
     });
-    let persisted: Vec<ValidatedJson<'_>> = list
-        .iter()
-        .zip(&json)
-        .map(|(v, j)| ValidatedJson { source_file: &v.source_file, sha256: &v.sha256, parsed: j, status: v.status })
-        .collect();
-    state
-        .save(&state.validate_path(), &persisted)
-        .map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
-    drop(persisted);
-    drop(json);
-
     let by_source: BTreeMap<&str, &Validated> = list.iter().map(|v| (v.source_file.as_str(), v)).collect();
     rec.files = inputs
         .iter()
@@ -558,7 +549,28 @@ fn stage_validate(
         ("rejected", status_count(Status::Rejected)),
         ("superseded", status_count(Status::Superseded)),
     ]);
-    memo.validated = Some(list);
+    // Owned, so the parses can move into rows while validate.json is written.
+    let persisted: Vec<ValidatedJson> = list
+        .iter()
+        .zip(json)
+        .map(|(v, j)| ValidatedJson {
+            source_file: v.source_file.clone(),
+            sha256: v.sha256.clone(),
+            parsed: j,
+            status: v.status,
+        })
+        .collect();
+    let save = || state.save(&state.validate_path(), &persisted);
+    if memo.rows_wanted {
+        // The next stage's rows are built while validate.json is written and synced: that
+        // write is one thread's work and a wait for the disk, and the rows need only the parses.
+        let (saved, tables) = rayon::join(save, || normalise::build(&inputs, list));
+        saved.map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+        memo.tables = Some(tables);
+    } else {
+        save().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+        memo.validated = Some(list);
+    }
     memo.inputs = Some(inputs);
     Ok((c, parsed, cached))
 }
@@ -571,10 +583,10 @@ fn to_json(p: &ParsedFile) -> Box<RawValue> {
 /// A [`Validated`] as `validate.json` holds it, with the parse already serialised: the same
 /// JSON as serialising the `Validated` itself, so it loads back as one.
 #[derive(serde::Serialize)]
-struct ValidatedJson<'a> {
-    source_file: &'a str,
-    sha256: &'a str,
-    parsed: &'a RawValue,
+struct ValidatedJson {
+    source_file: String,
+    sha256: String,
+    parsed: Box<RawValue>,
     status: Status,
 }
 

@@ -26,20 +26,28 @@ pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
     let mut by_source: HashMap<String, Validated> = validated.into_iter().map(|v| (v.source_file.clone(), v)).collect();
     let files: Vec<(&InputFile, Option<Validated>)> =
         inputs.iter().map(|input| (input, by_source.remove(input.source_file.as_str()))).collect();
-    // Each worker appends its files' rows to one accumulator; neighbours are joined in order.
-    files
+    // Each file's rows are built on its own, then joined in input order with one copy: a
+    // tree of pairwise joins would copy every row once per level.
+    let parts: Vec<Tables> = files
         .into_par_iter()
-        .fold(Tables::default, |mut t, (input, v)| {
+        .map(|(input, v)| {
+            let mut t = Tables::default();
             file_rows(&mut t, input, v);
             t
         })
-        .reduce(Tables::default, |mut left, right| {
-            left.submissions.extend(right.submissions);
-            left.findings.extend(right.findings);
-            left.lines.extend(right.lines);
-            left.schemes.extend(right.schemes);
-            left
-        })
+        .collect();
+    let mut all = Tables::default();
+    all.submissions.reserve_exact(parts.iter().map(|t| t.submissions.len()).sum());
+    all.findings.reserve_exact(parts.iter().map(|t| t.findings.len()).sum());
+    all.lines.reserve_exact(parts.iter().map(|t| t.lines.len()).sum());
+    all.schemes.reserve_exact(parts.iter().map(|t| t.schemes.len()).sum());
+    for t in parts {
+        all.submissions.extend(t.submissions);
+        all.findings.extend(t.findings);
+        all.lines.extend(t.lines);
+        all.schemes.extend(t.schemes);
+    }
+    all
 }
 
 /// Appends one input file's rows to `t`.

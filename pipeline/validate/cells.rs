@@ -72,10 +72,10 @@ pub fn stored_total(sheet: &Sheet, pos: CellPos) -> Option<Pence> {
 pub fn text(sheet: &Sheet, pos: CellPos) -> Option<String> {
     let cell = sheet.get(pos)?;
     let s = match &cell.value {
+        Value::Text(t) => t.trim().to_string(), // the common case: one copy
         Value::Number(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", *x as i64),
-        _ => cell.display(),
+        _ => cell.display().trim().to_string(),
     };
-    let s = s.trim().to_string();
     (!s.is_empty()).then_some(s)
 }
 
