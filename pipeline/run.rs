@@ -226,7 +226,8 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
 
     let mut outcome = Outcome { tables: Tables::default(), record: rec.clone(), parsed: 0, cached: 0 };
     let mut stale = Vec::new();
-    let mut memo = Memo { rows_wanted: stages.contains(&Stage::Normalise), ..Default::default() };
+    let publishes = stages.iter().any(|s| matches!(s, Stage::Normalise | Stage::Aggregate));
+    let mut memo = Memo { rows_wanted: stages.contains(&Stage::Normalise), publishes, ..Default::default() };
     let full_run = stages == Stage::ALL && scope.is_empty();
     let mut fingerprint = None;
     let mut up_to_date = false;
@@ -304,14 +305,16 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             let _span = info_span!("publish").entered();
             // Until this publish completes, the outputs match no fingerprint.
             state.set_published_fingerprint(None).map_err(out_err)?;
-            state.publish(std::mem::take(&mut stale)).map_err(out_err)?;
             if full_run {
                 let summary = Tables {
                     submissions: outcome.tables.submissions.clone(),
                     national: outcome.tables.national.clone(),
                     ..Default::default()
                 };
-                state.save(&state.summary_path(), &summary).map_err(out_err)?;
+                save_state(&state, state.summary_path(), &summary, &mut memo).map_err(out_err)?;
+            }
+            state.publish(std::mem::take(&mut stale), &std::mem::take(&mut memo.unsynced)).map_err(out_err)?;
+            if full_run {
                 // A file whose read failed may read next time: never call such outputs up to date.
                 let retry = rec.files.iter().any(|f| f.parse == "failed");
                 state.set_published_fingerprint(fingerprint.as_deref().filter(|_| !retry)).map_err(out_err)?;
@@ -319,6 +322,12 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
         }
         Ok(())
     })();
+    if !memo.unsynced.is_empty() {
+        // No publish synced them (a stage failed, or the outputs were up to date).
+        if let Err(e) = state::sync_files(&memo.unsynced) {
+            warn!(error = %e, "cannot sync the state files");
+        }
+    }
     match &result {
         Ok(()) => rec.status = "success".into(),
         Err(e) => {
@@ -357,6 +366,10 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
 struct Memo {
     /// The command goes on to normalise: validate builds the rows as it persists its output.
     rows_wanted: bool,
+    /// The command ends by publishing: stages write their state files without waiting for the
+    /// disk, and the publish syncs them (in `unsynced`) with the outputs, all at once.
+    publishes: bool,
+    unsynced: Vec<PathBuf>,
     inputs: Option<Vec<InputFile>>,
     validated: Option<Vec<Validated>>,
     tables: Option<Tables>,
@@ -396,7 +409,8 @@ fn stage_ingest(cfg: &RunConfig, state: &State, memo: &mut Memo) -> Result<Count
         ("duplicates", n(|d| matches!(d, Disposition::Duplicate(_)))),
         ("download_failed", n(|d| matches!(d, Disposition::DownloadFailed(_)))),
     ]);
-    state.save(&state.ingest_path(), &inputs).map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    save_state(state, state.ingest_path(), &inputs, memo)
+        .map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
     info!(files = inputs.len(), "ingested");
     memo.inputs = Some(inputs);
     Ok(c)
@@ -560,19 +574,33 @@ fn stage_validate(
             status: v.status,
         })
         .collect();
-    let save = || state.save(&state.validate_path(), &persisted);
+    let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
     if memo.rows_wanted {
-        // The next stage's rows are built while validate.json is written and synced: that
-        // write is one thread's work and a wait for the disk, and the rows need only the parses.
-        let (saved, tables) = rayon::join(save, || normalise::build(&inputs, list));
-        saved.map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+        // The next stage's rows are built while validate.json is written: one thread's work,
+        // and the rows need only the parses. The publish syncs it.
+        let path = state.validate_path();
+        let (saved, tables) =
+            rayon::join(|| state.save_unsynced(&path, &persisted), || normalise::build(&inputs, list));
+        saved.map_err(out_err)?;
+        memo.unsynced.push(path);
         memo.tables = Some(tables);
     } else {
-        save().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+        save_state(state, state.validate_path(), &persisted, memo).map_err(out_err)?;
         memo.validated = Some(list);
     }
     memo.inputs = Some(inputs);
     Ok((c, parsed, cached))
+}
+
+/// Saves a stage's state file: synced now, or, when the command ends by publishing, written
+/// now and synced by the publish together with the outputs.
+fn save_state<T: serde::Serialize>(state: &State, path: PathBuf, value: &T, memo: &mut Memo) -> std::io::Result<()> {
+    if !memo.publishes {
+        return state.save(&path, value);
+    }
+    state.save_unsynced(&path, value)?;
+    memo.unsynced.push(path);
+    Ok(())
 }
 
 /// A parse as JSON. Serialising these types cannot fail (string keys, no non-finite floats).

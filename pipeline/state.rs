@@ -141,11 +141,14 @@ impl State {
 
     /// Makes every staged file visible under `OUT/` by rename, and removes `stale` output paths
     /// (partitions no longer produced). A journal written first lets a killed publish be
-    /// finished by the next command, so readers only ever see whole files.
-    pub fn publish(&self, stale: Vec<String>) -> io::Result<()> {
+    /// finished by the next command, so readers only ever see whole files. `written`: state
+    /// files this command wrote without waiting for the disk, synced here with the staged ones.
+    pub fn publish(&self, stale: Vec<String>, written: &[PathBuf]) -> io::Result<()> {
         let files = list_files(&self.staging())?;
         // Every staged file reaches the disk before the journal names it.
-        sync_all_files(&self.staging(), &files)?;
+        let mut paths: Vec<PathBuf> = files.iter().map(|rel| self.staging().join(rel)).collect();
+        paths.extend(written.iter().cloned());
+        sync_files(&paths)?;
         let journal = Journal { files, stale };
         self.save(&self.journal_path(), &journal)?;
         self.roll_forward(journal)
@@ -274,17 +277,15 @@ struct Journal {
     stale: Vec<String>,
 }
 
-/// Syncs files (relative to `dir`) to disk, several at once: the waits overlap, so a
-/// publish of dozens of files costs about one sync, not one per file.
-fn sync_all_files(dir: &Path, files: &[String]) -> io::Result<()> {
+/// Syncs files to disk, several at once: the waits overlap, so a publish of dozens of files
+/// costs about one sync, not one per file.
+pub fn sync_files(paths: &[PathBuf]) -> io::Result<()> {
     const AT_ONCE: usize = 8;
-    let per_thread = files.len().div_ceil(AT_ONCE).max(1);
+    let per_thread = paths.len().div_ceil(AT_ONCE).max(1);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = files
+        let workers: Vec<_> = paths
             .chunks(per_thread)
-            .map(|chunk| {
-                scope.spawn(move || chunk.iter().try_for_each(|rel| std::fs::File::open(dir.join(rel))?.sync_all()))
-            })
+            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|p| std::fs::File::open(p)?.sync_all())))
             .collect();
         workers
             .into_iter()
