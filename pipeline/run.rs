@@ -227,7 +227,11 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
     let mut outcome = Outcome { tables: Tables::default(), record: rec.clone(), parsed: 0, cached: 0 };
     let mut stale = Vec::new();
     let publishes = stages.iter().any(|s| matches!(s, Stage::Normalise | Stage::Aggregate));
-    let mut memo = Memo { rows_wanted: stages.contains(&Stage::Normalise), publishes, ..Default::default() };
+    let mut memo = Memo {
+        rows_wanted: stages.contains(&Stage::Normalise),
+        syncer: publishes.then(state::Syncer::start),
+        ..Default::default()
+    };
     let full_run = stages == Stage::ALL && scope.is_empty();
     let mut fingerprint = None;
     let mut up_to_date = false;
@@ -313,7 +317,7 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
                 };
                 save_state(&state, state.summary_path(), &summary, &mut memo).map_err(out_err)?;
             }
-            state.publish(std::mem::take(&mut stale), &std::mem::take(&mut memo.unsynced)).map_err(out_err)?;
+            state.publish(std::mem::take(&mut stale), memo.syncer.take()).map_err(out_err)?;
             if full_run {
                 // A file whose read failed may read next time: never call such outputs up to date.
                 let retry = rec.files.iter().any(|f| f.parse == "failed");
@@ -322,9 +326,9 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
         }
         Ok(())
     })();
-    if !memo.unsynced.is_empty() {
-        // No publish synced them (a stage failed, or the outputs were up to date).
-        if let Err(e) = state::sync_files(&memo.unsynced) {
+    if let Some(syncer) = memo.syncer.take() {
+        // No publish waited for it (a stage failed, or the outputs were up to date).
+        if let Err(e) = syncer.finish() {
             warn!(error = %e, "cannot sync the state files");
         }
     }
@@ -366,10 +370,9 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
 struct Memo {
     /// The command goes on to normalise: validate builds the rows as it persists its output.
     rows_wanted: bool,
-    /// The command ends by publishing: stages write their state files without waiting for the
-    /// disk, and the publish syncs them (in `unsynced`) with the outputs, all at once.
-    publishes: bool,
-    unsynced: Vec<PathBuf>,
+    /// Present when the command ends by publishing: stages write their state files and staged
+    /// outputs without waiting for the disk and queue them here, and the publish waits for them.
+    syncer: Option<state::Syncer>,
     inputs: Option<Vec<InputFile>>,
     validated: Option<Vec<Validated>>,
     tables: Option<Tables>,
@@ -582,7 +585,10 @@ fn stage_validate(
         let (saved, tables) =
             rayon::join(|| state.save_unsynced(&path, &persisted), || normalise::build(&inputs, list));
         saved.map_err(out_err)?;
-        memo.unsynced.push(path);
+        match &mut memo.syncer {
+            Some(syncer) => syncer.sync(path),
+            None => state::sync_files(&[path]).map_err(out_err)?,
+        }
         memo.tables = Some(tables);
     } else {
         save_state(state, state.validate_path(), &persisted, memo).map_err(out_err)?;
@@ -592,14 +598,22 @@ fn stage_validate(
     Ok((c, parsed, cached))
 }
 
+/// Queues the staged outputs for syncing while later stages run.
+fn queue_staged(state: &State, memo: &mut Memo) -> std::io::Result<()> {
+    if let Some(syncer) = &mut memo.syncer {
+        state.staged_files()?.into_iter().for_each(|p| syncer.sync(p));
+    }
+    Ok(())
+}
+
 /// Saves a stage's state file: synced now, or, when the command ends by publishing, written
 /// now and synced by the publish together with the outputs.
 fn save_state<T: serde::Serialize>(state: &State, path: PathBuf, value: &T, memo: &mut Memo) -> std::io::Result<()> {
-    if !memo.publishes {
+    let Some(syncer) = &mut memo.syncer else {
         return state.save(&path, value);
-    }
+    };
     state.save_unsynced(&path, value)?;
-    memo.unsynced.push(path);
+    syncer.sync(path);
     Ok(())
 }
 
@@ -640,6 +654,7 @@ fn stage_normalise(state: &State, memo: &mut Memo) -> Result<Staged, RunError> {
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
     normalise::parquet::write_data(&staging, &tables).map_err(err)?;
+    queue_staged(state, memo).map_err(err)?;
     state::checkpoint("during-normalise");
     let stale = normalise::parquet::stale_partitions(&state.out, &tables).map_err(err)?;
     let c = counts(&[

@@ -141,17 +141,23 @@ impl State {
 
     /// Makes every staged file visible under `OUT/` by rename, and removes `stale` output paths
     /// (partitions no longer produced). A journal written first lets a killed publish be
-    /// finished by the next command, so readers only ever see whole files. `written`: state
-    /// files this command wrote without waiting for the disk, synced here with the staged ones.
-    pub fn publish(&self, stale: Vec<String>, written: &[PathBuf]) -> io::Result<()> {
+    /// finished by the next command, so readers only ever see whole files. `syncer` holds the
+    /// files this command wrote without waiting for the disk: every one of them, and every
+    /// staged file, is on disk before the journal is written.
+    pub fn publish(&self, stale: Vec<String>, syncer: Option<Syncer>) -> io::Result<()> {
+        let synced = syncer.map(Syncer::finish).transpose()?.unwrap_or_default();
         let files = list_files(&self.staging())?;
-        // Every staged file reaches the disk before the journal names it.
-        let mut paths: Vec<PathBuf> = files.iter().map(|rel| self.staging().join(rel)).collect();
-        paths.extend(written.iter().cloned());
-        sync_files(&paths)?;
+        let rest: Vec<PathBuf> =
+            files.iter().map(|rel| self.staging().join(rel)).filter(|p| !synced.contains(p)).collect();
+        sync_files(&rest)?;
         let journal = Journal { files, stale };
         self.save(&self.journal_path(), &journal)?;
         self.roll_forward(journal)
+    }
+
+    /// Every file in the staging folder.
+    pub fn staged_files(&self) -> io::Result<Vec<PathBuf>> {
+        Ok(list_files(&self.staging())?.into_iter().map(|rel| self.staging().join(rel)).collect())
     }
 
     /// Finishes a publish that a killed command left half done. Call before anything else.
@@ -275,6 +281,61 @@ impl ParseCache {
 struct Journal {
     files: Vec<String>,
     stale: Vec<String>,
+}
+
+/// Syncs files to disk in the background as they are written, so the waits for the disk
+/// overlap the work that follows instead of adding up at the end.
+pub struct Syncer {
+    queue: Option<std::sync::mpsc::Sender<PathBuf>>,
+    queued: std::collections::HashSet<PathBuf>,
+    workers: Vec<std::thread::JoinHandle<io::Result<Vec<PathBuf>>>>,
+}
+
+impl Syncer {
+    pub fn start() -> Syncer {
+        const WORKERS: usize = 4;
+        let (queue, rx) = std::sync::mpsc::channel::<PathBuf>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        let workers = (0..WORKERS)
+            .map(|_| {
+                let rx = rx.clone();
+                std::thread::spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = rx.lock().map_err(|_| io::Error::other("the sync queue is poisoned"))?.recv();
+                        let Ok(path) = next else { return Ok(done) };
+                        std::fs::File::open(&path)?.sync_all()?;
+                        done.push(path);
+                    }
+                })
+            })
+            .collect();
+        Syncer { queue: Some(queue), queued: Default::default(), workers }
+    }
+
+    /// Queues a written file to be synced (once, however often it is queued).
+    pub fn sync(&mut self, path: PathBuf) {
+        if let Some(q) = &self.queue {
+            if self.queued.insert(path.clone()) {
+                // The workers only stop once the queue is closed, in `finish`.
+                let _ = q.send(path);
+            }
+        }
+    }
+
+    /// Waits for every queued file; the paths synced, or the first error.
+    pub fn finish(mut self) -> io::Result<std::collections::HashSet<PathBuf>> {
+        self.queue = None;
+        let mut synced = std::collections::HashSet::new();
+        let mut first_err = None;
+        for w in self.workers.drain(..) {
+            match w.join().unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked"))) {
+                Ok(done) => synced.extend(done),
+                Err(e) => first_err = first_err.or(Some(e)),
+            }
+        }
+        first_err.map_or(Ok(synced), Err)
+    }
 }
 
 /// Syncs files to disk, several at once: the waits overlap, so a publish of dozens of files
