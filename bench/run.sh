@@ -47,15 +47,24 @@ summary() {
 
 echo "corpus: $returns workbooks in $WORK/corpus ($(du -sh "$WORK/corpus" | cut -f1)), $(nproc) cores"
 REPS=${BENCH_REPS:-7}
+# Each `bcf run` is also compared with the floor runs either side of it: the machine's speed
+# changes between runs, and a ratio of neighbours cancels most of that.
+paired=()
+last() { local -n a=$1; echo "${a[-1]}"; }
 for _ in $(seq "$REPS"); do
   once floor "$FLOOR" "$WORK/corpus"
+  before=$(last floor_times)
   rm -rf "$WORK/o1"
   once bcf_run "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
+  run=$(last bcf_run_times)
+  once floor "$FLOOR" "$WORK/corpus"
+  paired+=("$(awk -v r="$run" -v a="$before" -v b="$(last floor_times)" 'BEGIN { printf "%.3f", 2 * r / (a + b) }')")
   once bcf_rerun "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
   rm -rf "$WORK/o2"
   once bcf_run_2x "$BCF" --quiet run --input "$WORK/corpus2" --out "$WORK/o2"
 done
 for n in floor bcf_run bcf_rerun bcf_run_2x; do summary "$n"; done
+paired_ratio=$(printf '%s\n' "${paired[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')
 if [[ -x $PY ]] && $PY -c 'import pandas, openpyxl, python_calamine' 2>/dev/null; then
   once pandas_openpyxl "$PY" bench/pandas_totals.py "$WORK/corpus" openpyxl && summary pandas_openpyxl
   once pandas_calamine "$PY" bench/pandas_totals.py "$WORK/corpus" calamine && summary pandas_calamine
@@ -64,7 +73,7 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 echo
 echo "ratios (target in brackets):"
-echo "  bcf run / floor              $(ratio "$bcf_run_s" "$floor_s")×   [<= 1.0]"
+echo "  bcf run / floor              $(ratio "$bcf_run_s" "$floor_s")×   [<= 1.0]  (median of run/neighbouring floors: ${paired_ratio}×)"
 if [[ -n ${pandas_openpyxl_s:-} ]]; then
   echo "  pandas+openpyxl / bcf run    $(ratio "$pandas_openpyxl_s" "$bcf_run_s")×   [>= 20]"
   echo "  pandas+calamine / bcf run    $(ratio "$pandas_calamine_s" "$bcf_run_s")×   [> 1]"

@@ -236,7 +236,7 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
     let mut fingerprint = None;
     let mut up_to_date = false;
     let result = (|| -> Result<(), RunError> {
-        for &stage in stages {
+        for (i, &stage) in stages.iter().enumerate() {
             let started = Instant::now();
             if up_to_date {
                 // Same inputs, schemas, tool and settings as the published outputs: nothing to do.
@@ -257,12 +257,14 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
                 }
                 continue;
             }
-            {
+            // A stage that follows another was marked running in the record saved as that one
+            // finished: the record (per file, a few hundred kB) is written once per boundary.
+            if rec.stage(stage.name()).status != "running" {
                 let st = rec.stage(stage.name());
                 st.status = "running".into();
                 st.started_at = Some(record::now());
+                save_record(&rec)?;
             }
-            save_record(&rec)?;
             let _span = info_span!("stage", stage = stage.name()).entered();
             let counts = match stage {
                 Stage::Ingest => {
@@ -302,6 +304,11 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             st.duration_ms = Some(started.elapsed().as_millis() as u64);
             st.counts = counts;
             info!(stage = stage.name(), ms = started.elapsed().as_millis() as u64, "stage done");
+            if let Some(next) = stages.get(i + 1).filter(|_| !up_to_date) {
+                let st = rec.stage(next.name());
+                st.status = "running".into();
+                st.started_at = Some(record::now());
+            }
             save_record(&rec)?;
             state::checkpoint(&format!("after-{}", stage.name()));
         }
