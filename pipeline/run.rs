@@ -260,9 +260,7 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             // A stage that follows another was marked running in the record saved as that one
             // finished: the record (per file, a few hundred kB) is written once per boundary.
             if rec.stage(stage.name()).status != "running" {
-                let st = rec.stage(stage.name());
-                st.status = "running".into();
-                st.started_at = Some(record::now());
+                mark_running(&mut rec, stage);
                 save_record(&rec)?;
             }
             let _span = info_span!("stage", stage = stage.name()).entered();
@@ -304,10 +302,8 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             st.duration_ms = Some(started.elapsed().as_millis() as u64);
             st.counts = counts;
             info!(stage = stage.name(), ms = started.elapsed().as_millis() as u64, "stage done");
-            if let Some(next) = stages.get(i + 1).filter(|_| !up_to_date) {
-                let st = rec.stage(next.name());
-                st.status = "running".into();
-                st.started_at = Some(record::now());
+            if let Some(&next) = stages.get(i + 1).filter(|_| !up_to_date) {
+                mark_running(&mut rec, next);
             }
             save_record(&rec)?;
             state::checkpoint(&format!("after-{}", stage.name()));
@@ -370,6 +366,12 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
         };
     }
     Ok(outcome)
+}
+
+fn mark_running(rec: &mut RunRecord, stage: Stage) {
+    let st = rec.stage(stage.name());
+    st.status = "running".into();
+    st.started_at = Some(record::now());
 }
 
 /// What earlier stages of this command produced, so later ones need not read it back.
@@ -587,15 +589,12 @@ fn stage_validate(
     let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
     if memo.rows_wanted {
         // The next stage's rows are built while validate.json is written: one thread's work,
-        // and the rows need only the parses. The publish syncs it.
-        let path = state.validate_path();
-        let (saved, tables) =
-            rayon::join(|| state.save_unsynced(&path, &persisted), || normalise::build(&inputs, list));
+        // and the rows need only the parses.
+        let (saved, tables) = rayon::join(
+            || save_state(state, state.validate_path(), &persisted, memo),
+            || normalise::build(&inputs, list),
+        );
         saved.map_err(out_err)?;
-        match &mut memo.syncer {
-            Some(syncer) => syncer.sync(path),
-            None => state::sync_files(&[path]).map_err(out_err)?,
-        }
         memo.tables = Some(tables);
     } else {
         save_state(state, state.validate_path(), &persisted, memo).map_err(out_err)?;

@@ -288,7 +288,7 @@ struct Journal {
 pub struct Syncer {
     queue: Option<std::sync::mpsc::Sender<PathBuf>>,
     queued: std::collections::HashSet<PathBuf>,
-    workers: Vec<std::thread::JoinHandle<io::Result<Vec<PathBuf>>>>,
+    workers: Vec<std::thread::JoinHandle<io::Result<()>>>,
 }
 
 impl Syncer {
@@ -299,14 +299,10 @@ impl Syncer {
         let workers = (0..WORKERS)
             .map(|_| {
                 let rx = rx.clone();
-                std::thread::spawn(move || {
-                    let mut done = Vec::new();
-                    loop {
-                        let next = rx.lock().map_err(|_| io::Error::other("the sync queue is poisoned"))?.recv();
-                        let Ok(path) = next else { return Ok(done) };
-                        std::fs::File::open(&path)?.sync_all()?;
-                        done.push(path);
-                    }
+                std::thread::spawn(move || loop {
+                    let next = rx.lock().map_err(|_| io::Error::other("the sync queue is poisoned"))?.recv();
+                    let Ok(path) = next else { return Ok(()) };
+                    std::fs::File::open(&path)?.sync_all()?;
                 })
             })
             .collect();
@@ -323,18 +319,16 @@ impl Syncer {
         }
     }
 
-    /// Waits for every queued file; the paths synced, or the first error.
+    /// Waits for every queued file; the paths synced (all that were queued), or the first error.
     pub fn finish(mut self) -> io::Result<std::collections::HashSet<PathBuf>> {
         self.queue = None;
-        let mut synced = std::collections::HashSet::new();
         let mut first_err = None;
         for w in self.workers.drain(..) {
-            match w.join().unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked"))) {
-                Ok(done) => synced.extend(done),
-                Err(e) => first_err = first_err.or(Some(e)),
+            if let Err(e) = w.join().unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked"))) {
+                first_err = first_err.or(Some(e));
             }
         }
-        first_err.map_or(Ok(synced), Err)
+        first_err.map_or(Ok(std::mem::take(&mut self.queued)), Err)
     }
 }
 
