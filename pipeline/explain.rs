@@ -95,20 +95,20 @@ pub fn area(t: &Tables, schemas: &SchemaSet, areas: &Areas, code: &str, year: &s
             }
         }
     }
-    let lines: Vec<&LineRow> = t.lines.iter().filter(|l| l.area_code == code && l.financial_year == year).collect();
+    let lines: Vec<&LineRow> = t.lines.iter().filter(|l| *l.area_code == *code && *l.financial_year == *year).collect();
     if lines.is_empty() {
         let _ = writeln!(s, "  contributes nothing to the national totals for {year}");
         return Ok(s);
     }
     let mut by_basis: BTreeMap<&str, Vec<&LineRow>> = BTreeMap::new();
     for l in &lines {
-        by_basis.entry(l.basis.as_str()).or_default().push(l);
+        by_basis.entry(&*l.basis).or_default().push(l);
     }
     for (basis, ls) in by_basis {
         let _ = writeln!(s, "\n{basis}");
         let mut by_source: BTreeMap<&str, Vec<&LineRow>> = BTreeMap::new();
         for l in &ls {
-            by_source.entry(l.funding_source.as_str()).or_default().push(l);
+            by_source.entry(&*l.funding_source).or_default().push(l);
         }
         for (source, sl) in by_source {
             let cat = schemas.funding_sources.get(source).copied();
@@ -136,7 +136,7 @@ pub fn area(t: &Tables, schemas: &SchemaSet, areas: &Areas, code: &str, year: &s
         for column in TOTALS {
             let part = Pence::sum(
                 ls.iter()
-                    .filter(|l| counts_towards(column, schemas.funding_sources.get(&l.funding_source).copied()))
+                    .filter(|l| counts_towards(column, schemas.funding_sources.get(&*l.funding_source).copied()))
                     .map(|l| &l.amount),
             );
             let whole = national.map(|r| national_value(r, column)).unwrap_or_default();
@@ -179,9 +179,9 @@ pub fn total(
             r.areas_included
         );
         let mut per_area: BTreeMap<&str, Pence> = BTreeMap::new();
-        for l in t.lines.iter().filter(|l| l.financial_year == r.financial_year && l.basis == r.basis) {
-            if counts_towards(column, schemas.funding_sources.get(&l.funding_source).copied()) {
-                *per_area.entry(l.area_code.as_str()).or_default() += l.amount;
+        for l in t.lines.iter().filter(|l| *l.financial_year == *r.financial_year && *l.basis == *r.basis) {
+            if counts_towards(column, schemas.funding_sources.get(&*l.funding_source).copied()) {
+                *per_area.entry(&*l.area_code).or_default() += l.amount;
             }
         }
         let mut ranked: Vec<(&str, Pence)> = per_area.into_iter().collect();

@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Text shared rather than copied: a year, sheet, source, area or file name repeats on every
+/// line of a return, and each copy would be an allocation.
+pub type Text = std::sync::Arc<str>;
+
 /// An amount of money in pence. Money never passes through `f64` after extraction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Pence(pub i128);

@@ -1,6 +1,6 @@
 //! The output tables as rows: the contract BI tools read (documented in the README).
 
-use crate::model::Pence;
+use crate::model::{Pence, Text};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,36 +100,36 @@ impl FindingRow {
 /// `lines/financial_year=…/part-0.parquet`: one income line of an accepted submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineRow {
-    pub financial_year: String,
-    pub basis: String,
-    pub area_code: String,
-    pub area_name: String,
-    pub template_id: String,
-    pub funding_source: String,
+    pub financial_year: Text,
+    pub basis: Text,
+    pub area_code: Text,
+    pub area_name: Text,
+    pub template_id: Text,
+    pub funding_source: Text,
     pub contributor: Option<String>,
     pub amount: Pence,
-    pub source_file: String,
-    pub sheet: String,
+    pub source_file: Text,
+    pub sheet: Text,
     pub cell: String,
 }
 
 /// `schemes/financial_year=…/part-0.parquet`: one scheme amount of an accepted submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchemeRow {
-    pub financial_year: String,
-    pub basis: String,
-    pub area_code: String,
-    pub template_id: String,
+    pub financial_year: Text,
+    pub basis: Text,
+    pub area_code: Text,
+    pub template_id: Text,
     pub scheme_id: Option<String>,
     pub scheme_name: Option<String>,
     pub scheme_type: Option<String>,
     pub area_of_spend: Option<String>,
     pub commissioner: Option<String>,
     pub provider: Option<String>,
-    pub funding_source: Option<String>,
+    pub funding_source: Option<Text>,
     pub amount: Pence,
-    pub source_file: String,
-    pub sheet: String,
+    pub source_file: Text,
+    pub sheet: Text,
     pub cell: String,
 }
 

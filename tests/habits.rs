@@ -59,12 +59,12 @@ pub(crate) mod kit {
         let mut out: Vec<ExpectedLine> = t
             .lines
             .iter()
-            .filter(|l| l.source_file == file)
+            .filter(|l| *l.source_file == *file)
             .map(|l| {
                 (
-                    l.funding_source.clone(),
-                    l.financial_year.clone(),
-                    l.basis.clone(),
+                    l.funding_source.to_string(),
+                    l.financial_year.to_string(),
+                    l.basis.to_string(),
                     l.amount,
                     format!("{}!{}", l.sheet, l.cell),
                 )
@@ -235,7 +235,7 @@ fn run_clean(specs: Vec<(&str, ReturnSpec)>) -> (Tables, Vec<(String, ReturnSpec
 
 fn line_amount(t: &Tables, cell: &bcf::fixtures::CellRef) -> Pence {
     let found: Vec<Pence> =
-        t.lines.iter().filter(|l| l.sheet == cell.sheet && l.cell == cell.cell).map(|l| l.amount).collect();
+        t.lines.iter().filter(|l| *l.sheet == *cell.sheet && l.cell == cell.cell).map(|l| l.amount).collect();
     assert_eq!(found.len(), 1, "one line at {cell}: {found:?}");
     found[0]
 }
@@ -338,7 +338,7 @@ fn sheet_names_with_a_trailing_space() {
     let (t, written) = every_family("Kent", |s| s.habits.trailing_space_sheet_names = true);
     let (file, _, _) = &written[3];
     // Lines name the sheet as the workbook does.
-    assert!(t.lines.iter().filter(|l| &l.source_file == file).all(|l| l.sheet == "5. Income "));
+    assert!(t.lines.iter().filter(|l| *l.source_file == **file).all(|l| &*l.sheet == "5. Income "));
 }
 
 #[test]
@@ -365,7 +365,7 @@ fn hwb_name_in_another_case_spacing_ampersand_or_alternative_name() {
         let s = submission(&t, file);
         assert_eq!(s.area_code.as_deref(), Some(*code), "{file}");
         assert_eq!(s.area_name.as_deref(), Some(*official), "{file}");
-        assert!(t.lines.iter().filter(|l| l.source_file == *file).all(|l| l.area_code == *code));
+        assert!(t.lines.iter().filter(|l| *l.source_file == **file).all(|l| *l.area_code == **code));
     }
     assert_eq!(national_of(&t), expected_national(written.iter().map(|w| &w.3)));
 }
@@ -466,7 +466,7 @@ fn pence_are_exact_to_the_penny() {
         let mut v: Vec<Pence> = t
             .lines
             .iter()
-            .filter(|l| l.funding_source == "la_additional" && l.financial_year == year)
+            .filter(|l| &*l.funding_source == "la_additional" && *l.financial_year == *year)
             .map(|l| l.amount)
             .collect();
         v.sort();

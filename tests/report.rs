@@ -86,7 +86,7 @@ fn explain_an_area_lists_every_line_with_its_cell() {
         [("E10000016", "2020-21"), ("E09000007", "2015-16"), ("E06000052", "2018-19"), ("E06000063", "2024-25")]
     {
         let text = explain(out.path(), &["--area", code, "--year", year]);
-        let lines: Vec<_> = t.lines.iter().filter(|l| l.area_code == code && l.financial_year == year).collect();
+        let lines: Vec<_> = t.lines.iter().filter(|l| *l.area_code == *code && *l.financial_year == *year).collect();
         assert!(!lines.is_empty());
         for l in &lines {
             let want = format!("{}!{}", l.sheet, l.cell);
@@ -96,7 +96,7 @@ fn explain_an_area_lists_every_line_with_its_cell() {
                 .unwrap_or_else(|| panic!("{want} in\n{text}"));
             assert!(row.trim_end().ends_with(&l.amount.to_gbp()), "{row}");
         }
-        let total: i128 = lines.iter().filter(|l| l.basis == "plan").map(|l| l.amount.0).sum();
+        let total: i128 = lines.iter().filter(|l| &*l.basis == "plan").map(|l| l.amount.0).sum();
         let plan = text.split("\nplan\n").nth(1).expect("a plan section");
         let contributes = plan.lines().find(|r| r.trim_start().starts_with("total_pooled_gbp")).unwrap();
         assert!(contributes.contains(&bcf::model::Pence(total).to_gbp()), "{contributes}");

@@ -119,7 +119,7 @@ impl Base {
 /// A rejected file has no lines in the outputs.
 fn assert_no_lines(t: &Tables, file: &str) {
     assert!(lines_of(t, file).is_empty(), "{file} contributed lines");
-    assert!(t.schemes.iter().all(|s| s.source_file != file), "{file} contributed schemes");
+    assert!(t.schemes.iter().all(|s| *s.source_file != *file), "{file} contributed schemes");
 }
 
 #[test]

@@ -160,7 +160,7 @@ fn coverage(s: &mut String, t: &Tables, areas: &Areas) {
         // A return's lines are consecutive: each (year, basis, area) is inserted once per run.
         let mut last = None;
         for l in &t.lines {
-            let key = (l.financial_year.as_str(), l.basis.as_str(), l.area_code.as_str());
+            let key = (&*l.financial_year, &*l.basis, &*l.area_code);
             if last != Some(key) {
                 m.entry((key.0, key.1)).or_default().insert(key.2);
                 last = Some(key);

@@ -3,7 +3,7 @@
 pub mod parquet;
 
 use crate::ingest::{Disposition, InputFile};
-use crate::model::{Severity, Status};
+use crate::model::{Basis, Severity, Status, Text};
 use crate::tables::{FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
 use crate::validate::cross::Validated;
 use std::collections::HashMap;
@@ -18,34 +18,26 @@ pub fn status_of(disposition: &Disposition, validated: Option<&Validated>) -> St
     }
 }
 
-/// Builds the per-file tables. `inputs` and `validated` are both in source-file order; the
-/// parses are consumed, so their text moves into the rows instead of being copied. Files are
-/// turned into rows in parallel and the rows joined in input order.
+/// Builds the per-file tables, in input order. The parses are consumed, so their text moves
+/// into the rows instead of being copied, and each table is allocated once at its final size.
 pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
-    use rayon::prelude::*;
-    let mut by_source: HashMap<String, Validated> = validated.into_iter().map(|v| (v.source_file.clone(), v)).collect();
-    let files: Vec<(&InputFile, Option<Validated>)> =
-        inputs.iter().map(|input| (input, by_source.remove(input.source_file.as_str()))).collect();
-    // Each file's rows are built on its own, then joined in input order with one copy: a
-    // tree of pairwise joins would copy every row once per level.
-    let parts: Vec<Tables> = files
-        .into_par_iter()
-        .map(|(input, v)| {
-            let mut t = Tables::default();
-            file_rows(&mut t, input, v);
-            t
-        })
-        .collect();
+    let index: HashMap<&str, usize> = inputs.iter().enumerate().map(|(i, f)| (f.source_file.as_str(), i)).collect();
+    let mut slots: Vec<Option<Validated>> = inputs.iter().map(|_| None).collect();
+    for v in validated {
+        if let Some(&i) = index.get(v.source_file.as_str()) {
+            slots[i] = Some(v);
+        }
+    }
+    let files: Vec<(&InputFile, Option<Validated>)> = inputs.iter().zip(slots).collect();
     let mut all = Tables::default();
-    all.submissions.reserve_exact(parts.iter().map(|t| t.submissions.len()).sum());
-    all.findings.reserve_exact(parts.iter().map(|t| t.findings.len()).sum());
-    all.lines.reserve_exact(parts.iter().map(|t| t.lines.len()).sum());
-    all.schemes.reserve_exact(parts.iter().map(|t| t.schemes.len()).sum());
-    for t in parts {
-        all.submissions.extend(t.submissions);
-        all.findings.extend(t.findings);
-        all.lines.extend(t.lines);
-        all.schemes.extend(t.schemes);
+    all.submissions.reserve_exact(files.len());
+    all.findings.reserve_exact(files.iter().filter_map(|(_, v)| v.as_ref()).map(|v| v.parsed.findings.len()).sum());
+    let contributing =
+        || files.iter().filter_map(|(i, v)| v.as_ref().filter(|v| status_of(&i.disposition, Some(v)).contributes()));
+    all.lines.reserve_exact(contributing().map(|v| v.parsed.lines.len()).sum());
+    all.schemes.reserve_exact(contributing().map(|v| v.parsed.schemes.len()).sum());
+    for (input, v) in files {
+        file_rows(&mut all, input, v);
     }
     all
 }
@@ -97,18 +89,23 @@ fn file_rows(t: &mut Tables, input: &InputFile, v: Option<Validated>) {
     let (Some(area_code), Some(template_id)) = (p.area_code, p.template_id) else {
         return;
     };
-    let area_name = p.area_name.unwrap_or_default();
+    // Shared by every row of the file: a copy each would be an allocation per row.
+    let (area_code, template_id): (Text, Text) = (area_code.into(), template_id.into());
+    let area_name: Text = p.area_name.unwrap_or_default().into();
+    let source_file: Text = input.source_file.as_str().into();
+    let (plan, actual): (Text, Text) = (Basis::Plan.as_str().into(), Basis::Actual.as_str().into());
+    let basis = |b: Basis| if b == Basis::Plan { plan.clone() } else { actual.clone() };
     for l in p.lines {
         t.lines.push(LineRow {
             financial_year: l.financial_year,
-            basis: l.basis.as_str().to_string(),
+            basis: basis(l.basis),
             area_code: area_code.clone(),
             area_name: area_name.clone(),
             template_id: template_id.clone(),
             funding_source: l.funding_source,
             contributor: l.contributor,
             amount: l.amount,
-            source_file: input.source_file.clone(),
+            source_file: source_file.clone(),
             sheet: l.sheet,
             cell: l.cell,
         });
@@ -116,7 +113,7 @@ fn file_rows(t: &mut Tables, input: &InputFile, v: Option<Validated>) {
     for s in p.schemes {
         t.schemes.push(SchemeRow {
             financial_year: s.financial_year,
-            basis: s.basis.as_str().to_string(),
+            basis: basis(s.basis),
             area_code: area_code.clone(),
             template_id: template_id.clone(),
             scheme_id: s.scheme_id,
@@ -127,7 +124,7 @@ fn file_rows(t: &mut Tables, input: &InputFile, v: Option<Validated>) {
             provider: s.provider,
             funding_source: s.funding_source,
             amount: s.amount,
-            source_file: input.source_file.clone(),
+            source_file: source_file.clone(),
             sheet: s.sheet,
             cell: s.cell,
         });

@@ -10,6 +10,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -68,6 +69,8 @@ fn properties(table: &str) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_dictionary_enabled(true)
+        // Amounts are nearly all distinct: a dictionary would only cost the hashing.
+        .set_column_dictionary_enabled(ColumnPath::from("amount_gbp"), false)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(format!("bcf {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(vec![
@@ -162,7 +165,7 @@ pub fn national_batch(rows: &[NationalRow]) -> io::Result<RecordBatch> {
     let money = |f: fn(&NationalRow) -> Pence| Col::Money(rows.iter().map(f).collect());
     batch(vec![
         ("financial_year", Col::Text(rows.iter().map(|r| r.financial_year.as_str()).collect())),
-        ("basis", Col::Text(rows.iter().map(|r| r.basis.as_str()).collect())),
+        ("basis", Col::Text(rows.iter().map(|r| &*r.basis).collect())),
         ("areas_expected", Col::Int32(rows.iter().map(|r| r.areas_expected).collect())),
         ("areas_included", Col::Int32(rows.iter().map(|r| r.areas_included).collect())),
         ("mandated_minimum_gbp", money(|r| r.mandated_minimum)),
@@ -177,35 +180,35 @@ pub fn national_batch(rows: &[NationalRow]) -> io::Result<RecordBatch> {
 
 fn lines_batch(rows: &[&LineRow]) -> io::Result<RecordBatch> {
     batch(vec![
-        ("basis", Col::Text(rows.iter().map(|r| r.basis.as_str()).collect())),
-        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.as_str()).collect())),
-        ("area_name", Col::Text(rows.iter().map(|r| r.area_name.as_str()).collect())),
-        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.as_str()).collect())),
-        ("funding_source", Col::Text(rows.iter().map(|r| r.funding_source.as_str()).collect())),
+        ("basis", Col::Text(rows.iter().map(|r| &*r.basis).collect())),
+        ("area_code", Col::Text(rows.iter().map(|r| &*r.area_code).collect())),
+        ("area_name", Col::Text(rows.iter().map(|r| &*r.area_name).collect())),
+        ("template_id", Col::Text(rows.iter().map(|r| &*r.template_id).collect())),
+        ("funding_source", Col::Text(rows.iter().map(|r| &*r.funding_source).collect())),
         ("contributor", Col::OptText(rows.iter().map(|r| r.contributor.as_deref()).collect())),
         ("amount_gbp", Col::Money(rows.iter().map(|r| r.amount).collect())),
-        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.as_str()).collect())),
-        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.as_str()).collect())),
+        ("source_file", Col::Text(rows.iter().map(|r| &*r.source_file).collect())),
+        ("sheet", Col::Text(rows.iter().map(|r| &*r.sheet).collect())),
         ("cell", Col::Text(rows.iter().map(|r| r.cell.as_str()).collect())),
     ])
 }
 
 fn schemes_batch(rows: &[&SchemeRow]) -> io::Result<RecordBatch> {
-    let opt = |f: fn(&SchemeRow) -> &Option<String>| Col::OptText(rows.iter().map(|r| f(r).as_deref()).collect());
+    let opt = |f: fn(&SchemeRow) -> Option<&str>| Col::OptText(rows.iter().map(|r| f(r)).collect());
     batch(vec![
-        ("basis", Col::Text(rows.iter().map(|r| r.basis.as_str()).collect())),
-        ("area_code", Col::Text(rows.iter().map(|r| r.area_code.as_str()).collect())),
-        ("template_id", Col::Text(rows.iter().map(|r| r.template_id.as_str()).collect())),
-        ("scheme_id", opt(|r| &r.scheme_id)),
-        ("scheme_name", opt(|r| &r.scheme_name)),
-        ("scheme_type", opt(|r| &r.scheme_type)),
-        ("area_of_spend", opt(|r| &r.area_of_spend)),
-        ("commissioner", opt(|r| &r.commissioner)),
-        ("provider", opt(|r| &r.provider)),
-        ("funding_source", opt(|r| &r.funding_source)),
+        ("basis", Col::Text(rows.iter().map(|r| &*r.basis).collect())),
+        ("area_code", Col::Text(rows.iter().map(|r| &*r.area_code).collect())),
+        ("template_id", Col::Text(rows.iter().map(|r| &*r.template_id).collect())),
+        ("scheme_id", opt(|r| r.scheme_id.as_deref())),
+        ("scheme_name", opt(|r| r.scheme_name.as_deref())),
+        ("scheme_type", opt(|r| r.scheme_type.as_deref())),
+        ("area_of_spend", opt(|r| r.area_of_spend.as_deref())),
+        ("commissioner", opt(|r| r.commissioner.as_deref())),
+        ("provider", opt(|r| r.provider.as_deref())),
+        ("funding_source", opt(|r| r.funding_source.as_deref())),
         ("amount_gbp", Col::Money(rows.iter().map(|r| r.amount).collect())),
-        ("source_file", Col::Text(rows.iter().map(|r| r.source_file.as_str()).collect())),
-        ("sheet", Col::Text(rows.iter().map(|r| r.sheet.as_str()).collect())),
+        ("source_file", Col::Text(rows.iter().map(|r| &*r.source_file).collect())),
+        ("sheet", Col::Text(rows.iter().map(|r| &*r.sheet).collect())),
         ("cell", Col::Text(rows.iter().map(|r| r.cell.as_str()).collect())),
     ])
 }

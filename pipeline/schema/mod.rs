@@ -273,7 +273,7 @@ impl TemplateSpec {
         let mut v: Vec<(String, Basis)> = self
             .income
             .iter()
-            .flat_map(|i| i.amount_columns.iter().map(|c| (c.financial_year.clone(), c.basis)))
+            .flat_map(|i| i.amount_columns.iter().map(|c| (c.financial_year.to_string(), c.basis)))
             .collect();
         v.sort();
         v.dedup();

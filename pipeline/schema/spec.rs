@@ -1,6 +1,6 @@
 //! The on-disk form of a template schema. Unknown keys are errors, so a typo cannot pass.
 
-use crate::model::Basis;
+use crate::model::{Basis, Text};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -104,7 +104,7 @@ pub struct CoverFieldSpec {
 #[serde(deny_unknown_fields)]
 pub struct AmountColumnSpec {
     pub title: String,
-    pub financial_year: String,
+    pub financial_year: Text,
     pub basis: Basis,
 }
 
@@ -120,7 +120,7 @@ pub struct IncomeSpec {
     pub grand_totals: Vec<GrandTotalSpec>,
     /// For sections with `funding_source_column`: the column's values and their sources.
     #[serde(default)]
-    pub funding_source_values: BTreeMap<String, String>,
+    pub funding_source_values: BTreeMap<String, Text>,
 }
 
 /// A section: a header row (label, then the amount column titles), one row per contributor,
@@ -129,7 +129,7 @@ pub struct IncomeSpec {
 #[serde(deny_unknown_fields)]
 pub struct IncomeSectionSpec {
     pub header: String,
-    pub funding_source: Option<String>,
+    pub funding_source: Option<Text>,
     pub funding_source_column: Option<String>,
     pub total: String,
     /// Required sections must be present and have at least one line.
@@ -150,7 +150,7 @@ pub struct QuestionSpec {
 #[serde(deny_unknown_fields)]
 pub struct GrandTotalSpec {
     pub label: String,
-    pub funding_sources: Vec<String>,
+    pub funding_sources: Vec<Text>,
 }
 
 /// The scheme table: a header row, then one row per scheme.
@@ -165,7 +165,7 @@ pub struct ExpenditureSpec {
     pub table_rows: u32,
     pub columns: ExpenditureColumns,
     pub amount_columns: Vec<AmountColumnSpec>,
-    pub funding_source_values: BTreeMap<String, String>,
+    pub funding_source_values: BTreeMap<String, Text>,
 }
 
 /// Header titles of the scheme table's descriptive columns.

@@ -85,10 +85,10 @@ pub fn text(sheet: &Sheet, pos: CellPos) -> Option<String> {
 pub fn funding_source(
     sheet: &Sheet,
     pos: CellPos,
-    values: &std::collections::BTreeMap<String, String>,
+    values: &std::collections::BTreeMap<String, crate::model::Text>,
     what: &str,
     findings: &mut Vec<Finding>,
-) -> Option<String> {
+) -> Option<crate::model::Text> {
     let typed = text(sheet, pos).unwrap_or_default();
     let key = crate::workbook::norm(&typed);
     if let Some((_, src)) = values.iter().find(|(k, _)| crate::workbook::folds_to(k, &key)) {

@@ -89,7 +89,7 @@ fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
                         p.lines
                             .iter()
                             .filter(|l| {
-                                &l.funding_source == *source && l.financial_year == basis_year && l.basis == basis
+                                *l.funding_source == ***source && *l.financial_year == *basis_year && l.basis == basis
                             })
                             .map(|l| l.amount.0)
                             .sum(),
@@ -106,11 +106,11 @@ fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
                     let at = p
                         .stream_cells
                         .iter()
-                        .find(|c| &c.funding_source == *source && c.financial_year == *year && c.basis == basis);
+                        .find(|c| *c.funding_source == ***source && *c.financial_year == **year && c.basis == basis);
                     new.push(match at {
                         Some(c) => Finding {
                             rule: Rule::MinimumMismatch,
-                            sheet: Some(c.sheet.clone()),
+                            sheet: Some(c.sheet.to_string()),
                             cell: Some(c.cell.clone()),
                             message: msg,
                         },

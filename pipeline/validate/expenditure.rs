@@ -2,7 +2,7 @@
 
 use super::income::TOLERANCE;
 use super::{cells, ParsedFile, SchemeLine};
-use crate::model::{Basis, CellPos, Finding, Pence, Rule};
+use crate::model::{Basis, CellPos, Finding, Pence, Rule, Text};
 use crate::schema::TemplateSpec;
 use crate::workbook::{norm, OpenError, Workbook};
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
+    let sheet_name: Text = name.as_str().into();
     let header = norm(&spec.header);
     let Some(hpos) = sheet.find_label(&header) else {
         out.findings.push(Finding::sheet(
@@ -74,7 +75,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         let txt = |col: Option<u32>| col.and_then(|c| cells::text(sheet, CellPos::new(row, c)));
         // The row's descriptive cells, read once for all its amount columns.
         let mut described: Option<[Option<String>; 6]> = None;
-        let mut source: Option<Option<String>> = None;
+        let mut source: Option<Option<Text>> = None;
         for &(i, col) in &amounts {
             let pos = CellPos::new(row, col);
             let Some(amount) = cells::amount(sheet, pos, &mut out.findings) else {
@@ -108,7 +109,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
                 financial_year: a.financial_year.clone(),
                 basis: a.basis,
                 amount,
-                sheet: name.clone(),
+                sheet: sheet_name.clone(),
                 cell: pos.a1(),
             });
         }
@@ -123,7 +124,7 @@ fn check_against_income(out: &mut ParsedFile, sheet: &str) {
     let mut sums: BTreeMap<(&str, &str), (Pence, Pence)> = BTreeMap::new();
     let mut plan_years: Vec<&str> = Vec::new();
     for s in out.schemes.iter().filter(|s| s.basis == Basis::Plan) {
-        if !plan_years.contains(&s.financial_year.as_str()) {
+        if !plan_years.contains(&&*s.financial_year) {
             plan_years.push(&s.financial_year);
         }
         if let Some(src) = &s.funding_source {

@@ -1,7 +1,7 @@
 //! Income sections, found by their labels wherever rows were inserted (catalogue §2.2, §2.3).
 
 use super::{cells, IncomeLine, ParsedFile, StreamCell};
-use crate::model::{CellPos, Finding, Pence, Rule};
+use crate::model::{CellPos, Finding, Pence, Rule, Text};
 use crate::schema::{IncomeSectionSpec, SchemaSet, TemplateSpec};
 use crate::workbook::{folds_to, folds_to_prefix, norm, Cell, OpenError, Sheet, Workbook};
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
+    let sheet_name: Text = name.as_str().into();
 
     // Every label that ends a section if its own total row is missing.
     let mut stops: Vec<String> = Vec::new();
@@ -29,7 +30,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
     // Amount column positions, by title, from the first section header that has them.
     let mut grand_columns: BTreeMap<usize, u32> = BTreeMap::new();
     // Sum of lines per (amount column index, funding source).
-    let mut sums: BTreeMap<(usize, String), Pence> = BTreeMap::new();
+    let mut sums: BTreeMap<(usize, Text), Pence> = BTreeMap::new();
 
     for section in &spec.sections {
         let header = norm(&section.header);
@@ -110,7 +111,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
                     financial_year: col_spec.financial_year.clone(),
                     basis: col_spec.basis,
                     amount,
-                    sheet: name.clone(),
+                    sheet: sheet_name.clone(),
                     cell: pos.a1(),
                 });
             }
@@ -132,7 +133,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
                         funding_source: src.clone(),
                         financial_year: col_spec.financial_year.clone(),
                         basis: col_spec.basis,
-                        sheet: name.clone(),
+                        sheet: sheet_name.clone(),
                         cell: pos.a1(),
                     });
                 }
@@ -167,7 +168,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, _schemas: &SchemaSet, out: &mut
             continue;
         };
         let answer_text = norm(&answer.display());
-        let has_lines = out.lines.iter().any(|l| l.funding_source == q.funding_source && l.amount.0 != 0);
+        let has_lines = out.lines.iter().any(|l| *l.funding_source == *q.funding_source && l.amount.0 != 0);
         let disagrees = match answer_text.as_str() {
             "yes" => !has_lines,
             "no" => has_lines,
@@ -216,9 +217,9 @@ fn line_source(
     section: &IncomeSectionSpec,
     source_col: Option<u32>,
     row: u32,
-    values: &BTreeMap<String, String>,
+    values: &BTreeMap<String, Text>,
     findings: &mut Vec<Finding>,
-) -> Option<String> {
+) -> Option<Text> {
     if let Some(s) = &section.funding_source {
         return Some(s.clone());
     }

@@ -12,7 +12,7 @@ mod expenditure;
 mod income;
 mod recognise;
 
-use crate::model::{Basis, Finding, Pence, Rule};
+use crate::model::{Basis, Finding, Pence, Rule, Text};
 use crate::reference::{AreaMatch, Areas};
 use crate::schema::{SchemaSet, TemplateKind};
 use crate::workbook::{Limits, OpenError, Workbook};
@@ -29,12 +29,12 @@ pub struct Context<'a> {
 /// One income line: one contributor's amount for one year and basis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncomeLine {
-    pub funding_source: String,
+    pub funding_source: Text,
     pub contributor: Option<String>,
-    pub financial_year: String,
+    pub financial_year: Text,
     pub basis: Basis,
     pub amount: Pence,
-    pub sheet: String,
+    pub sheet: Text,
     pub cell: String,
 }
 
@@ -47,11 +47,11 @@ pub struct SchemeLine {
     pub area_of_spend: Option<String>,
     pub commissioner: Option<String>,
     pub provider: Option<String>,
-    pub funding_source: Option<String>,
-    pub financial_year: String,
+    pub funding_source: Option<Text>,
+    pub financial_year: Text,
     pub basis: Basis,
     pub amount: Pence,
-    pub sheet: String,
+    pub sheet: Text,
     pub cell: String,
 }
 
@@ -67,10 +67,10 @@ pub struct Allocation {
 /// Where a stream's stored total sits, so cross-file findings can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamCell {
-    pub funding_source: String,
-    pub financial_year: String,
+    pub funding_source: Text,
+    pub financial_year: Text,
     pub basis: Basis,
-    pub sheet: String,
+    pub sheet: Text,
     pub cell: String,
 }
 

@@ -565,7 +565,7 @@ pub fn kent_first_line() -> (String, String) {
     std::fs::copy(kent_path(), dir.path().join("kent.xlsx")).unwrap();
     let (_out, t) = super::run_on(dir.path());
     let l = t.lines.iter().min_by_key(|l| (l.sheet.clone(), a1_to_rc(&l.cell))).expect("Kent has income lines");
-    (l.sheet.clone(), l.cell.clone())
+    (l.sheet.to_string(), l.cell.clone())
 }
 
 /// The cover sheet of the 2023-25 template.
