@@ -468,14 +468,15 @@ fn stage_validate(
     let total = inputs.iter().filter(|f| f.disposition == Disposition::Workbook).count() as u64;
     let done = AtomicU64::new(0);
     let parsed_count = AtomicU64::new(0);
-    let mut validated: Vec<(Validated, Box<RawValue>, &'static str)> = inputs
+    // Each workbook's cache key comes back with its parse: the log is compacted to them.
+    let mut validated: Vec<(Validated, Box<RawValue>, &'static str, Option<String>)> = inputs
         .par_iter()
         .filter_map(|f| {
+            let mut cache_key = None;
             let (parsed, json, how) = match &f.disposition {
                 Disposition::Workbook => {
-                    let key = state::cache_key(&f.sha256, &fingerprint, &cfg.limits);
-                    let hit =
-                        if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(&key) };
+                    let key = cache_key.insert(state::cache_key(&f.sha256, &fingerprint, &cfg.limits));
+                    let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(key) };
                     let result = match hit {
                         Some((p, json)) => (p, json, "cached"),
                         None => {
@@ -483,7 +484,7 @@ fn stage_validate(
                             let json = to_json(&p);
                             if !p.transient {
                                 // A failed cache write only costs a re-parse next time.
-                                if let Err(e) = cache.put(&key, &json) {
+                                if let Err(e) = cache.put(key, &json) {
                                     warn!(error = %e, "cannot write the parse cache");
                                 }
                             }
@@ -519,20 +520,16 @@ fn stage_validate(
                 parsed,
                 status: Status::Rejected,
             };
-            Some((v, json, how))
+            Some((v, json, how, cache_key))
         })
         .collect();
-    let keys: std::collections::HashSet<String> = inputs
-        .iter()
-        .filter(|f| f.disposition == Disposition::Workbook)
-        .map(|f| state::cache_key(&f.sha256, &fingerprint, &cfg.limits))
-        .collect();
+    let keys: std::collections::HashSet<String> = validated.iter_mut().filter_map(|v| v.3.take()).collect();
     if let Err(e) = cache.compact_if_large(&keys) {
         warn!(error = %e, "cannot compact the parse cache");
     }
-    let how: BTreeMap<String, &str> = validated.iter().map(|(v, _, h)| (v.source_file.clone(), *h)).collect();
+    let how: BTreeMap<String, &str> = validated.iter().map(|(v, _, h, _)| (v.source_file.clone(), *h)).collect();
     let (mut list, mut json): (Vec<Validated>, Vec<Box<RawValue>>) =
-        validated.drain(..).map(|(v, j, _)| (v, j)).unzip();
+        validated.drain(..).map(|(v, j, _, _)| (v, j)).unzip();
     // The cross-file rules only add findings: a parse they leave alone keeps its JSON.
     let findings_before: Vec<usize> = list.iter().map(|v| v.parsed.findings.len()).collect();
     validate::cross::apply(&mut list, schemas);

@@ -199,7 +199,8 @@ fn write_json<T: Serialize>(path: &Path, value: &T, sync: bool) -> io::Result<()
     write_file_atomic(path, sync, |w| serde_json::to_writer(w, value).map_err(io::Error::other))
 }
 
-#[derive(Serialize, Deserialize)]
+/// One line of the parse cache log (written by [`ParseCache::put`]).
+#[derive(Deserialize)]
 struct CacheEntry<T> {
     key: String,
     value: T,
@@ -237,10 +238,13 @@ impl ParseCache {
 
     /// Appends one parse, as a JSON line (a kill may cut the last line short; reading skips it).
     pub fn put(&self, key: &str, value: &RawValue) -> io::Result<()> {
-        let mut line = serde_json::to_vec(&CacheEntry { key: key.to_string(), value }).map_err(io::Error::other)?;
-        line.push(b'\n');
+        // A [`CacheEntry`] line, written straight from the JSON already made; keys are hex.
+        debug_assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "cache keys need no escaping");
         let mut log = self.log.lock().map_err(|_| io::Error::other("cache lock poisoned"))?;
-        log.write_all(&line)
+        for part in [r#"{"key":""#, key, r#"","value":"#, value.get(), "}\n"] {
+            log.write_all(part.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Drops entries of inputs that are gone once the log holds more than twice as many lines

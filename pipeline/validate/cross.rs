@@ -4,7 +4,8 @@
 use super::ParsedFile;
 use crate::model::{Finding, Pence, Rule, Status};
 use crate::schema::SchemaSet;
-use std::collections::{BTreeMap, BTreeSet};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The lines of a stream may differ from its allocation by at most this.
 const TOLERANCE: Pence = Pence(100);
@@ -27,100 +28,112 @@ pub fn apply(files: &mut [Validated], schemas: &SchemaSet) {
     resolve_submissions(files);
 }
 
-/// (area code, funding source, financial year) → allocated amount.
-type AllocationTable = BTreeMap<(String, String, String), Pence>;
+/// (area code, financial year) → each stream's allocation, streams in order.
+type AllocationTable<'a> = HashMap<(&'a str, &'a str), Vec<(&'a str, Pence)>>;
 
-/// (area, source, year) → allocation, from readable allocations workbooks; the first file in
-/// source order wins where two cover the same year.
-fn allocation_table(files: &[Validated]) -> (AllocationTable, BTreeSet<String>) {
-    let mut table = BTreeMap::new();
-    let mut covered = BTreeSet::new();
-    let mut year_owner: BTreeMap<String, &str> = BTreeMap::new();
+/// (area, year) → allocations, from readable allocations workbooks; the first file in source
+/// order wins where two cover the same year (and, within it, a stream's first row). Also the
+/// years covered.
+fn allocation_table(files: &[Validated]) -> (AllocationTable<'_>, BTreeSet<&str>) {
+    let mut year_owner: BTreeMap<&str, &str> = BTreeMap::new();
     for f in files.iter().filter(|f| f.parsed.is_allocations) {
-        if Status::from_findings(&f.parsed.findings) == Status::Rejected {
-            continue;
+        if Status::from_findings(&f.parsed.findings) != Status::Rejected {
+            for y in &f.parsed.allocation_years {
+                year_owner.entry(y).or_insert(&f.source_file);
+            }
         }
-        for y in &f.parsed.allocation_years {
-            year_owner.entry(y.clone()).or_insert(&f.source_file);
-            covered.insert(y.clone());
-        }
+    }
+    let mut table: AllocationTable<'_> = HashMap::new();
+    for f in files.iter().filter(|f| f.parsed.is_allocations) {
         for a in &f.parsed.allocations {
-            if year_owner.get(&a.financial_year) == Some(&f.source_file.as_str()) {
-                table
-                    .entry((a.area_code.clone(), a.funding_source.clone(), a.financial_year.clone()))
-                    .or_insert(a.amount);
-            }
-        }
-    }
-    (table, covered)
-}
-
-fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
-    let (table, covered) = allocation_table(files);
-    // (area, year) → its streams' allocations, in source order: looked up once per return.
-    let mut by_area_year: BTreeMap<(&str, &str), Vec<(&String, Pence)>> = BTreeMap::new();
-    for ((a, s, y), v) in &table {
-        by_area_year.entry((a.as_str(), y.as_str())).or_default().push((s, *v));
-    }
-    for f in files.iter_mut() {
-        let p = &mut f.parsed;
-        if p.is_allocations {
-            continue;
-        }
-        let (Some(template_id), Some(area)) = (p.template_id.clone(), p.area_code.clone()) else {
-            continue;
-        };
-        let Some(template) = schemas.template(&template_id) else {
-            continue;
-        };
-        let mut new = Vec::new();
-        for year in &p.financial_years {
-            if !covered.contains(year) {
-                new.push(Finding::file(
-                    Rule::AllocationMissing,
-                    format!("no allocations workbook for {year} was in the input, so the minimum contributions for {year} were not checked"),
-                ));
-                continue;
-            }
-            let streams = by_area_year.get(&(area.as_str(), year.as_str())).map(Vec::as_slice).unwrap_or_default();
-            for (basis_year, basis) in template.periods().into_iter().filter(|(y, _)| y == year) {
-                for (source, allocated) in streams {
-                    let lines = Pence(
-                        p.lines
-                            .iter()
-                            .filter(|l| {
-                                *l.funding_source == ***source && *l.financial_year == *basis_year && l.basis == basis
-                            })
-                            .map(|l| l.amount.0)
-                            .sum(),
-                    );
-                    if lines.abs_diff(*allocated) <= TOLERANCE {
-                        continue;
-                    }
-                    let msg = format!(
-                        "the {source} lines for {year} ({}) add up to {} but the published minimum allocation is {}; enter the allocated amount",
-                        basis.as_str(),
-                        lines.to_gbp(),
-                        allocated.to_gbp()
-                    );
-                    let at = p
-                        .stream_cells
-                        .iter()
-                        .find(|c| *c.funding_source == ***source && *c.financial_year == **year && c.basis == basis);
-                    new.push(match at {
-                        Some(c) => Finding {
-                            rule: Rule::MinimumMismatch,
-                            sheet: Some(c.sheet.to_string()),
-                            cell: Some(c.cell.clone()),
-                            message: msg,
-                        },
-                        None => Finding::file(Rule::MinimumMismatch, msg),
-                    });
+            if year_owner.get(a.financial_year.as_str()) == Some(&f.source_file.as_str()) {
+                let streams = table.entry((&a.area_code, &a.financial_year)).or_default();
+                if !streams.iter().any(|(s, _)| *s == a.funding_source) {
+                    streams.push((&a.funding_source, a.amount));
                 }
             }
         }
-        p.findings.extend(new);
     }
+    for streams in table.values_mut() {
+        streams.sort_by_key(|(s, _)| *s);
+    }
+    (table, year_owner.into_keys().collect())
+}
+
+fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
+    let new: Vec<Vec<Finding>> = {
+        let (table, covered) = allocation_table(files);
+        files.par_iter().map(|f| minimum_findings(&f.parsed, &table, &covered, schemas)).collect()
+    };
+    for (f, new) in files.iter_mut().zip(new) {
+        f.parsed.findings.extend(new);
+    }
+}
+
+/// One return's minimum contributions against its area's allocations.
+fn minimum_findings(
+    p: &ParsedFile,
+    table: &AllocationTable<'_>,
+    covered: &BTreeSet<&str>,
+    schemas: &SchemaSet,
+) -> Vec<Finding> {
+    let mut new = Vec::new();
+    if p.is_allocations {
+        return new;
+    }
+    let (Some(template_id), Some(area)) = (&p.template_id, &p.area_code) else {
+        return new;
+    };
+    let Some(template) = schemas.template(template_id) else {
+        return new;
+    };
+    let periods = template.periods();
+    for year in &p.financial_years {
+        if !covered.contains(year.as_str()) {
+            new.push(Finding::file(
+                Rule::AllocationMissing,
+                format!("no allocations workbook for {year} was in the input, so the minimum contributions for {year} were not checked"),
+            ));
+            continue;
+        }
+        let streams = table.get(&(area.as_str(), year.as_str())).map(Vec::as_slice).unwrap_or_default();
+        for (basis_year, basis) in periods.iter().filter(|(y, _)| y == year) {
+            for &(source, allocated) in streams {
+                let lines = Pence(
+                    p.lines
+                        .iter()
+                        .filter(|l| {
+                            *l.funding_source == *source && *l.financial_year == **basis_year && l.basis == *basis
+                        })
+                        .map(|l| l.amount.0)
+                        .sum(),
+                );
+                if lines.abs_diff(allocated) <= TOLERANCE {
+                    continue;
+                }
+                let msg = format!(
+                    "the {source} lines for {year} ({}) add up to {} but the published minimum allocation is {}; enter the allocated amount",
+                    basis.as_str(),
+                    lines.to_gbp(),
+                    allocated.to_gbp()
+                );
+                let at = p
+                    .stream_cells
+                    .iter()
+                    .find(|c| *c.funding_source == *source && *c.financial_year == **year && c.basis == *basis);
+                new.push(match at {
+                    Some(c) => Finding {
+                        rule: Rule::MinimumMismatch,
+                        sheet: Some(c.sheet.to_string()),
+                        cell: Some(c.cell.clone()),
+                        message: msg,
+                    },
+                    None => Finding::file(Rule::MinimumMismatch, msg),
+                });
+            }
+        }
+    }
+    new
 }
 
 /// Per area and template: the latest submission date wins; earlier files are superseded; two
