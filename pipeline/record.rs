@@ -40,7 +40,7 @@ pub struct RunRecord {
     pub config: RunConfigRecord,
     pub schemas: BTreeMap<String, String>,
     pub stages: Vec<StageRecord>,
-    pub files: Vec<FileRecord>,
+    pub files: FileList,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,7 +101,7 @@ impl RunRecord {
                     error: None,
                 })
                 .collect(),
-            files: Vec::new(),
+            files: FileList::default(),
         }
     }
 
@@ -120,6 +120,64 @@ impl RunRecord {
     }
 }
 
+/// The per-file records. The record is saved at every stage boundary but its files change
+/// once a run: they are serialised once and that JSON reused until they next change.
+#[derive(Debug, Clone, Default)]
+pub struct FileList {
+    files: Vec<FileRecord>,
+    json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+}
+
+impl std::ops::Deref for FileList {
+    type Target = Vec<FileRecord>;
+    fn deref(&self) -> &Vec<FileRecord> {
+        &self.files
+    }
+}
+
+impl std::ops::DerefMut for FileList {
+    /// A change to the files forgets their JSON.
+    fn deref_mut(&mut self) -> &mut Vec<FileRecord> {
+        self.json = std::sync::OnceLock::new();
+        &mut self.files
+    }
+}
+
+impl FileList {
+    /// Serialises the files now (for the next save of the record), if not yet done.
+    pub fn serialise_now(&self) {
+        self.json();
+    }
+
+    fn json(&self) -> &serde_json::value::RawValue {
+        self.json.get_or_init(|| serde_json::value::to_raw_value(&self.files).expect("file records serialise to JSON"))
+    }
+}
+
+impl PartialEq for FileList {
+    fn eq(&self, other: &Self) -> bool {
+        self.files == other.files
+    }
+}
+
+impl FromIterator<FileRecord> for FileList {
+    fn from_iter<I: IntoIterator<Item = FileRecord>>(iter: I) -> Self {
+        FileList { files: iter.into_iter().collect(), json: Default::default() }
+    }
+}
+
+impl Serialize for FileList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for FileList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<FileRecord>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// `2026-11-22T16:01:02Z` from seconds since the epoch (UTC).
 pub fn timestamp(secs: u64) -> String {
     let (y, m, d) = crate::validate::cells::civil_from_days((secs / 86400) as i64);
@@ -133,6 +191,33 @@ pub fn now() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn file(name: &str) -> FileRecord {
+        FileRecord {
+            source_file: name.into(),
+            sha256: "00".into(),
+            status: "accepted".into(),
+            parse: "parsed".into(),
+            error_count: 0,
+            warning_count: 0,
+            first_error: None,
+        }
+    }
+
+    #[test]
+    fn files_are_serialised_as_a_plain_list_and_again_after_a_change() {
+        let mut files: FileList = [file("a.xlsx")].into_iter().collect();
+        let first = serde_json::to_string(&files).unwrap();
+        assert_eq!(first, serde_json::to_string(&vec![file("a.xlsx")]).unwrap());
+        assert_eq!(serde_json::to_string(&files).unwrap(), first, "the kept JSON is the same");
+        files.push(file("b.xlsx"));
+        let second = serde_json::to_string(&files).unwrap();
+        assert!(second.contains("b.xlsx"), "a change is serialised: {second}");
+        let back: FileList = serde_json::from_str(&second).unwrap();
+        assert_eq!(back, files);
+    }
+
     #[test]
     fn timestamps_are_utc_iso() {
         assert_eq!(super::timestamp(0), "1970-01-01T00:00:00Z");

@@ -586,10 +586,15 @@ fn stage_validate(
     let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
     if memo.rows_wanted {
         // The next stage's rows are built while validate.json is written: one thread's work,
-        // and the rows need only the parses.
+        // and the rows need only the parses. The run record's files are serialised meanwhile.
+        let files = &rec.files;
         let (saved, tables) = rayon::join(
             || save_state(state, state.validate_path(), &persisted, memo),
-            || normalise::build(&inputs, list),
+            || {
+                let tables = normalise::build(&inputs, list);
+                files.serialise_now();
+                tables
+            },
         );
         saved.map_err(out_err)?;
         memo.tables = Some(tables);
@@ -700,6 +705,7 @@ fn stage_aggregate(
     let written = jobs.par_iter().try_for_each(|job| job());
     drop(jobs);
     written.map_err(err)?;
+    queue_staged(state, memo).map_err(err)?;
     // Feedback files of areas that no longer have findings are removed on publish.
     let mut stale = Vec::new();
     if let Ok(rd) = std::fs::read_dir(cfg.out.join("feedback")) {

@@ -12,12 +12,12 @@
 //! OUT/.bcf/downloads/        the HTTP store (objects/<sha256>, index.json)
 //! ```
 
-use crate::normalise::parquet::{write_file_atomic, write_text_atomic};
+use crate::normalise::parquet::write_file_atomic;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -123,7 +123,8 @@ impl State {
 
     pub fn set_published_fingerprint(&self, fp: Option<&str>) -> io::Result<()> {
         match fp {
-            Some(fp) => write_text_atomic(&self.fingerprint_path(), fp),
+            // Not synced: a fingerprint lost or cut short by a power cut only costs a full run.
+            Some(fp) => write_file_atomic(&self.fingerprint_path(), false, |w| w.write_all(fp.as_bytes())),
             None => match std::fs::remove_file(self.fingerprint_path()) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
                 _ => Ok(()),
@@ -131,12 +132,26 @@ impl State {
         }
     }
 
-    /// Empties the staging folder (left over from a killed run, or the last publish).
+    /// Removes every file from the staging folder (left over from a killed run). Its folders
+    /// stay: removing a folder costs a journalled write, and the next run writes into them.
     pub fn clear_staging(&self) -> io::Result<()> {
-        match std::fs::remove_dir_all(self.staging()) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        fn walk(dir: &Path) -> io::Result<()> {
+            let rd = match std::fs::read_dir(dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            for e in rd {
+                let e = e?;
+                if e.file_type()?.is_dir() {
+                    walk(&e.path())?;
+                } else {
+                    std::fs::remove_file(e.path())?;
+                }
+            }
+            Ok(())
         }
+        walk(&self.staging())
     }
 
     /// Makes every staged file visible under `OUT/` by rename, and removes `stale` output paths
@@ -169,16 +184,21 @@ impl State {
     }
 
     fn roll_forward(&self, j: Journal) -> io::Result<()> {
+        let staging = self.staging();
+        // Folders known to exist, so each is created (or found) once, not once per file.
+        let mut folders: HashSet<PathBuf> = HashSet::from([self.out.clone()]);
         for rel in &j.files {
-            let from = self.staging().join(rel);
             let to = self.out.join(rel);
-            if !from.exists() {
-                continue; // moved before the interruption
-            }
             if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent)?;
+                if !folders.contains(parent) {
+                    std::fs::create_dir_all(parent)?;
+                    folders.insert(parent.to_path_buf());
+                }
             }
-            std::fs::rename(&from, &to)?;
+            match std::fs::rename(staging.join(rel), &to) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue, // moved before an interruption
+                moved => moved?,
+            }
             checkpoint("during-publish");
         }
         for rel in &j.stale {
@@ -249,7 +269,7 @@ impl ParseCache {
 
     /// Drops entries of inputs that are gone once the log holds more than twice as many lines
     /// as `keep` (the current inputs' keys), so it stays bounded at amortised cost.
-    pub fn compact_if_large(self, keep: &std::collections::HashSet<String>) -> io::Result<()> {
+    pub fn compact_if_large(self, keep: &HashSet<String>) -> io::Result<()> {
         #[derive(Deserialize)]
         struct KeyOnly {
             key: String,
@@ -291,7 +311,7 @@ struct Journal {
 /// overlap the work that follows instead of adding up at the end.
 pub struct Syncer {
     queue: Option<std::sync::mpsc::Sender<PathBuf>>,
-    queued: std::collections::HashSet<PathBuf>,
+    queued: HashSet<PathBuf>,
     workers: Vec<std::thread::JoinHandle<io::Result<()>>>,
 }
 
@@ -324,7 +344,7 @@ impl Syncer {
     }
 
     /// Waits for every queued file; the paths synced (all that were queued), or the first error.
-    pub fn finish(mut self) -> io::Result<std::collections::HashSet<PathBuf>> {
+    pub fn finish(mut self) -> io::Result<HashSet<PathBuf>> {
         self.queue = None;
         let mut first_err = None;
         for w in self.workers.drain(..) {

@@ -100,12 +100,6 @@ pub fn write_staged_text(path: &Path, text: &str) -> io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Writes small text files (state, fingerprints) by way of a temporary file and a rename,
-/// synced first.
-pub fn write_text_atomic(path: &Path, text: &str) -> io::Result<()> {
-    write_file_atomic(path, true, |w| w.write_all(text.as_bytes()))
-}
-
 /// Writes a file by way of a temporary file in the same folder and a rename, so readers see
 /// the old file or the whole new one. `sync`: wait for the disk before the rename, so a power
 /// cut cannot leave the new name on a partly written file (a killed process never can).

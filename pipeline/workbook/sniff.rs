@@ -475,13 +475,15 @@ fn check_ods_manifest<R: Read + Seek>(
 fn check_shared_strings_count<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, names: &[String]) -> Result<(), OpenError> {
     use quick_xml::events::Event;
     for (i, _) in names.iter().enumerate().filter(|(_, n)| n.ends_with("sharedstrings.xml")) {
-        let entry = zip.by_index(i).map_err(|e| damaged("the shared strings", e))?;
-        let size = entry.size();
-        // The `<sst>` element opens the part: a small buffer almost always reaches it.
-        let mut r = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(512, entry.take(64 * 1024)));
-        let mut buf = Vec::new();
+        let mut head = [0u8; SST_HEAD_BYTES];
+        let (size, n) = {
+            let entry = zip.by_index_raw(i).map_err(|e| damaged("the shared strings", e))?;
+            let (size, method) = (entry.size(), entry.compression());
+            (size, part_head(entry, method, &mut head).map_err(|e| damaged("the shared strings", e))?)
+        };
+        let mut r = quick_xml::Reader::from_reader(&head[..n]);
         loop {
-            match r.read_event_into(&mut buf) {
+            match r.read_event() {
                 Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
                     let declared = e
                         .attributes()
@@ -498,15 +500,90 @@ fn check_shared_strings_count<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name
                 Ok(Event::Eof) | Err(_) => break, // calamine reports it
                 _ => (),
             }
-            buf.clear();
         }
     }
     Ok(())
 }
 
+/// How much of the shared strings is read for its `<sst>` element, which opens the part after
+/// the XML declaration: a few hundred bytes in practice.
+const SST_HEAD_BYTES: usize = 4096;
+
+thread_local! {
+    /// One inflater per thread, reset between parts: a fresh one costs allocating and zeroing
+    /// its window for every workbook.
+    static INFLATER: std::cell::RefCell<flate2::Decompress> = std::cell::RefCell::new(flate2::Decompress::new(false));
+}
+
+/// The first bytes of a part, inflated from its raw (compressed) bytes; how many were filled.
+fn part_head(mut raw: impl Read, method: zip::CompressionMethod, out: &mut [u8]) -> std::io::Result<usize> {
+    if method == zip::CompressionMethod::Stored {
+        return read_up_to(&mut raw, out);
+    }
+    if method != zip::CompressionMethod::Deflated {
+        return Ok(0); // not readable here; calamine fails on it if it reads it
+    }
+    INFLATER.with_borrow_mut(|inflater| {
+        inflater.reset(false);
+        let mut input = [0u8; SST_HEAD_BYTES];
+        let (mut len, mut used, mut filled) = (0, 0, 0);
+        while filled < out.len() {
+            if used == len {
+                len = raw.read(&mut input)?;
+                used = 0;
+                if len == 0 {
+                    break;
+                }
+            }
+            let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+            let status = inflater
+                .decompress(&input[used..len], &mut out[filled..], flate2::FlushDecompress::None)
+                .map_err(std::io::Error::other)?;
+            used += (inflater.total_in() - before_in) as usize;
+            filled += (inflater.total_out() - before_out) as usize;
+            if status == flate2::Status::StreamEnd {
+                break;
+            }
+        }
+        Ok(filled)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that hands out at most 7 bytes a call, as a slow stream would.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(7).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_part_head_is_its_first_bytes_however_it_is_stored() {
+        use std::io::Write;
+        let text: Vec<u8> = (0..20_000u32).flat_map(|i| format!("<si><t>{i}</t></si>").into_bytes()).collect();
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&text).unwrap();
+        let deflated = enc.finish().unwrap();
+        for _ in 0..2 {
+            // Twice on one thread: the reused inflater starts afresh.
+            let mut out = [0u8; SST_HEAD_BYTES];
+            let n = part_head(Trickle(&deflated), zip::CompressionMethod::Deflated, &mut out).unwrap();
+            assert_eq!(&out[..n], &text[..SST_HEAD_BYTES]);
+        }
+        let mut out = [0u8; SST_HEAD_BYTES];
+        let n = part_head(Trickle(&text[..100]), zip::CompressionMethod::Stored, &mut out).unwrap();
+        assert_eq!(&out[..n], &text[..100]);
+        let short = &deflated[..deflated.len() / 2];
+        let n = part_head(Trickle(short), zip::CompressionMethod::Deflated, &mut out).unwrap();
+        assert_eq!(&out[..n], &text[..n], "a truncated part gives what it has");
+    }
 
     #[test]
     fn sniffs_by_content() {
