@@ -140,6 +140,8 @@ pub enum RunError {
     Config(String),
     #[error("nothing to {stage}: run `bcf {before}` first ({path} is missing)")]
     MissingStage { stage: &'static str, before: &'static str, path: PathBuf },
+    #[error("{path} refers to the parse of {file}, which is no longer in the parse cache: run `bcf validate` again")]
+    ParseGone { path: PathBuf, file: String },
 }
 
 /// What a command did.
@@ -455,11 +457,8 @@ fn stage_validate(
         None => load_stage(state, state.ingest_path(), "validate", "ingest")?,
     };
     // Files a scoped rerun must re-parse: those the last validation put in scope.
-    let previous: Vec<Validated> = if scope.is_empty() {
-        Vec::new()
-    } else {
-        state.load(&state.validate_path()).ok().flatten().unwrap_or_default()
-    };
+    let previous: Vec<Validated> =
+        if scope.is_empty() { Vec::new() } else { load_validated(state).ok().flatten().unwrap_or_default() };
     let cache = state.open_cache().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
     let forced: std::collections::HashSet<&str> =
         previous.iter().filter(|v| scope.matches(&v.parsed)).map(|v| v.source_file.as_str()).collect();
@@ -468,8 +467,9 @@ fn stage_validate(
     let total = inputs.iter().filter(|f| f.disposition == Disposition::Workbook).count() as u64;
     let done = AtomicU64::new(0);
     let parsed_count = AtomicU64::new(0);
-    // Each workbook's cache key comes back with its parse: the log is compacted to them.
-    let mut validated: Vec<(Validated, Box<RawValue>, &'static str, Option<String>)> = inputs
+    // Each parse comes back with where validate.json finds it, and its cache key (the log is
+    // compacted to the current files' keys).
+    let mut validated: Vec<FileResult> = inputs
         .par_iter()
         .filter_map(|f| {
             let mut cache_key = None;
@@ -478,16 +478,21 @@ fn stage_validate(
                     let key = cache_key.insert(state::cache_key(&f.sha256, &fingerprint, &cfg.limits));
                     let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(key) };
                     let result = match hit {
-                        Some((p, json)) => (p, json, "cached"),
+                        Some(p) => (p, ParseJson::Cached(key.clone()), "cached"),
                         None => {
                             let p = validate_one(f, &ctx);
                             let json = to_json(&p);
-                            if !p.transient {
-                                // A failed cache write only costs a re-parse next time.
-                                if let Err(e) = cache.put(key, &json) {
+                            // Once in the log, the JSON is not kept: validate.json refers to it.
+                            // A failed cache write only costs a re-parse next time.
+                            let put = if p.transient { None } else { Some(cache.put(key, &json)) };
+                            let json = match put {
+                                Some(Ok(())) => ParseJson::Cached(key.clone()),
+                                Some(Err(e)) => {
                                     warn!(error = %e, "cannot write the parse cache");
+                                    ParseJson::Inline(json)
                                 }
-                            }
+                                None => ParseJson::Inline(json),
+                            };
                             let n = parsed_count.fetch_add(1, Ordering::Relaxed) + 1;
                             state::checkpoint(&format!("during-validate-{n}"));
                             // A caught panic may not recur: `bcf rerun` retries such files.
@@ -509,7 +514,7 @@ fn stage_validate(
                         )],
                         ..Default::default()
                     };
-                    let json = to_json(&p);
+                    let json = ParseJson::Inline(to_json(&p));
                     (p, json, "none")
                 }
                 Disposition::Skipped(_) | Disposition::Duplicate(_) => return None,
@@ -527,15 +532,21 @@ fn stage_validate(
     if let Err(e) = cache.compact_if_large(&keys) {
         warn!(error = %e, "cannot compact the parse cache");
     }
+    // validate.json refers to parses in the log: it goes to disk with validate.json.
+    match &mut memo.syncer {
+        Some(syncer) => syncer.sync(state.cache_log_path()),
+        None => state::sync_files(&[state.cache_log_path()])
+            .map_err(|source| RunError::Output { path: state.cache_log_path(), source })?,
+    }
     let how: BTreeMap<String, &str> = validated.iter().map(|(v, _, h, _)| (v.source_file.clone(), *h)).collect();
-    let (mut list, mut json): (Vec<Validated>, Vec<Box<RawValue>>) =
-        validated.drain(..).map(|(v, j, _, _)| (v, j)).unzip();
-    // The cross-file rules only add findings: a parse they leave alone keeps its JSON.
+    let (mut list, mut json): (Vec<Validated>, Vec<ParseJson>) = validated.drain(..).map(|(v, j, _, _)| (v, j)).unzip();
+    // The cross-file rules only add findings: a parse they leave alone keeps its JSON (or its
+    // place in the cache); one they add to is written out whole.
     let findings_before: Vec<usize> = list.iter().map(|v| v.parsed.findings.len()).collect();
     validate::cross::apply(&mut list, schemas);
     list.par_iter().zip(json.par_iter_mut()).zip(findings_before).for_each(|((v, j), before)| {
         if v.parsed.findings.len() != before {
-            *j = to_json(&v.parsed);
+            *j = ParseJson::Inline(to_json(&v.parsed));
         }
     });
     let by_source: BTreeMap<&str, &Validated> = list.iter().map(|v| (v.source_file.as_str(), v)).collect();
@@ -573,14 +584,21 @@ fn stage_validate(
         ("superseded", status_count(Status::Superseded)),
     ]);
     // Owned, so the parses can move into rows while validate.json is written.
-    let persisted: Vec<ValidatedJson> = list
+    let persisted: Vec<ValidatedJson<Box<RawValue>>> = list
         .iter()
         .zip(json)
-        .map(|(v, j)| ValidatedJson {
-            source_file: v.source_file.clone(),
-            sha256: v.sha256.clone(),
-            parsed: j,
-            status: v.status,
+        .map(|(v, j)| {
+            let (parsed, cache_key) = match j {
+                ParseJson::Inline(json) => (Some(json), None),
+                ParseJson::Cached(key) => (None, Some(key)),
+            };
+            ValidatedJson {
+                source_file: v.source_file.clone(),
+                sha256: v.sha256.clone(),
+                parsed,
+                cache_key,
+                status: v.status,
+            }
         })
         .collect();
     let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
@@ -630,14 +648,53 @@ fn to_json(p: &ParsedFile) -> Box<RawValue> {
     serde_json::value::to_raw_value(p).expect("a parse serialises to JSON")
 }
 
-/// A [`Validated`] as `validate.json` holds it, with the parse already serialised: the same
-/// JSON as serialising the `Validated` itself, so it loads back as one.
-#[derive(serde::Serialize)]
-struct ValidatedJson {
+/// One file's parse, where validate.json finds it, how it was had (`parsed`, `cached`, …)
+/// and its cache key.
+type FileResult = (Validated, ParseJson, &'static str, Option<String>);
+
+/// Where `validate.json` finds a file's parse: in the parse cache (most), or written out.
+enum ParseJson {
+    Cached(String),
+    Inline(Box<RawValue>),
+}
+
+/// A [`Validated`] as `validate.json` holds it: its parse is either there, already serialised,
+/// or in the parse cache under `cache_key` (so the run need not keep every parse's JSON).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ValidatedJson<P> {
     source_file: String,
     sha256: String,
-    parsed: Box<RawValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parsed: Option<P>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cache_key: Option<String>,
     status: Status,
+}
+
+/// The last validation as `validate.json` holds it, each parse read from it or from the parse
+/// cache; `None` if there is none.
+fn load_validated(state: &State) -> Result<Option<Vec<Validated>>, RunError> {
+    let path = state.validate_path();
+    let Some(entries) = state
+        .load::<Vec<ValidatedJson<ParsedFile>>>(&path)
+        .map_err(|source| RunError::Output { path: path.clone(), source })?
+    else {
+        return Ok(None);
+    };
+    let cache = entries.iter().any(|e| e.parsed.is_none()).then(|| state.read_cache());
+    let mut validated = Vec::with_capacity(entries.len());
+    for e in entries {
+        let parsed = match (e.parsed, e.cache_key.as_deref().zip(cache.as_ref())) {
+            (Some(p), _) => Some(p),
+            (None, Some((key, cache))) => cache.get(key),
+            (None, None) => None,
+        };
+        let Some(parsed) = parsed else {
+            return Err(RunError::ParseGone { path, file: e.source_file });
+        };
+        validated.push(Validated { source_file: e.source_file, sha256: e.sha256, parsed, status: e.status });
+    }
+    Ok(Some(validated))
 }
 
 /// The tables of the last validation, without national totals: from this command's earlier
@@ -652,7 +709,11 @@ fn validated_tables(state: &State, stage: &'static str, memo: &mut Memo) -> Resu
     };
     let validated: Vec<Validated> = match memo.validated.take() {
         Some(v) => v,
-        None => load_stage(state, state.validate_path(), stage, "validate")?,
+        None => load_validated(state)?.ok_or(RunError::MissingStage {
+            stage,
+            before: "validate",
+            path: state.validate_path(),
+        })?,
     };
     Ok(normalise::build(&inputs, validated))
 }

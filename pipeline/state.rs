@@ -5,7 +5,7 @@
 //! Layout:
 //! ```text
 //! OUT/.bcf/ingest.json       the input files (ingest's result)
-//! OUT/.bcf/validate.json     every workbook's parse, findings and status (validate's result)
+//! OUT/.bcf/validate.json     every workbook's status and parse (by its key in the cache) (validate's result)
 //! OUT/.bcf/cache.jsonl      every file's parse, keyed by content hash + schemas + tool version + limits
 //! OUT/.bcf/staging/…         outputs being written, not yet visible
 //! OUT/.bcf/publish.json      the journal of a publish in progress (rolled forward if found)
@@ -55,7 +55,7 @@ impl State {
         self.dir.join("publish.json")
     }
 
-    fn cache_log_path(&self) -> PathBuf {
+    pub fn cache_log_path(&self) -> PathBuf {
         self.dir.join("cache.jsonl")
     }
 
@@ -81,13 +81,12 @@ impl State {
         }
     }
 
-    /// Opens the parse cache: every entry of the log, and the log for appending.
-    pub fn open_cache(&self) -> io::Result<ParseCache> {
-        std::fs::create_dir_all(&self.dir)?;
+    /// Every entry of the parse cache log, by key, and the log's line count. Later lines win;
+    /// a line cut short by a killed run is skipped.
+    fn cache_entries(&self) -> (HashMap<String, Box<RawValue>>, usize) {
         let mut entries = HashMap::new();
         let mut lines = 0;
         if let Ok(file) = std::fs::File::open(self.cache_log_path()) {
-            // Later lines win; a line cut short by a killed run is skipped.
             for line in BufReader::new(file).lines() {
                 let Ok(line) = line else { break };
                 lines += 1;
@@ -96,6 +95,18 @@ impl State {
                 }
             }
         }
+        (entries, lines)
+    }
+
+    /// The parse cache for reading only (as a later stage resolves `validate.json`).
+    pub fn read_cache(&self) -> ReadCache {
+        ReadCache { entries: self.cache_entries().0 }
+    }
+
+    /// Opens the parse cache: every entry of the log, and the log for appending.
+    pub fn open_cache(&self) -> io::Result<ParseCache> {
+        std::fs::create_dir_all(&self.dir)?;
+        let (entries, lines) = self.cache_entries();
         let mut log = OpenOptions::new().create(true).append(true).open(self.cache_log_path())?;
         // End a line cut short by a kill, so the next entry starts on a line of its own.
         let len = log.metadata()?.len();
@@ -109,7 +120,7 @@ impl State {
             }
         }
         let log = Mutex::new(BufWriter::with_capacity(CACHE_BUFFER_BYTES, log));
-        Ok(ParseCache { entries, lines, log, path: self.cache_log_path() })
+        Ok(ParseCache { entries: ReadCache { entries }, lines, log, path: self.cache_log_path() })
     }
 
     fn fingerprint_path(&self) -> PathBuf {
@@ -233,27 +244,40 @@ const CACHE_BUFFER_BYTES: usize = 256 * 1024;
 /// Each file's parse, keyed by [`cache_key`], in one append-only JSON-lines log
 /// (`OUT/.bcf/cache.jsonl`): one file for the whole corpus (a file per return costs more in
 /// inode creation than the parse), still resumable after a kill because parses are appended
-/// as they finish (in [`CACHE_BUFFER_BYTES`] batches). Entries are kept as the JSON they were
-/// written as: a parse is serialised once, and that text serves both the log and
-/// `validate.json`.
+/// as they finish (in [`CACHE_BUFFER_BYTES`] batches). A parse is serialised once, for the
+/// log; `validate.json` refers to it there by key.
 pub struct ParseCache {
-    entries: HashMap<String, Box<RawValue>>,
+    entries: ReadCache,
     /// Lines in the log when it was opened.
     lines: usize,
     log: Mutex<BufWriter<std::fs::File>>,
     path: PathBuf,
 }
 
-impl ParseCache {
-    /// The entry under `key`, read back, with its JSON; `None` if absent or no longer readable.
-    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<(T, Box<RawValue>)> {
-        let raw = self.entries.get(key)?;
-        let value = serde_json::from_str(raw.get()).ok()?;
-        Some((value, raw.clone()))
+/// The parse cache's entries, read only.
+pub struct ReadCache {
+    entries: HashMap<String, Box<RawValue>>,
+}
+
+impl ReadCache {
+    /// The entry under `key`, read back; `None` if absent or no longer readable.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        serde_json::from_str(self.entries.get(key)?.get()).ok()
     }
 
     pub fn contains(&self, key: &str) -> bool {
         self.entries.contains_key(key)
+    }
+}
+
+impl ParseCache {
+    /// The entry under `key`, read back; `None` if absent or no longer readable.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.entries.get(key)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains(key)
     }
 
     /// Appends one parse, as a JSON line (a kill may cut the last line short; reading skips it).

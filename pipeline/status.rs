@@ -55,7 +55,7 @@ fn unparsed_files(out: &Path, r: &RunRecord) -> Option<usize> {
     let schemas = crate::schema::load(Path::new(&r.config.schemas_dir)).ok()?;
     let limits = Limits { max_inflated_bytes: r.config.max_inflated_bytes, ..Limits::default() };
     let fp = schemas.fingerprint();
-    let cache = state.open_cache().ok()?;
+    let cache = state.read_cache();
     Some(
         inputs
             .iter()

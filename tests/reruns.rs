@@ -198,6 +198,33 @@ fn stages_run_alone_equal_a_whole_run() {
 }
 
 #[test]
+fn validate_json_refers_to_the_parse_cache_and_says_so_when_it_is_gone() {
+    let input = fixtures().join("samples");
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    ok(&["ingest", "--input", input.to_str().unwrap(), "--out", o]);
+    ok(&["validate", "--out", o]);
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join(".bcf/validate.json")).unwrap()).unwrap();
+    let entries = state.as_array().unwrap();
+    let by_key = entries.iter().filter(|e| e.get("cache_key").is_some() && e.get("parsed").is_none()).count();
+    assert!(by_key > 0, "parses in the cache are referred to, not copied");
+    assert!(
+        entries.iter().all(|e| e.get("cache_key").is_some() != e.get("parsed").is_some()),
+        "every entry has its parse or its key"
+    );
+    std::fs::remove_file(out.path().join(".bcf/cache.jsonl")).unwrap();
+    let fail = bcf(&["normalise", "--out", o]);
+    assert_eq!(fail.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&fail.stderr);
+    assert!(stderr.contains("no longer in the parse cache: run `bcf validate` again"), "{stderr}");
+    ok(&["validate", "--out", o]);
+    ok(&["normalise", "--out", o]);
+    ok(&["aggregate", "--out", o]);
+    assert_eq!(published(out.path()), clean_outputs(&input));
+}
+
+#[test]
 fn run_record_format() {
     let out = tempfile::tempdir().unwrap();
     ok(&["run", "--input", fixtures().join("samples").to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
