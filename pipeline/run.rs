@@ -476,7 +476,8 @@ fn stage_validate(
             let (parsed, json, how) = match &f.disposition {
                 Disposition::Workbook => {
                     let key = cache_key.insert(state::cache_key(&f.sha256, &fingerprint, &cfg.limits));
-                    let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(key) };
+                    let hit =
+                        if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(key) };
                     let result = match hit {
                         Some(p) => (p, ParseJson::Cached(key.clone()), "cached"),
                         None => {
@@ -535,11 +536,11 @@ fn stage_validate(
     // validate.json refers to parses in the log: it goes to disk with validate.json.
     match &mut memo.syncer {
         Some(syncer) => syncer.sync(state.cache_log_path()),
-        None => state::sync_files(&[state.cache_log_path()])
-            .map_err(|source| RunError::Output { path: state.cache_log_path(), source })?,
+        None => state::sync_files(&[state.cache_log_path()]).map_err(|source| RunError::Output { path: state.cache_log_path(), source })?,
     }
     let how: BTreeMap<String, &str> = validated.iter().map(|(v, _, h, _)| (v.source_file.clone(), *h)).collect();
-    let (mut list, mut json): (Vec<Validated>, Vec<ParseJson>) = validated.drain(..).map(|(v, j, _, _)| (v, j)).unzip();
+    let (mut list, mut json): (Vec<Validated>, Vec<ParseJson>) =
+        validated.drain(..).map(|(v, j, _, _)| (v, j)).unzip();
     // The cross-file rules only add findings: a parse they leave alone keeps its JSON (or its
     // place in the cache); one they add to is written out whole.
     let findings_before: Vec<usize> = list.iter().map(|v| v.parsed.findings.len()).collect();
@@ -592,13 +593,7 @@ fn stage_validate(
                 ParseJson::Inline(json) => (Some(json), None),
                 ParseJson::Cached(key) => (None, Some(key)),
             };
-            ValidatedJson {
-                source_file: v.source_file.clone(),
-                sha256: v.sha256.clone(),
-                parsed,
-                cache_key,
-                status: v.status,
-            }
+            ValidatedJson { source_file: v.source_file.clone(), sha256: v.sha256.clone(), parsed, cache_key, status: v.status }
         })
         .collect();
     let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
@@ -607,12 +602,12 @@ fn stage_validate(
         // and the rows need only the parses. The run record's files are serialised meanwhile.
         let files = &rec.files;
         let (saved, tables) = rayon::join(
-            || save_state(state, state.validate_path(), &persisted, memo),
             || {
-                let tables = normalise::build(&inputs, list);
+                let saved = save_state(state, state.validate_path(), &persisted, memo);
                 files.serialise_now();
-                tables
+                saved
             },
+            || normalise::build(&inputs, list),
         );
         saved.map_err(out_err)?;
         memo.tables = Some(tables);
@@ -624,12 +619,11 @@ fn stage_validate(
     Ok((c, parsed, cached))
 }
 
-/// Queues the staged outputs for syncing while later stages run.
-fn queue_staged(state: &State, memo: &mut Memo) -> std::io::Result<()> {
+/// Queues staged outputs for syncing while later stages run.
+fn queue_staged(memo: &mut Memo, written: impl IntoIterator<Item = PathBuf>) {
     if let Some(syncer) = &mut memo.syncer {
-        state.staged_files()?.into_iter().for_each(|p| syncer.sync(p));
+        written.into_iter().for_each(|p| syncer.sync(p));
     }
-    Ok(())
 }
 
 /// Saves a stage's state file: synced now, or, when the command ends by publishing, written
@@ -722,8 +716,8 @@ fn stage_normalise(state: &State, memo: &mut Memo) -> Result<Staged, RunError> {
     let tables = validated_tables(state, "normalise", memo)?;
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
-    normalise::parquet::write_data(&staging, &tables).map_err(err)?;
-    queue_staged(state, memo).map_err(err)?;
+    let written = normalise::parquet::write_data(&staging, &tables).map_err(err)?;
+    queue_staged(memo, written);
     state::checkpoint("during-normalise");
     let stale = normalise::parquet::stale_partitions(&state.out, &tables).map_err(err)?;
     let c = counts(&[
@@ -766,7 +760,9 @@ fn stage_aggregate(
     let written = jobs.par_iter().try_for_each(|job| job());
     drop(jobs);
     written.map_err(err)?;
-    queue_staged(state, memo).map_err(err)?;
+    let files = ["national_totals.parquet", "report.md", "report.html", "datapackage.json"].map(String::from);
+    let feedback_files = feedback.iter().map(|(name, _)| format!("feedback/{name}"));
+    queue_staged(memo, files.into_iter().chain(feedback_files).map(|rel| staging.join(rel)));
     // Feedback files of areas that no longer have findings are removed on publish.
     let mut stale = Vec::new();
     if let Ok(rd) = std::fs::read_dir(cfg.out.join("feedback")) {

@@ -181,10 +181,6 @@ impl State {
         self.roll_forward(journal)
     }
 
-    /// Every file in the staging folder.
-    pub fn staged_files(&self) -> io::Result<Vec<PathBuf>> {
-        Ok(list_files(&self.staging())?.into_iter().map(|rel| self.staging().join(rel)).collect())
-    }
 
     /// Finishes a publish that a killed command left half done. Call before anything else.
     pub fn recover(&self) -> io::Result<bool> {

@@ -6,6 +6,7 @@ use crate::ingest::{Disposition, InputFile};
 use crate::model::{Basis, Severity, Status, Text};
 use crate::tables::{FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
 use crate::validate::cross::Validated;
+use crate::validate::{IncomeLine, ParsedFile, SchemeLine};
 use std::collections::HashMap;
 
 /// What became of an input file: skipped and duplicate files by ingest, the rest by validation.
@@ -19,7 +20,8 @@ pub fn status_of(disposition: &Disposition, validated: Option<&Validated>) -> St
 }
 
 /// Builds the per-file tables, in input order. The parses are consumed, so their text moves
-/// into the rows instead of being copied, and each table is allocated once at its final size.
+/// into the rows instead of being copied; each table is allocated once at its final size, and
+/// the lines and schemes tables are built side by side.
 pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
     let index: HashMap<&str, usize> = inputs.iter().enumerate().map(|(i, f)| (f.source_file.as_str(), i)).collect();
     let mut slots: Vec<Option<Validated>> = inputs.iter().map(|_| None).collect();
@@ -28,94 +30,83 @@ pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
             slots[i] = Some(v);
         }
     }
-    let files: Vec<(&InputFile, Option<Validated>)> = inputs.iter().zip(slots).collect();
-    let mut all = Tables::default();
-    all.submissions.reserve_exact(files.len());
-    all.findings.reserve_exact(files.iter().filter_map(|(_, v)| v.as_ref()).map(|v| v.parsed.findings.len()).sum());
-    let contributing =
-        || files.iter().filter_map(|(i, v)| v.as_ref().filter(|v| status_of(&i.disposition, Some(v)).contributes()));
-    all.lines.reserve_exact(contributing().map(|v| v.parsed.lines.len()).sum());
-    all.schemes.reserve_exact(contributing().map(|v| v.parsed.schemes.len()).sum());
-    for (input, v) in files {
-        file_rows(&mut all, input, v);
+    // Each contributing file's lines and schemes, taken out with the texts its rows share.
+    let mut lines = Vec::new();
+    let mut schemes = Vec::new();
+    for (input, v) in inputs.iter().zip(&mut slots) {
+        let Some(v) = v.as_mut().filter(|v| status_of(&input.disposition, Some(v)).contributes()) else {
+            continue;
+        };
+        let Some(shared) = Shared::of(input, &v.parsed) else { continue };
+        lines.push((shared.clone(), std::mem::take(&mut v.parsed.lines)));
+        schemes.push((shared, std::mem::take(&mut v.parsed.schemes)));
     }
-    all
+    let ((lines, schemes), (submissions, findings)) = rayon::join(
+        || rayon::join(|| line_rows(lines), || scheme_rows(schemes)),
+        || file_rows(inputs, slots),
+    );
+    Tables { submissions, findings, lines, schemes, national: Vec::new() }
 }
 
-/// Appends one input file's rows to `t`.
-fn file_rows(t: &mut Tables, input: &InputFile, v: Option<Validated>) {
-    let status = status_of(&input.disposition, v.as_ref());
-    let Some(p) = v.map(|v| v.parsed) else {
-        t.submissions.push(SubmissionRow {
-            source_file: input.source_file.clone(),
-            sha256: input.sha256.clone(),
-            bytes: input.bytes as i64,
-            template_id: None,
-            area_code: None,
-            area_name: None,
-            status: status.as_str().to_string(),
-            error_count: 0,
-            warning_count: 0,
-            submission_date: None,
-        });
-        return;
-    };
-    let count = |s: Severity| p.findings.iter().filter(|f| f.severity() == s).count() as i32;
-    t.submissions.push(SubmissionRow {
-        source_file: input.source_file.clone(),
-        sha256: input.sha256.clone(),
-        bytes: input.bytes as i64,
-        template_id: p.template_id.clone(),
-        area_code: p.area_code.clone(),
-        area_name: p.area_name.clone(),
-        status: status.as_str().to_string(),
-        error_count: count(Severity::Error),
-        warning_count: count(Severity::Warning),
-        submission_date: p.submission_date,
-    });
-    for f in p.findings {
-        t.findings.push(FindingRow {
-            source_file: input.source_file.clone(),
-            rule: f.rule.id().to_string(),
-            severity: f.severity().as_str().to_string(),
-            sheet: f.sheet,
-            cell: f.cell,
-            message: f.message,
-        });
+/// The texts every row of one file shares: a copy each would be an allocation per row.
+#[derive(Clone)]
+struct Shared {
+    area_code: Text,
+    area_name: Text,
+    template_id: Text,
+    source_file: Text,
+    plan: Text,
+    actual: Text,
+}
+
+impl Shared {
+    fn of(input: &InputFile, p: &ParsedFile) -> Option<Shared> {
+        let (Some(area_code), Some(template_id)) = (&p.area_code, &p.template_id) else {
+            return None;
+        };
+        Some(Shared {
+            area_code: area_code.as_str().into(),
+            area_name: p.area_name.as_deref().unwrap_or_default().into(),
+            template_id: template_id.as_str().into(),
+            source_file: input.source_file.as_str().into(),
+            plan: Basis::Plan.as_str().into(),
+            actual: Basis::Actual.as_str().into(),
+        })
     }
-    if !status.contributes() {
-        return;
+
+    fn basis(&self, b: Basis) -> Text {
+        if b == Basis::Plan { self.plan.clone() } else { self.actual.clone() }
     }
-    let (Some(area_code), Some(template_id)) = (p.area_code, p.template_id) else {
-        return;
-    };
-    // Shared by every row of the file: a copy each would be an allocation per row.
-    let (area_code, template_id): (Text, Text) = (area_code.into(), template_id.into());
-    let area_name: Text = p.area_name.unwrap_or_default().into();
-    let source_file: Text = input.source_file.as_str().into();
-    let (plan, actual): (Text, Text) = (Basis::Plan.as_str().into(), Basis::Actual.as_str().into());
-    let basis = |b: Basis| if b == Basis::Plan { plan.clone() } else { actual.clone() };
-    for l in p.lines {
-        t.lines.push(LineRow {
+}
+
+fn line_rows(files: Vec<(Shared, Vec<IncomeLine>)>) -> Vec<LineRow> {
+    let mut rows = Vec::with_capacity(files.iter().map(|(_, l)| l.len()).sum());
+    for (f, lines) in files {
+        rows.extend(lines.into_iter().map(|l| LineRow {
             financial_year: l.financial_year,
-            basis: basis(l.basis),
-            area_code: area_code.clone(),
-            area_name: area_name.clone(),
-            template_id: template_id.clone(),
+            basis: f.basis(l.basis),
+            area_code: f.area_code.clone(),
+            area_name: f.area_name.clone(),
+            template_id: f.template_id.clone(),
             funding_source: l.funding_source,
             contributor: l.contributor,
             amount: l.amount,
-            source_file: source_file.clone(),
+            source_file: f.source_file.clone(),
             sheet: l.sheet,
             cell: l.cell,
-        });
+        }));
     }
-    for s in p.schemes {
-        t.schemes.push(SchemeRow {
+    rows
+}
+
+fn scheme_rows(files: Vec<(Shared, Vec<SchemeLine>)>) -> Vec<SchemeRow> {
+    let mut rows = Vec::with_capacity(files.iter().map(|(_, s)| s.len()).sum());
+    for (f, schemes) in files {
+        rows.extend(schemes.into_iter().map(|s| SchemeRow {
             financial_year: s.financial_year,
-            basis: basis(s.basis),
-            area_code: area_code.clone(),
-            template_id: template_id.clone(),
+            basis: f.basis(s.basis),
+            area_code: f.area_code.clone(),
+            template_id: f.template_id.clone(),
             scheme_id: s.scheme_id,
             scheme_name: s.scheme_name,
             scheme_type: s.scheme_type,
@@ -124,9 +115,56 @@ fn file_rows(t: &mut Tables, input: &InputFile, v: Option<Validated>) {
             provider: s.provider,
             funding_source: s.funding_source,
             amount: s.amount,
-            source_file: source_file.clone(),
+            source_file: f.source_file.clone(),
             sheet: s.sheet,
             cell: s.cell,
-        });
+        }));
     }
+    rows
+}
+
+/// One submission row per input file, and the findings of each.
+fn file_rows(inputs: &[InputFile], parses: Vec<Option<Validated>>) -> (Vec<SubmissionRow>, Vec<FindingRow>) {
+    let mut submissions = Vec::with_capacity(inputs.len());
+    let mut findings = Vec::with_capacity(parses.iter().flatten().map(|v| v.parsed.findings.len()).sum());
+    for (input, v) in inputs.iter().zip(parses) {
+        let status = status_of(&input.disposition, v.as_ref());
+        let Some(p) = v.map(|v| v.parsed) else {
+            submissions.push(SubmissionRow {
+                source_file: input.source_file.clone(),
+                sha256: input.sha256.clone(),
+                bytes: input.bytes as i64,
+                template_id: None,
+                area_code: None,
+                area_name: None,
+                status: status.as_str().to_string(),
+                error_count: 0,
+                warning_count: 0,
+                submission_date: None,
+            });
+            continue;
+        };
+        let count = |s: Severity| p.findings.iter().filter(|f| f.severity() == s).count() as i32;
+        submissions.push(SubmissionRow {
+            source_file: input.source_file.clone(),
+            sha256: input.sha256.clone(),
+            bytes: input.bytes as i64,
+            template_id: p.template_id,
+            area_code: p.area_code,
+            area_name: p.area_name,
+            status: status.as_str().to_string(),
+            error_count: count(Severity::Error),
+            warning_count: count(Severity::Warning),
+            submission_date: p.submission_date,
+        });
+        findings.extend(p.findings.into_iter().map(|f| FindingRow {
+            source_file: input.source_file.clone(),
+            rule: f.rule.id().to_string(),
+            severity: f.severity().as_str().to_string(),
+            sheet: f.sheet,
+            cell: f.cell,
+            message: f.message,
+        }));
+    }
+    (submissions, findings)
 }
