@@ -476,8 +476,7 @@ fn stage_validate(
             let (parsed, json, how) = match &f.disposition {
                 Disposition::Workbook => {
                     let key = cache_key.insert(state::cache_key(&f.sha256, &fingerprint, &cfg.limits));
-                    let hit =
-                        if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(key) };
+                    let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(key) };
                     let result = match hit {
                         Some(p) => (p, ParseJson::Cached(key.clone()), "cached"),
                         None => {
@@ -536,17 +535,17 @@ fn stage_validate(
     // validate.json refers to parses in the log: it goes to disk with validate.json.
     match &mut memo.syncer {
         Some(syncer) => syncer.sync(state.cache_log_path()),
-        None => state::sync_files(&[state.cache_log_path()]).map_err(|source| RunError::Output { path: state.cache_log_path(), source })?,
+        None => state::sync_files(&[state.cache_log_path()])
+            .map_err(|source| RunError::Output { path: state.cache_log_path(), source })?,
     }
     let how: BTreeMap<String, &str> = validated.iter().map(|(v, _, h, _)| (v.source_file.clone(), *h)).collect();
-    let (mut list, mut json): (Vec<Validated>, Vec<ParseJson>) =
-        validated.drain(..).map(|(v, j, _, _)| (v, j)).unzip();
-    // The cross-file rules only add findings: a parse they leave alone keeps its JSON (or its
-    // place in the cache); one they add to is written out whole.
+    let (mut list, mut json): (Vec<Validated>, Vec<ParseJson>) = validated.drain(..).map(|(v, j, _, _)| (v, j)).unzip();
+    // The cross-file rules only add findings: a parse in the cache stays there, with the
+    // findings added beside it; a parse written out is written again, whole.
     let findings_before: Vec<usize> = list.iter().map(|v| v.parsed.findings.len()).collect();
     validate::cross::apply(&mut list, schemas);
-    list.par_iter().zip(json.par_iter_mut()).zip(findings_before).for_each(|((v, j), before)| {
-        if v.parsed.findings.len() != before {
+    list.par_iter().zip(json.par_iter_mut()).zip(&findings_before).for_each(|((v, j), &before)| {
+        if v.parsed.findings.len() != before && matches!(j, ParseJson::Inline(_)) {
             *j = ParseJson::Inline(to_json(&v.parsed));
         }
     });
@@ -588,12 +587,20 @@ fn stage_validate(
     let persisted: Vec<ValidatedJson<Box<RawValue>>> = list
         .iter()
         .zip(json)
-        .map(|(v, j)| {
-            let (parsed, cache_key) = match j {
-                ParseJson::Inline(json) => (Some(json), None),
-                ParseJson::Cached(key) => (None, Some(key)),
+        .zip(findings_before)
+        .map(|((v, j), before)| {
+            let (parsed, cache_key, cross_findings) = match j {
+                ParseJson::Inline(json) => (Some(json), None, Vec::new()),
+                ParseJson::Cached(key) => (None, Some(key), v.parsed.findings[before..].to_vec()),
             };
-            ValidatedJson { source_file: v.source_file.clone(), sha256: v.sha256.clone(), parsed, cache_key, status: v.status }
+            ValidatedJson {
+                source_file: v.source_file.clone(),
+                sha256: v.sha256.clone(),
+                parsed,
+                cache_key,
+                cross_findings,
+                status: v.status,
+            }
         })
         .collect();
     let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
@@ -653,7 +660,8 @@ enum ParseJson {
 }
 
 /// A [`Validated`] as `validate.json` holds it: its parse is either there, already serialised,
-/// or in the parse cache under `cache_key` (so the run need not keep every parse's JSON).
+/// or in the parse cache under `cache_key` (so the run need not keep every parse's JSON) with
+/// the findings the cross-file rules added to it.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ValidatedJson<P> {
     source_file: String,
@@ -662,6 +670,8 @@ struct ValidatedJson<P> {
     parsed: Option<P>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cache_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cross_findings: Vec<crate::model::Finding>,
     status: Status,
 }
 
@@ -680,12 +690,13 @@ fn load_validated(state: &State) -> Result<Option<Vec<Validated>>, RunError> {
     for e in entries {
         let parsed = match (e.parsed, e.cache_key.as_deref().zip(cache.as_ref())) {
             (Some(p), _) => Some(p),
-            (None, Some((key, cache))) => cache.get(key),
+            (None, Some((key, cache))) => cache.get::<ParsedFile>(key),
             (None, None) => None,
         };
-        let Some(parsed) = parsed else {
+        let Some(mut parsed) = parsed else {
             return Err(RunError::ParseGone { path, file: e.source_file });
         };
+        parsed.findings.extend(e.cross_findings);
         validated.push(Validated { source_file: e.source_file, sha256: e.sha256, parsed, status: e.status });
     }
     Ok(Some(validated))

@@ -181,7 +181,6 @@ impl State {
         self.roll_forward(journal)
     }
 
-
     /// Finishes a publish that a killed command left half done. Call before anything else.
     pub fn recover(&self) -> io::Result<bool> {
         match self.load::<Journal>(&self.journal_path())? {

@@ -198,6 +198,35 @@ fn stages_run_alone_equal_a_whole_run() {
 }
 
 #[test]
+fn findings_the_cross_file_rules_add_survive_a_stage_run_alone() {
+    // Two Kent returns, byte-different but with the same submission date, conflict.
+    let input = tempfile::tempdir().unwrap();
+    copy_samples(input.path(), |r| r.starts_with("2015-16") || r.starts_with("allocations"));
+    let kent = input.path().join("2015-16/Kent BCF 2015-16 Planning Template.xlsx");
+    let copy = input.path().join("2015-16/Kent copy.xlsx");
+    std::fs::copy(&kent, &copy).unwrap();
+    rezip_stored(&copy);
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    ok(&["ingest", "--input", input.path().to_str().unwrap(), "--out", o]);
+    ok(&["validate", "--out", o]);
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join(".bcf/validate.json")).unwrap()).unwrap();
+    let added: Vec<&str> = state
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("cache_key").is_some())
+        .flat_map(|e| e["cross_findings"].as_array().into_iter().flatten())
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(added, ["submission-conflict", "submission-conflict"], "kept beside the cached parses");
+    ok(&["normalise", "--out", o]);
+    ok(&["aggregate", "--out", o]);
+    assert_eq!(published(out.path()), clean_outputs(input.path()));
+}
+
+#[test]
 fn validate_json_refers_to_the_parse_cache_and_says_so_when_it_is_gone() {
     let input = fixtures().join("samples");
     let out = tempfile::tempdir().unwrap();

@@ -41,10 +41,8 @@ pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
         lines.push((shared.clone(), std::mem::take(&mut v.parsed.lines)));
         schemes.push((shared, std::mem::take(&mut v.parsed.schemes)));
     }
-    let ((lines, schemes), (submissions, findings)) = rayon::join(
-        || rayon::join(|| line_rows(lines), || scheme_rows(schemes)),
-        || file_rows(inputs, slots),
-    );
+    let ((lines, schemes), (submissions, findings)) =
+        rayon::join(|| rayon::join(|| line_rows(lines), || scheme_rows(schemes)), || file_rows(inputs, slots));
     Tables { submissions, findings, lines, schemes, national: Vec::new() }
 }
 
@@ -75,7 +73,11 @@ impl Shared {
     }
 
     fn basis(&self, b: Basis) -> Text {
-        if b == Basis::Plan { self.plan.clone() } else { self.actual.clone() }
+        if b == Basis::Plan {
+            self.plan.clone()
+        } else {
+            self.actual.clone()
+        }
     }
 }
 
