@@ -26,9 +26,13 @@ returns=$(find "$WORK/corpus" -name '*.xlsx' | wc -l)
 # `bcf run` alternate, and each figure is a median.
 once() {
   local name=$1; shift
-  local log="$WORK/$name.time" secs kb
-  /usr/bin/time -f "%e %M" -o "$log" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err"
-  read -r secs kb < "$log"
+  local log="$WORK/$name.time" secs kb t0 t1
+  # GNU time gives the peak RSS; its own wall time has only centisecond resolution.
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$log" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err"
+  t1=$(date +%s%N)
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+  read -r kb < "$log"
   eval "${name}_times+=($secs)"
   local max="${name}_kb"
   (( kb > ${!max:-0} )) && printf -v "$max" '%s' "$kb"
@@ -42,7 +46,7 @@ summary() {
     awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')"
   printf -v "${name}_mb" '%s' "$((${!kb} / 1024))"
   local s="${name}_s" mb="${name}_mb"
-  printf '  %-28s %8.2f s  %6d MB   (median of %d)\n' "$name" "${!s}" "${!mb}" "${#times[@]}"
+  printf '  %-28s %8.3f s  %6d MB   (median of %d)\n' "$name" "${!s}" "${!mb}" "${#times[@]}"
 }
 
 echo "corpus: $returns workbooks in $WORK/corpus ($(du -sh "$WORK/corpus" | cut -f1)), $(nproc) cores"

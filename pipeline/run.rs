@@ -413,7 +413,9 @@ fn counts(pairs: &[(&str, usize)]) -> Counts {
 }
 
 fn stage_ingest(cfg: &RunConfig, state: &State, memo: &mut Memo) -> Result<Counts, RunError> {
-    let inputs = ingest_inputs(cfg)?;
+    // The last ingest's hashes serve files whose stat has not changed since.
+    let previous: Vec<InputFile> = state.load(&state.ingest_path()).ok().flatten().unwrap_or_default();
+    let inputs = ingest_inputs(cfg, &previous)?;
     state::checkpoint("during-ingest");
     let n = |f: fn(&Disposition) -> bool| inputs.iter().filter(|i| f(&i.disposition)).count();
     let c = counts(&[
@@ -423,8 +425,11 @@ fn stage_ingest(cfg: &RunConfig, state: &State, memo: &mut Memo) -> Result<Count
         ("duplicates", n(|d| matches!(d, Disposition::Duplicate(_)))),
         ("download_failed", n(|d| matches!(d, Disposition::DownloadFailed(_)))),
     ]);
-    save_state(state, state.ingest_path(), &inputs, memo)
-        .map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    if inputs != previous {
+        // (Unchanged, it is already on disk: nothing to write or wait for.)
+        save_state(state, state.ingest_path(), &inputs, memo)
+            .map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    }
     info!(files = inputs.len(), "ingested");
     memo.inputs = Some(inputs);
     Ok(c)
@@ -807,7 +812,8 @@ pub fn persisted_tables(
 }
 
 /// The input files: a folder walked, or a manifest's files downloaded into `OUT/.bcf/downloads`.
-pub fn ingest_inputs(cfg: &RunConfig) -> Result<Vec<InputFile>, RunError> {
+/// A walked file unchanged since `previous` (the last ingest) keeps its hash unread.
+pub fn ingest_inputs(cfg: &RunConfig, previous: &[InputFile]) -> Result<Vec<InputFile>, RunError> {
     let input = cfg.input.to_string_lossy();
     if ingest::is_url(&input) {
         let store = State::new(&cfg.out).dir.join("downloads");
@@ -821,7 +827,7 @@ pub fn ingest_inputs(cfg: &RunConfig) -> Result<Vec<InputFile>, RunError> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
         });
     }
-    ingest::discover(&cfg.input).map_err(|source| RunError::Input { path: cfg.input.clone(), source })
+    ingest::discover(&cfg.input, previous).map_err(|source| RunError::Input { path: cfg.input.clone(), source })
 }
 
 /// The stages `bcf rerun` would run after `last`: from the first that did not succeed; with a

@@ -168,6 +168,7 @@ fn read_all(path: &std::path::Path) -> bcf::validate::ParsedFile {
         bytes,
         sha256,
         disposition: bcf::ingest::Disposition::Workbook,
+        stat: None,
     };
     bcf::run::validate_one(&input, &ctx)
 }

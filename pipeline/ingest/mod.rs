@@ -25,7 +25,7 @@ pub enum Disposition {
     DownloadFailed(String),
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
     /// Path relative to the input root, `/`-separated.
     pub source_file: String,
@@ -33,6 +33,60 @@ pub struct InputFile {
     pub bytes: u64,
     pub sha256: String,
     pub disposition: Disposition,
+    /// The file's size, times and inode when it was hashed: while they stay the same, the next
+    /// ingest takes the hash from here instead of reading the file again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stat: Option<FileStat>,
+}
+
+/// What says a file on disk is unchanged: any write changes its ctime (which no tool can set),
+/// and a file replaced by another has a new inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStat {
+    pub len: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub inode: u64,
+    pub device: u64,
+    /// When the hash was taken (ns since the epoch).
+    pub hashed_at_ns: i128,
+}
+
+impl FileStat {
+    /// A file's stat now, where the platform gives one; `hashed_at_ns` is left for the caller.
+    fn of(meta: &std::fs::Metadata) -> Option<FileStat> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ns = |s: i64, n: i64| s as i128 * 1_000_000_000 + n as i128;
+            Some(FileStat {
+                len: meta.len(),
+                mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+                ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+                inode: meta.ino(),
+                device: meta.dev(),
+                hashed_at_ns: 0,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            None
+        }
+    }
+
+    /// Whether a hash taken under `self` still holds for a file whose stat is now `now`. A file
+    /// changed within a second of being hashed is hashed again: file times tick coarsely, so a
+    /// second write in the same tick would not show.
+    fn still_holds(&self, now: &FileStat) -> bool {
+        const SETTLED_NS: i128 = 1_000_000_000;
+        let same = FileStat { hashed_at_ns: self.hashed_at_ns, ..*now };
+        same == *self && now.ctime_ns.max(now.mtime_ns) + SETTLED_NS < self.hashed_at_ns
+    }
+}
+
+fn now_ns() -> i128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// Why a file is not a workbook to read, judged by its name alone.
@@ -48,16 +102,33 @@ pub fn skip_reason(name: &str) -> Option<String> {
     }
 }
 
-/// Every file under `root`, sorted bytewise by source path, hashed and classified.
-pub fn discover(root: &Path) -> io::Result<Vec<InputFile>> {
+/// Every file under `root`, sorted bytewise by source path, hashed and classified. A file
+/// whose stat is as `previous` (the last ingest) recorded it keeps that hash unread.
+pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile>> {
     let mut found = Vec::new();
     walk(root, root, &mut found)?;
+    let known: HashMap<(&str, &Path), (&FileStat, &str)> = previous
+        .iter()
+        .filter_map(|f| Some(((f.source_file.as_str(), f.path.as_path()), (f.stat.as_ref()?, f.sha256.as_str()))))
+        .collect();
     use rayon::prelude::*;
     let files = found
         .into_par_iter()
         .map(|(source_file, path)| {
-            let (sha256, bytes) = hash_file(&path)?;
-            Ok(InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook })
+            let stat = FileStat::of(&std::fs::metadata(&path)?);
+            let unchanged = stat.and_then(|now| {
+                let (then, sha256) = known.get(&(source_file.as_str(), path.as_path()))?;
+                then.still_holds(&now).then(|| (sha256.to_string(), now.len, **then))
+            });
+            let (sha256, bytes, stat) = match unchanged {
+                Some((sha256, bytes, then)) => (sha256, bytes, Some(then)),
+                None => {
+                    let hashed_at_ns = now_ns();
+                    let (sha256, bytes) = hash_file(&path)?;
+                    (sha256, bytes, stat.map(|s| FileStat { hashed_at_ns, ..s }))
+                }
+            };
+            Ok(InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook, stat })
         })
         .collect::<io::Result<Vec<_>>>()?;
     Ok(classify(files))
@@ -69,15 +140,21 @@ pub fn from_downloads(downloads: Vec<http::Downloaded>) -> Vec<InputFile> {
     let files = downloads
         .into_iter()
         .map(|d| match d.outcome {
-            http::DownloadOutcome::Stored { local, sha256, bytes, .. } => {
-                InputFile { source_file: d.path, path: local, bytes, sha256, disposition: Disposition::Workbook }
-            }
+            http::DownloadOutcome::Stored { local, sha256, bytes, .. } => InputFile {
+                source_file: d.path,
+                path: local,
+                bytes,
+                sha256,
+                disposition: Disposition::Workbook,
+                stat: None,
+            },
             http::DownloadOutcome::Failed { reason } => InputFile {
                 source_file: d.path,
                 path: PathBuf::new(),
                 bytes: 0,
                 sha256: String::new(),
                 disposition: Disposition::DownloadFailed(reason),
+                stat: None,
             },
         })
         .collect();
@@ -135,4 +212,44 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     let mut f = File::open(path)?;
     let bytes = io::copy(&mut f, &mut hasher)?;
     Ok((hex::encode(hasher.finalize()), bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unchanged_file_keeps_its_hash_unread_and_a_changed_one_is_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.xlsx"), b"first").unwrap();
+        std::fs::write(dir.path().join("b.xlsx"), b"second").unwrap();
+        let first = discover(dir.path(), &[]).unwrap();
+        assert!(first.iter().all(|f| f.stat.is_some()), "stats are recorded");
+        // As if hashed long after the files last changed, with hashes that give reuse away.
+        let marked = |hashed_after_change_ns: Option<i128>| -> Vec<InputFile> {
+            first
+                .iter()
+                .map(|f| InputFile {
+                    sha256: format!("kept-{}", f.source_file),
+                    stat: f.stat.map(|s| FileStat {
+                        hashed_at_ns: hashed_after_change_ns.map_or(s.hashed_at_ns, |d| s.ctime_ns.max(s.mtime_ns) + d),
+                        ..s
+                    }),
+                    ..f.clone()
+                })
+                .collect()
+        };
+        // As if hashed long after the files last changed, with hashes that give reuse away.
+        let settled = marked(Some(10_000_000_000));
+        let again = discover(dir.path(), &settled).unwrap();
+        assert_eq!(again.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>(), ["kept-a.xlsx", "kept-b.xlsx"]);
+        // Just hashed, a file is hashed again: a second write in the same clock tick would not show.
+        let fresh = discover(dir.path(), &marked(None)).unwrap();
+        assert_eq!(fresh[0].sha256, first[0].sha256);
+        std::fs::write(dir.path().join("b.xlsx"), b"secoND").unwrap(); // same size, new content
+        let changed = discover(dir.path(), &settled).unwrap();
+        assert_eq!(changed[0].sha256, "kept-a.xlsx");
+        assert_eq!(changed[1].sha256, hash_file(&dir.path().join("b.xlsx")).unwrap().0);
+        assert_ne!(changed[1].sha256, first[1].sha256);
+    }
 }
