@@ -115,17 +115,20 @@ pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile
     let files = found
         .into_par_iter()
         .map(|(source_file, path)| {
-            let stat = FileStat::of(&std::fs::metadata(&path)?);
-            let unchanged = stat.and_then(|now| {
-                let (then, sha256) = known.get(&(source_file.as_str(), path.as_path()))?;
-                then.still_holds(&now).then(|| (sha256.to_string(), now.len, **then))
-            });
+            let unchanged = match known.get(&(source_file.as_str(), path.as_path())) {
+                Some((then, sha256)) => FileStat::of(&std::fs::metadata(&path)?)
+                    .filter(|now| then.still_holds(now))
+                    .map(|now| (sha256.to_string(), now.len, **then)),
+                None => None,
+            };
             let (sha256, bytes, stat) = match unchanged {
                 Some((sha256, bytes, then)) => (sha256, bytes, Some(then)),
                 None => {
                     let hashed_at_ns = now_ns();
-                    let (sha256, bytes) = hash_file(&path)?;
-                    (sha256, bytes, stat.map(|s| FileStat { hashed_at_ns, ..s }))
+                    let mut file = File::open(&path)?;
+                    let stat = FileStat::of(&file.metadata()?).map(|s| FileStat { hashed_at_ns, ..s });
+                    let (sha256, bytes) = hash_reader(&mut file)?;
+                    (sha256, bytes, stat)
                 }
             };
             Ok(InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook, stat })
@@ -208,9 +211,12 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> io::Result
 
 /// SHA-256 (hex) and size of a file, streamed.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
+    hash_reader(&mut File::open(path)?)
+}
+
+fn hash_reader(r: &mut impl io::Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
-    let mut f = File::open(path)?;
-    let bytes = io::copy(&mut f, &mut hasher)?;
+    let bytes = io::copy(r, &mut hasher)?;
     Ok((hex::encode(hasher.finalize()), bytes))
 }
 
