@@ -5,7 +5,7 @@
 //! Layout:
 //! ```text
 //! OUT/.bcf/ingest.json       the input files (ingest's result)
-//! OUT/.bcf/validate.json     every workbook's status and parse (by its key in the cache) (validate's result)
+//! OUT/.bcf/validate.json     every workbook's status, and its parse or the parse's cache key (validate's result)
 //! OUT/.bcf/cache.jsonl      every file's parse, keyed by content hash + schemas + tool version + limits
 //! OUT/.bcf/staging/…         outputs being written, not yet visible
 //! OUT/.bcf/publish.json      the journal of a publish in progress (rolled forward if found)
