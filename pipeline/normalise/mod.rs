@@ -41,8 +41,10 @@ pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
         lines.push((shared.clone(), std::mem::take(&mut v.parsed.lines)));
         schemes.push((shared, std::mem::take(&mut v.parsed.schemes)));
     }
-    let ((lines, schemes), (submissions, findings)) =
-        rayon::join(|| rayon::join(|| line_rows(lines), || scheme_rows(schemes)), || file_rows(inputs, slots));
+    let ((lines, schemes), (submissions, findings)) = rayon::join(
+        || rayon::join(|| rows(lines, line_row), || rows(schemes, scheme_row)),
+        || file_rows(inputs, slots),
+    );
     Tables { submissions, findings, lines, schemes, national: Vec::new() }
 }
 
@@ -81,48 +83,50 @@ impl Shared {
     }
 }
 
-fn line_rows(files: Vec<(Shared, Vec<IncomeLine>)>) -> Vec<LineRow> {
-    let mut rows = Vec::with_capacity(files.iter().map(|(_, l)| l.len()).sum());
-    for (f, lines) in files {
-        rows.extend(lines.into_iter().map(|l| LineRow {
-            financial_year: l.financial_year,
-            basis: f.basis(l.basis),
-            area_code: f.area_code.clone(),
-            area_name: f.area_name.clone(),
-            template_id: f.template_id.clone(),
-            funding_source: l.funding_source,
-            contributor: l.contributor,
-            amount: l.amount,
-            source_file: f.source_file.clone(),
-            sheet: l.sheet,
-            cell: l.cell,
-        }));
+/// One table's rows: each file's parsed items made rows with the file's shared texts, in file
+/// order, in a vector allocated once.
+fn rows<T, R>(files: Vec<(Shared, Vec<T>)>, row: impl Fn(&Shared, T) -> R) -> Vec<R> {
+    let mut rows = Vec::with_capacity(files.iter().map(|(_, items)| items.len()).sum());
+    for (f, items) in files {
+        rows.extend(items.into_iter().map(|item| row(&f, item)));
     }
     rows
 }
 
-fn scheme_rows(files: Vec<(Shared, Vec<SchemeLine>)>) -> Vec<SchemeRow> {
-    let mut rows = Vec::with_capacity(files.iter().map(|(_, s)| s.len()).sum());
-    for (f, schemes) in files {
-        rows.extend(schemes.into_iter().map(|s| SchemeRow {
-            financial_year: s.financial_year,
-            basis: f.basis(s.basis),
-            area_code: f.area_code.clone(),
-            template_id: f.template_id.clone(),
-            scheme_id: s.scheme_id,
-            scheme_name: s.scheme_name,
-            scheme_type: s.scheme_type,
-            area_of_spend: s.area_of_spend,
-            commissioner: s.commissioner,
-            provider: s.provider,
-            funding_source: s.funding_source,
-            amount: s.amount,
-            source_file: f.source_file.clone(),
-            sheet: s.sheet,
-            cell: s.cell,
-        }));
+fn line_row(f: &Shared, l: IncomeLine) -> LineRow {
+    LineRow {
+        financial_year: l.financial_year,
+        basis: f.basis(l.basis),
+        area_code: f.area_code.clone(),
+        area_name: f.area_name.clone(),
+        template_id: f.template_id.clone(),
+        funding_source: l.funding_source,
+        contributor: l.contributor,
+        amount: l.amount,
+        source_file: f.source_file.clone(),
+        sheet: l.sheet,
+        cell: l.cell,
     }
-    rows
+}
+
+fn scheme_row(f: &Shared, s: SchemeLine) -> SchemeRow {
+    SchemeRow {
+        financial_year: s.financial_year,
+        basis: f.basis(s.basis),
+        area_code: f.area_code.clone(),
+        template_id: f.template_id.clone(),
+        scheme_id: s.scheme_id,
+        scheme_name: s.scheme_name,
+        scheme_type: s.scheme_type,
+        area_of_spend: s.area_of_spend,
+        commissioner: s.commissioner,
+        provider: s.provider,
+        funding_source: s.funding_source,
+        amount: s.amount,
+        source_file: f.source_file.clone(),
+        sheet: s.sheet,
+        cell: s.cell,
+    }
 }
 
 /// One submission row per input file, and the findings of each.
