@@ -222,6 +222,7 @@ fn zip_reader_stops_at_declared_size() {
 #[test]
 fn shared_strings_count_lie() {
     rejected("shared-strings-count-lie.xlsx", "file-unreadable", "declares more strings");
+    rejected("shared-strings-count-lie-late.xlsx", "file-unreadable", "declares more strings");
 }
 
 // ------------------------------------------------------------ enormous used ranges

@@ -473,41 +473,53 @@ fn check_ods_manifest<R: Read + Seek>(
 /// panic). A table cannot hold more strings than a quarter of its bytes (`<si/>` is 5).
 /// Every entry named like a shared-strings part is checked, wherever the workbook lives.
 fn check_shared_strings_count<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, names: &[String]) -> Result<(), OpenError> {
-    use quick_xml::events::Event;
     for (i, _) in names.iter().enumerate().filter(|(_, n)| n.ends_with("sharedstrings.xml")) {
-        let mut head = [0u8; SST_HEAD_BYTES];
-        let (size, n) = {
-            let entry = zip.by_index_raw(i).map_err(|e| damaged("the shared strings", e))?;
-            let (size, method) = (entry.size(), entry.compression());
-            (size, part_head(entry, method, &mut head).map_err(|e| damaged("the shared strings", e))?)
-        };
-        let mut r = quick_xml::Reader::from_reader(&head[..n]);
-        loop {
-            match r.read_event() {
-                Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
-                    let declared = e
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.as_ref() == "uniqueCount")
-                        .and_then(|a| a.value.trim().parse::<u64>().ok());
-                    if declared.is_some_and(|n| n > size / 4 + 16) {
-                        return Err(OpenError::Unreadable(
-                            "not a readable workbook: the shared strings table declares more strings than it holds (damaged)".into(),
-                        ));
-                    }
-                    break;
+        // The `<sst>` element opens the part: the first few KiB almost always reach it, and a
+        // part that puts it later is read again up to the full reach of the check.
+        for reach in [SST_HEAD_BYTES, SST_REACH_BYTES] {
+            let mut head = vec![0u8; reach];
+            let (size, n) = {
+                let entry = zip.by_index_raw(i).map_err(|e| damaged("the shared strings", e))?;
+                let (size, method) = (entry.size(), entry.compression());
+                (size, part_head(entry, method, &mut head).map_err(|e| damaged("the shared strings", e))?)
+            };
+            match declared_unique_count(&head[..n]) {
+                Some(declared) if declared > size / 4 + 16 => {
+                    return Err(OpenError::Unreadable(
+                        "not a readable workbook: the shared strings table declares more strings than it holds (damaged)".into(),
+                    ));
                 }
-                Ok(Event::Eof) | Err(_) => break, // calamine reports it
-                _ => (),
+                Some(_) => break,
+                None if n < reach => break, // the whole part, without a count: calamine reports it
+                None => (),
             }
         }
     }
     Ok(())
 }
 
-/// How much of the shared strings is read for its `<sst>` element, which opens the part after
-/// the XML declaration: a few hundred bytes in practice.
+/// The `uniqueCount` of the `<sst>` element in `head` (0 if it declares none); `None` if `head`
+/// does not reach the element.
+fn declared_unique_count(head: &[u8]) -> Option<u64> {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_reader(head);
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
+                let count = e.attributes().flatten().find(|a| a.key.as_ref() == "uniqueCount");
+                return Some(count.and_then(|a| a.value.trim().parse::<u64>().ok()).unwrap_or(0));
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            _ => (),
+        }
+    }
+}
+
+/// How much of the shared strings is read first for its `<sst>` element, which opens the part
+/// after the XML declaration: a few hundred bytes in practice.
 const SST_HEAD_BYTES: usize = 4096;
+/// How far into the shared strings the check looks for `<sst>` at most.
+const SST_REACH_BYTES: usize = 64 * 1024;
 
 thread_local! {
     /// One inflater per thread, reset between parts: a fresh one costs allocating and zeroing
