@@ -18,7 +18,7 @@ use crate::validate::{self, cross::Validated, Context, ParsedFile};
 use crate::workbook::Limits;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -163,24 +163,29 @@ pub fn load_reference(schemas_dir: &Path) -> Result<(SchemaSet, Areas), RunError
 
 /// Validates one file, turning a panic into a finding so one file never stops the run.
 pub fn validate_one(input: &InputFile, ctx: &Context<'_>) -> ParsedFile {
+    validate_read(input, None, ctx)
+}
+
+/// [`validate_one`] on the file's bytes, when ingest has read them already.
+pub fn validate_read(input: &InputFile, bytes: Option<Vec<u8>>, ctx: &Context<'_>) -> ParsedFile {
     let _span = info_span!("file", source_file = %input.source_file).entered();
-    let parsed =
-        std::panic::catch_unwind(AssertUnwindSafe(|| validate::parse_file(&input.path, ctx))).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown cause".into());
-            warn!(%what, "reading the file panicked");
-            ParsedFile {
-                findings: vec![Finding::file(
-                    Rule::FileUnreadable,
-                    format!("the workbook could not be read (internal error: {what}); please report this file"),
-                )],
-                transient: true,
-                ..Default::default()
-            }
-        });
+    let parse = AssertUnwindSafe(|| validate::parse_file_from(&input.path, bytes, ctx));
+    let parsed = std::panic::catch_unwind(parse).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown cause".into());
+        warn!(%what, "reading the file panicked");
+        ParsedFile {
+            findings: vec![Finding::file(
+                Rule::FileUnreadable,
+                format!("the workbook could not be read (internal error: {what}); please report this file"),
+            )],
+            transient: true,
+            ..Default::default()
+        }
+    });
     info!(
         template = parsed.template_id.as_deref().unwrap_or("-"),
         findings = parsed.findings.len(),
@@ -231,6 +236,8 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
     let publishes = stages.iter().any(|s| matches!(s, Stage::Normalise | Stage::Aggregate));
     let mut memo = Memo {
         rows_wanted: stages.contains(&Stage::Normalise),
+        // Ingest parses what it reads when this command validates next, with nothing in scope.
+        read_ahead: stages.windows(2).any(|w| w == [Stage::Ingest, Stage::Validate]) && scope.is_empty(),
         syncer: publishes.then(state::Syncer::start),
         ..Default::default()
     };
@@ -268,7 +275,7 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             let _span = info_span!("stage", stage = stage.name()).entered();
             let counts = match stage {
                 Stage::Ingest => {
-                    let c = stage_ingest(cfg, &state, &mut memo)?;
+                    let c = stage_ingest(cfg, &state, &schemas, &areas, &mut memo)?;
                     if full_run {
                         let fp = run_fingerprint(memo.inputs.as_deref().unwrap_or_default(), &schemas, cfg);
                         up_to_date = state.published_fingerprint().as_deref() == Some(fp.as_str())
@@ -385,6 +392,13 @@ struct Memo {
     /// outputs without waiting for the disk and queue them here, and the publish waits for them.
     syncer: Option<state::Syncer>,
     inputs: Option<Vec<InputFile>>,
+    /// Ingest parses each file it reads, while the bytes are in memory (see [`read_ahead`]).
+    read_ahead: bool,
+    /// Parses made by ingest, by source file, and the parse cache they went to.
+    parsed_ahead: HashMap<String, Parse>,
+    cache: Option<state::ParseCache>,
+    /// Files parsed so far (names the test checkpoints).
+    parses: AtomicU64,
     validated: Option<Vec<Validated>>,
     tables: Option<Tables>,
 }
@@ -412,10 +426,20 @@ fn counts(pairs: &[(&str, usize)]) -> Counts {
     pairs.iter().map(|(k, v)| (k.to_string(), *v as u64)).collect()
 }
 
-fn stage_ingest(cfg: &RunConfig, state: &State, memo: &mut Memo) -> Result<Counts, RunError> {
+fn stage_ingest(
+    cfg: &RunConfig,
+    state: &State,
+    schemas: &SchemaSet,
+    areas: &Areas,
+    memo: &mut Memo,
+) -> Result<Counts, RunError> {
     // The last ingest's hashes serve files whose stat has not changed since.
     let previous: Vec<InputFile> = state.load(&state.ingest_path()).ok().flatten().unwrap_or_default();
-    let inputs = ingest_inputs(cfg, &previous)?;
+    let inputs = if memo.read_ahead && cfg.input.is_dir() {
+        read_ahead(cfg, state, schemas, areas, &previous, memo)?
+    } else {
+        ingest_inputs(cfg, &previous)?
+    };
     state::checkpoint("during-ingest");
     let n = |f: fn(&Disposition) -> bool| inputs.iter().filter(|i| f(&i.disposition)).count();
     let c = counts(&[
@@ -433,6 +457,85 @@ fn stage_ingest(cfg: &RunConfig, state: &State, memo: &mut Memo) -> Result<Count
     info!(files = inputs.len(), "ingested");
     memo.inputs = Some(inputs);
     Ok(c)
+}
+
+/// A parse made this run: where validate.json finds it and how it was had (`parsed`, or
+/// `failed` for a caught panic, which is never cached).
+struct Parse {
+    source_file: String,
+    /// Its key in the parse cache.
+    key: String,
+    parsed: ParsedFile,
+    json: ParseJson,
+    how: &'static str,
+}
+
+/// Parses a file and appends the parse to the cache under `key`.
+fn parse_and_cache(
+    f: &InputFile,
+    bytes: Option<Vec<u8>>,
+    ctx: &Context<'_>,
+    cache: &state::ParseCache,
+    key: String,
+    parses: &AtomicU64,
+) -> Parse {
+    let p = validate_read(f, bytes, ctx);
+    let json = to_json(&p);
+    // Once in the log, the JSON is not kept: validate.json refers to it. A failed cache
+    // write only costs a re-parse next time.
+    let put = if p.transient { None } else { Some(cache.put(&key, &json)) };
+    let json = match put {
+        Some(Ok(())) => ParseJson::Cached(key.clone()),
+        Some(Err(e)) => {
+            warn!(error = %e, "cannot write the parse cache");
+            ParseJson::Inline(json)
+        }
+        None => ParseJson::Inline(json),
+    };
+    let n = parses.fetch_add(1, Ordering::Relaxed) + 1;
+    state::checkpoint(&format!("during-parse-{n}"));
+    // A caught panic may not recur: `bcf rerun` retries such files.
+    let how = if p.transient { "failed" } else { "parsed" };
+    Parse { source_file: f.source_file.clone(), key, parsed: p, json, how }
+}
+
+/// Ingest for a command that validates next: each file ingest reads to hash is parsed from the
+/// same bytes, unless its parse is in the cache or its name says it is no workbook, so the two
+/// stages read every file once and overlap. Validate takes these parses as its own (a
+/// duplicate's is dropped); the parses and the parse cache, if a file needed it, go to `memo`.
+fn read_ahead(
+    cfg: &RunConfig,
+    state: &State,
+    schemas: &SchemaSet,
+    areas: &Areas,
+    previous: &[InputFile],
+    memo: &mut Memo,
+) -> Result<Vec<InputFile>, RunError> {
+    let parses = &memo.parses;
+    let fingerprint = schemas.fingerprint();
+    let ctx = Context { schemas, areas, limits: cfg.limits };
+    // Opened by the first file that needs it: a rerun that reads no file never loads the log.
+    let cache: std::sync::OnceLock<Option<state::ParseCache>> = std::sync::OnceLock::new();
+    let done = AtomicU64::new(0);
+    let read = |r: ingest::FileRead<'_>| -> Option<Parse> {
+        let name = r.file.source_file.rsplit('/').next().unwrap_or_default();
+        if ingest::skip_reason(name).is_some() {
+            return None;
+        }
+        // A log that cannot be opened is validate's error to report.
+        let cache = cache.get_or_init(|| state.open_cache().ok()).as_ref()?;
+        let key = state::cache_key(&r.file.sha256, &fingerprint, &cfg.limits);
+        let parse = (!cache.contains(&key)).then(|| parse_and_cache(r.file, Some(r.bytes), &ctx, cache, key, parses));
+        if let Some(progress) = &cfg.progress {
+            (progress.0)(done.fetch_add(1, Ordering::Relaxed) + 1, r.files_found);
+        }
+        parse
+    };
+    let (inputs, parsed) = ingest::discover_reading(&cfg.input, previous, Some(&read))
+        .map_err(|source| RunError::Input { path: cfg.input.clone(), source })?;
+    memo.cache = cache.into_inner().flatten();
+    memo.parsed_ahead = parsed.into_iter().map(|p| (p.source_file.clone(), p)).collect();
+    Ok(inputs)
 }
 
 fn load_stage<T: serde::de::DeserializeOwned>(
@@ -464,52 +567,50 @@ fn stage_validate(
     // Files a scoped rerun must re-parse: those the last validation put in scope.
     let previous: Vec<Validated> =
         if scope.is_empty() { Vec::new() } else { load_validated(state).ok().flatten().unwrap_or_default() };
-    let cache = state.open_cache().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?;
+    let cache = match memo.cache.take() {
+        Some(cache) => cache,
+        None => state.open_cache().map_err(|source| RunError::Output { path: cfg.out.clone(), source })?,
+    };
     let forced: std::collections::HashSet<&str> =
         previous.iter().filter(|v| scope.matches(&v.parsed)).map(|v| v.source_file.as_str()).collect();
     let fingerprint = schemas.fingerprint();
     let ctx = Context { schemas, areas, limits: cfg.limits };
     let total = inputs.iter().filter(|f| f.disposition == Disposition::Workbook).count() as u64;
-    let done = AtomicU64::new(0);
-    let parsed_count = AtomicU64::new(0);
+    // Each workbook with the parse ingest made of it, if any (a duplicate's is dropped here).
+    let mut ahead = std::mem::take(&mut memo.parsed_ahead);
+    let inputs_ahead: Vec<(&InputFile, Option<Parse>)> = inputs
+        .iter()
+        .map(|f| (f, (f.disposition == Disposition::Workbook).then(|| ahead.remove(&f.source_file)).flatten()))
+        .collect();
+    drop(ahead);
+    let done = AtomicU64::new(inputs_ahead.iter().filter(|(_, a)| a.is_some()).count() as u64);
+    let parses = &memo.parses;
     // Each parse comes back with where validate.json finds it, and its cache key (the log is
     // compacted to the current files' keys).
-    let mut validated: Vec<FileResult> = inputs
-        .par_iter()
-        .filter_map(|f| {
+    let mut validated: Vec<FileResult> = inputs_ahead
+        .into_par_iter()
+        .filter_map(|(f, ahead)| {
             let mut cache_key = None;
             let (parsed, json, how) = match &f.disposition {
                 Disposition::Workbook => {
-                    let key = cache_key.insert(state::cache_key(&f.sha256, &fingerprint, &cfg.limits));
-                    let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get::<ParsedFile>(key) };
-                    let result = match hit {
-                        Some(p) => (p, ParseJson::Cached(key.clone()), "cached"),
-                        None => {
-                            let p = validate_one(f, &ctx);
-                            let json = to_json(&p);
-                            // Once in the log, the JSON is not kept: validate.json refers to it.
-                            // A failed cache write only costs a re-parse next time.
-                            let put = if p.transient { None } else { Some(cache.put(key, &json)) };
-                            let json = match put {
-                                Some(Ok(())) => ParseJson::Cached(key.clone()),
-                                Some(Err(e)) => {
-                                    warn!(error = %e, "cannot write the parse cache");
-                                    ParseJson::Inline(json)
-                                }
-                                None => ParseJson::Inline(json),
-                            };
-                            let n = parsed_count.fetch_add(1, Ordering::Relaxed) + 1;
-                            state::checkpoint(&format!("during-validate-{n}"));
-                            // A caught panic may not recur: `bcf rerun` retries such files.
-                            let how = if p.transient { "failed" } else { "parsed" };
-                            (p, json, how)
+                    let parse = ahead.unwrap_or_else(|| {
+                        let key = state::cache_key(&f.sha256, &fingerprint, &cfg.limits);
+                        let hit = if forced.contains(f.source_file.as_str()) { None } else { cache.get(&key) };
+                        let parse = match hit {
+                            Some(parsed) => {
+                                let json = ParseJson::Cached(key.clone());
+                                Parse { source_file: f.source_file.clone(), key, parsed, json, how: "cached" }
+                            }
+                            None => parse_and_cache(f, None, &ctx, &cache, key, parses),
+                        };
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if let Some(progress) = &cfg.progress {
+                            (progress.0)(d, total);
                         }
-                    };
-                    let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if let Some(progress) = &cfg.progress {
-                        (progress.0)(d, total);
-                    }
-                    result
+                        parse
+                    });
+                    cache_key = Some(parse.key);
+                    (parse.parsed, parse.json, parse.how)
                 }
                 Disposition::DownloadFailed(reason) => {
                     let p = ParsedFile {
@@ -576,7 +677,7 @@ fn stage_validate(
             }
         })
         .collect();
-    let parsed = parsed_count.load(Ordering::Relaxed) as usize;
+    let parsed = how.values().filter(|h| matches!(**h, "parsed" | "failed")).count();
     let cached = how.values().filter(|h| **h == "cached").count();
     let status_count = |s: Status| list.iter().filter(|v| v.status == s).count();
     let c = counts(&[

@@ -87,14 +87,9 @@ fn killed_runs_leave_outputs_intact_and_the_next_run_matches_a_clean_run() {
     let some = tempfile::tempdir().unwrap();
     copy_samples(some.path(), |r| r.starts_with("2015-16") || r.starts_with("allocations"));
 
-    for point in [
-        "during-ingest",
-        "during-validate-3",
-        "after-validate",
-        "during-normalise",
-        "after-normalise",
-        "during-publish",
-    ] {
+    for point in
+        ["during-ingest", "during-parse-3", "after-validate", "during-normalise", "after-normalise", "during-publish"]
+    {
         let out = tempfile::tempdir().unwrap();
         // Outputs published by an earlier run over fewer files.
         ok(&["run", "--input", some.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
@@ -195,6 +190,51 @@ fn stages_run_alone_equal_a_whole_run() {
     assert!(out.path().join("lines").is_dir());
     ok(&["aggregate", "--out", o]);
     assert_eq!(published(out.path()), clean_outputs(&input));
+}
+
+/// `bcf run` parses each workbook as ingest reads it; the stages run one by one parse in
+/// validate. Both give the same outputs, and a duplicate, a lock file or a file that is no
+/// workbook is never counted as parsed.
+#[test]
+fn a_run_that_parses_during_ingest_equals_stages_run_alone() {
+    let input = tempfile::tempdir().unwrap();
+    copy_samples(input.path(), |_| true);
+    let kent = input.path().join("2023-25/BCF 2023-25 - Kent.xlsx");
+    std::fs::create_dir_all(input.path().join("copies")).unwrap();
+    std::fs::copy(&kent, input.path().join("copies/Kent again.xlsx")).unwrap();
+    std::fs::copy(&kent, input.path().join("2023-25/~$BCF 2023-25 - Kent.xlsx")).unwrap();
+    std::fs::write(input.path().join("notes.txt"), "not a return").unwrap();
+    let i = input.path().to_str().unwrap();
+
+    let whole = tempfile::tempdir().unwrap();
+    ok(&["run", "--input", i, "--out", whole.path().to_str().unwrap()]);
+    assert_eq!(stage_count(whole.path(), "ingest", "duplicates"), 1);
+    assert_eq!(stage_count(whole.path(), "ingest", "skipped"), 2);
+    assert_eq!(stage_count(whole.path(), "validate", "parsed"), 20, "the duplicate's parse is not counted");
+    let r = record(whole.path());
+    let parse_of =
+        |name: &str| r["files"].as_array().unwrap().iter().find(|f| f["source_file"] == name).unwrap()["parse"].clone();
+    assert_eq!(parse_of("copies/Kent again.xlsx"), "none");
+    assert_eq!(parse_of("notes.txt"), "none");
+    assert_eq!(parse_of("2023-25/BCF 2023-25 - Kent.xlsx"), "parsed");
+
+    let alone = tempfile::tempdir().unwrap();
+    let o = alone.path().to_str().unwrap();
+    ok(&["ingest", "--input", i, "--out", o]);
+    ok(&["validate", "--out", o]);
+    assert_eq!(stage_count(alone.path(), "validate", "parsed"), 20);
+    ok(&["normalise", "--out", o]);
+    ok(&["aggregate", "--out", o]);
+    assert_eq!(published(whole.path()), published(alone.path()));
+    assert_eq!(record(alone.path())["files"], r["files"], "the same record of every file");
+
+    // Run again after one file changed: ingest parses only that one. Its old copy is no longer
+    // a duplicate, and its parse, like the others', comes from the cache.
+    rezip_stored(&kent);
+    ok(&["run", "--input", i, "--out", whole.path().to_str().unwrap()]);
+    assert_eq!(stage_count(whole.path(), "ingest", "duplicates"), 0);
+    assert_eq!(stage_count(whole.path(), "validate", "parsed"), 1);
+    assert_eq!(stage_count(whole.path(), "validate", "cached"), 20);
 }
 
 #[test]

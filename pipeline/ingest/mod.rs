@@ -105,8 +105,36 @@ pub fn skip_reason(name: &str) -> Option<String> {
 /// Every file under `root`, sorted bytewise by source path, hashed and classified. A file
 /// whose stat is as `previous` (the last ingest) recorded it keeps that hash unread.
 pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile>> {
+    Ok(discover_reading(root, previous, None::<&ReadAhead<'_, ()>>)?.0)
+}
+
+/// What ingest hands a file's bytes to as it hashes them (see [`discover_reading`]).
+pub type ReadAhead<'a, T> = dyn Fn(FileRead<'_>) -> Option<T> + Sync + 'a;
+
+/// A file ingest has just read whole and hashed.
+pub struct FileRead<'a> {
+    /// Not yet classified: its disposition is still `Workbook`.
+    pub file: &'a InputFile,
+    pub bytes: Vec<u8>,
+    /// Files found under the root, for progress.
+    pub files_found: u64,
+}
+
+/// Files up to this size are read whole to be hashed when a [`ReadAhead`] wants their bytes.
+pub const READ_AHEAD_MAX_BYTES: u64 = crate::workbook::sniff::IN_MEMORY_MAX_BYTES;
+
+/// [`discover`], handing each file it reads whole (one it hashes, of at most
+/// [`READ_AHEAD_MAX_BYTES`]) to `read_ahead` with its bytes, before it is classified: a run
+/// that validates next parses the bytes while they are in memory, so each file is read once.
+/// Returns the files and what `read_ahead` kept, in no particular order.
+pub fn discover_reading<T: Send>(
+    root: &Path,
+    previous: &[InputFile],
+    read_ahead: Option<&ReadAhead<'_, T>>,
+) -> io::Result<(Vec<InputFile>, Vec<T>)> {
     let mut found = Vec::new();
     walk(root, root, &mut found)?;
+    let files_found = found.len() as u64;
     let known: HashMap<(&str, &Path), (&FileStat, &str)> = previous
         .iter()
         .filter_map(|f| Some(((f.source_file.as_str(), f.path.as_path()), (f.stat.as_ref()?, f.sha256.as_str()))))
@@ -121,20 +149,28 @@ pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile
                     .map(|now| (sha256.to_string(), now.len, **then)),
                 None => None,
             };
-            let (sha256, bytes, stat) = match unchanged {
-                Some((sha256, bytes, then)) => (sha256, bytes, Some(then)),
+            let (sha256, bytes, stat, content) = match unchanged {
+                Some((sha256, bytes, then)) => (sha256, bytes, Some(then), None),
                 None => {
                     let hashed_at_ns = now_ns();
                     let mut file = File::open(&path)?;
-                    let stat = FileStat::of(&file.metadata()?).map(|s| FileStat { hashed_at_ns, ..s });
-                    let (sha256, bytes) = hash_reader(&mut file)?;
-                    (sha256, bytes, stat)
+                    let meta = file.metadata()?;
+                    let stat = FileStat::of(&meta).map(|s| FileStat { hashed_at_ns, ..s });
+                    let (sha256, bytes, content) = match read_ahead {
+                        Some(_) if meta.len() <= READ_AHEAD_MAX_BYTES => hash_whole(&mut file, meta.len())?,
+                        _ => hash_reader(&mut file).map(|(sha256, bytes)| (sha256, bytes, None))?,
+                    };
+                    (sha256, bytes, stat, content)
                 }
             };
-            Ok(InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook, stat })
+            let file = InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook, stat };
+            let kept =
+                read_ahead.zip(content).and_then(|(read, bytes)| read(FileRead { file: &file, bytes, files_found }));
+            Ok((file, kept))
         })
         .collect::<io::Result<Vec<_>>>()?;
-    Ok(classify(files))
+    let (files, kept): (Vec<InputFile>, Vec<Option<T>>) = files.into_iter().unzip();
+    Ok((classify(files), kept.into_iter().flatten().collect()))
 }
 
 /// The files of a manifest, downloaded: the manifest's `path` is the source file, so the
@@ -214,6 +250,22 @@ pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     hash_reader(&mut File::open(path)?)
 }
 
+/// SHA-256 (hex), size and bytes of a file of about `len` bytes, read whole. A file that grew
+/// since its size was taken is hashed streaming, and its bytes not kept.
+fn hash_whole(file: &mut File, len: u64) -> io::Result<(String, u64, Option<Vec<u8>>)> {
+    use io::Read;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(READ_AHEAD_MAX_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > READ_AHEAD_MAX_BYTES {
+        let mut hasher = Sha256::new();
+        hasher.update(&bytes);
+        let rest = io::copy(file, &mut hasher)?;
+        return Ok((hex::encode(hasher.finalize()), bytes.len() as u64 + rest, None));
+    }
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok((sha256, bytes.len() as u64, Some(bytes)))
+}
+
 fn hash_reader(r: &mut impl io::Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let bytes = io::copy(r, &mut hasher)?;
@@ -257,5 +309,41 @@ mod tests {
         assert_eq!(changed[0].sha256, "kept-a.xlsx");
         assert_eq!(changed[1].sha256, hash_file(&dir.path().join("b.xlsx")).unwrap().0);
         assert_ne!(changed[1].sha256, first[1].sha256);
+    }
+
+    #[test]
+    fn files_read_whole_are_handed_on_with_their_bytes_and_others_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.xlsx"), b"first").unwrap();
+        std::fs::write(dir.path().join("b.txt"), b"").unwrap();
+        let big = vec![7u8; READ_AHEAD_MAX_BYTES as usize + 1];
+        std::fs::write(dir.path().join("big.xlsx"), &big).unwrap();
+        let handed = |r: FileRead<'_>| {
+            assert_eq!(hex::encode(Sha256::digest(&r.bytes)), r.file.sha256, "the bytes hashed");
+            assert_eq!(r.files_found, 3);
+            Some((r.file.source_file.clone(), r.bytes))
+        };
+        let (files, mut kept) = discover_reading(dir.path(), &[], Some(&handed)).unwrap();
+        kept.sort();
+        assert_eq!(kept, [("a.xlsx".to_string(), b"first".to_vec()), ("b.txt".to_string(), Vec::new())]);
+        assert_eq!(
+            files.iter().find(|f| f.source_file == "big.xlsx").unwrap().sha256,
+            hex::encode(Sha256::digest(&big))
+        );
+        let plain = discover(dir.path(), &[]).unwrap();
+        let summary = |fs: &[InputFile]| -> Vec<(String, String, Disposition)> {
+            fs.iter().map(|f| (f.source_file.clone(), f.sha256.clone(), f.disposition.clone())).collect()
+        };
+        assert_eq!(summary(&files), summary(&plain), "the same files as without reading ahead");
+        // A file whose hash ingest keeps from last time is not read, so not handed on.
+        let settled: Vec<InputFile> = files
+            .iter()
+            .map(|f| InputFile {
+                stat: f.stat.map(|s| FileStat { hashed_at_ns: s.ctime_ns + 10_000_000_000, ..s }),
+                ..f.clone()
+            })
+            .collect();
+        let (_, kept) = discover_reading(dir.path(), &settled, Some(&handed)).unwrap();
+        assert!(kept.is_empty());
     }
 }

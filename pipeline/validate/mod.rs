@@ -112,7 +112,16 @@ fn open_finding(e: OpenError) -> Finding {
 /// Reads and checks one workbook. Never panics on bad input by design; the caller still
 /// catches panics at the file boundary.
 pub fn parse_file(path: &Path, ctx: &Context<'_>) -> ParsedFile {
-    let mut wb = match Workbook::open(path, ctx.limits) {
+    parse_file_from(path, None, ctx)
+}
+
+/// [`parse_file`], from the file's bytes when they have been read already.
+pub fn parse_file_from(path: &Path, bytes: Option<Vec<u8>>, ctx: &Context<'_>) -> ParsedFile {
+    let opened = match bytes {
+        Some(bytes) => Workbook::open_source(path, crate::workbook::Source::from_bytes(bytes), ctx.limits),
+        None => Workbook::open(path, ctx.limits),
+    };
+    let mut wb = match opened {
         Ok(wb) => wb,
         Err(e) => return ParsedFile::failed(open_finding(e)),
     };

@@ -412,7 +412,11 @@ impl Workbook {
     /// Opens a workbook after checking its bytes: the container format decides the reader.
     pub fn open(path: &Path, limits: Limits) -> Result<Workbook, OpenError> {
         // Opened once: the check and the reader share the bytes.
-        let mut src = Source::open(path)?;
+        Workbook::open_source(path, Source::open(path)?, limits)
+    }
+
+    /// [`Workbook::open`] on the file's bytes, already read (`.ods` is read again from `path`).
+    pub fn open_source(path: &Path, mut src: Source, limits: Limits) -> Result<Workbook, OpenError> {
         let checked = sniff::check_source(&mut src, limits)?;
         let format = checked.format;
         let unreadable = |what: &str, e: &dyn std::fmt::Display| {

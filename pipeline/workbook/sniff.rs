@@ -51,6 +51,11 @@ pub enum Source {
 }
 
 impl Source {
+    /// The bytes of a file already read whole.
+    pub fn from_bytes(bytes: Vec<u8>) -> Source {
+        Source::Memory(Cursor::new(bytes))
+    }
+
     pub fn open(path: &Path) -> Result<Source, OpenError> {
         let cannot = |what: &str, e: std::io::Error| OpenError::Unreadable(format!("cannot {what} the file: {e}"));
         let mut file = File::open(path).map_err(|e| cannot("open", e))?;
