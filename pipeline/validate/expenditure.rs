@@ -60,6 +60,9 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
 
     let mut blank_run = 0u32;
     let last_row = sheet.last_row().unwrap_or(hpos.row);
+    // Room for a line per amount column of every row up to the last (a stray cell far below
+    // the table is not taken at its word).
+    out.schemes.reserve((((last_row - hpos.row) as usize) * amounts.len()).min(4096));
     for row in hpos.row + 1..=last_row {
         let blank = sheet.row(row).filter(|(p, _)| p.col >= hpos.col && p.col <= last_col).all(|(_, c)| c.is_blank());
         if blank {
