@@ -732,13 +732,6 @@ fn stage_validate(
     Ok((c, parsed, cached))
 }
 
-/// Queues staged outputs for syncing while later stages run.
-fn queue_staged(memo: &mut Memo, written: impl IntoIterator<Item = PathBuf>) {
-    if let Some(syncer) = &mut memo.syncer {
-        written.into_iter().for_each(|p| syncer.sync(p));
-    }
-}
-
 /// Saves a stage's state file: synced now, or, when the command ends by publishing, written
 /// now and synced by the publish together with the outputs.
 fn save_state<T: serde::Serialize>(state: &State, path: PathBuf, value: &T, memo: &mut Memo) -> std::io::Result<()> {
@@ -833,8 +826,14 @@ fn stage_normalise(state: &State, memo: &mut Memo) -> Result<Staged, RunError> {
     let tables = validated_tables(state, "normalise", memo)?;
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
-    let written = normalise::parquet::write_data(&staging, &tables).map_err(err)?;
-    queue_staged(memo, written);
+    // Each file is queued to be synced as soon as it is written.
+    let syncer = memo.syncer.as_ref();
+    let written = |path: PathBuf| {
+        if let Some(s) = syncer {
+            s.sync(path)
+        }
+    };
+    normalise::parquet::write_data(&staging, &tables, &written).map_err(err)?;
     state::checkpoint("during-normalise");
     let stale = normalise::parquet::stale_partitions(&state.out, &tables).map_err(err)?;
     let c = counts(&[
@@ -858,13 +857,27 @@ fn stage_aggregate(
     tables.national = aggregate::national_totals(&tables, schemas, areas, &cfg.baseline_year);
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
-    let write = |rel: &str, text: &str| normalise::parquet::write_staged_text(&staging.join(rel), text);
+    // Each output is queued to be synced as soon as it is written.
+    let syncer = memo.syncer.as_ref();
+    let written = |path: PathBuf| {
+        if let Some(s) = syncer {
+            s.sync(path)
+        }
+    };
+    let write = |rel: &str, text: &str| {
+        let path = staging.join(rel);
+        normalise::parquet::write_staged_text(&path, text).map(|()| written(path))
+    };
     let t = &tables;
     let feedback = aggregate::feedback::files(t);
     // The outputs are independent: rendered and written side by side.
     type Job<'a> = Box<dyn Fn() -> std::io::Result<()> + Send + Sync + 'a>;
     let jobs: Vec<Job<'_>> = vec![
-        Box::new(|| normalise::parquet::write_national(&staging, &t.national)),
+        Box::new(|| {
+            normalise::parquet::write_national(&staging, &t.national)?;
+            written(staging.join("national_totals.parquet"));
+            Ok(())
+        }),
         Box::new(|| write("report.md", &aggregate::report::markdown(t))),
         Box::new(|| write("report.html", &aggregate::html::page(t, areas))),
         Box::new(|| {
@@ -872,14 +885,19 @@ fn stage_aggregate(
             let scheme_years: Vec<String> = t.scheme_years().into_iter().map(str::to_string).collect();
             write("datapackage.json", &aggregate::datapackage::package(&line_years, &scheme_years))
         }),
-        Box::new(|| feedback.par_iter().try_for_each(|(name, text)| write(&format!("feedback/{name}"), text))),
+        Box::new(|| {
+            // One folder for them all: created once, not looked up per file.
+            let folder = staging.join("feedback");
+            std::fs::create_dir_all(&folder)?;
+            feedback.par_iter().try_for_each(|(name, text)| {
+                let path = folder.join(name);
+                std::fs::write(&path, text).map(|()| written(path))
+            })
+        }),
     ];
-    let written = jobs.par_iter().try_for_each(|job| job());
+    let done = jobs.par_iter().try_for_each(|job| job());
     drop(jobs);
-    written.map_err(err)?;
-    let files = ["national_totals.parquet", "report.md", "report.html", "datapackage.json"].map(String::from);
-    let feedback_files = feedback.iter().map(|(name, _)| format!("feedback/{name}"));
-    queue_staged(memo, files.into_iter().chain(feedback_files).map(|rel| staging.join(rel)));
+    done.map_err(err)?;
     // Feedback files of areas that no longer have findings are removed on publish.
     let mut stale = Vec::new();
     if let Ok(rd) = std::fs::read_dir(cfg.out.join("feedback")) {

@@ -330,7 +330,7 @@ struct Journal {
 /// overlap the work that follows instead of adding up at the end.
 pub struct Syncer {
     queue: Option<std::sync::mpsc::Sender<PathBuf>>,
-    queued: HashSet<PathBuf>,
+    queued: Mutex<HashSet<PathBuf>>,
     workers: Vec<std::thread::JoinHandle<io::Result<()>>>,
 }
 
@@ -352,10 +352,11 @@ impl Syncer {
         Syncer { queue: Some(queue), queued: Default::default(), workers }
     }
 
-    /// Queues a written file to be synced (once, however often it is queued).
-    pub fn sync(&mut self, path: PathBuf) {
-        if let Some(q) = &self.queue {
-            if self.queued.insert(path.clone()) {
+    /// Queues a written file to be synced (once, however often it is queued). Writers on any
+    /// thread queue each file as they finish it, so its sync overlaps the writing of the next.
+    pub fn sync(&self, path: PathBuf) {
+        if let (Some(q), Ok(mut queued)) = (&self.queue, self.queued.lock()) {
+            if queued.insert(path.clone()) {
                 // The workers only stop once the queue is closed, in `finish`.
                 let _ = q.send(path);
             }
@@ -371,7 +372,9 @@ impl Syncer {
                 first_err = first_err.or(Some(e));
             }
         }
-        first_err.map_or(Ok(std::mem::take(&mut self.queued)), Err)
+        let queued =
+            std::mem::take(&mut self.queued).into_inner().map_err(|_| io::Error::other("the sync queue is poisoned"));
+        first_err.map_or(queued, Err)
     }
 }
 

@@ -3,8 +3,8 @@
 //! `feedback/unmatched.csv`. Areas with nothing to fix get no file.
 
 use crate::model::Rule;
-use crate::tables::Tables;
-use std::collections::BTreeMap;
+use crate::tables::{FindingRow, SubmissionRow, Tables};
+use std::collections::{BTreeMap, HashMap};
 
 /// What an area should do about a finding of this rule.
 pub fn advice(rule: &str) -> &'static str {
@@ -37,49 +37,55 @@ pub fn advice(rule: &str) -> &'static str {
     }
 }
 
-/// `(file name, CSV text)` per area with findings, sorted by file name.
+/// `(file name, CSV text)` per area with findings, sorted by file name. Each area's file is
+/// written from the rows as they are, areas side by side.
 pub fn files(t: &Tables) -> Vec<(String, String)> {
-    let subs: BTreeMap<&str, &crate::tables::SubmissionRow> =
-        t.submissions.iter().map(|s| (s.source_file.as_str(), s)).collect();
-    let mut by_area: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    use rayon::prelude::*;
+    let subs: HashMap<&str, &SubmissionRow> = t.submissions.iter().map(|s| (s.source_file.as_str(), s)).collect();
+    let mut by_area: BTreeMap<String, Vec<(&FindingRow, Option<&SubmissionRow>)>> = BTreeMap::new();
     for f in &t.findings {
-        let sub = subs.get(f.source_file.as_str());
-        let code = sub.and_then(|s| s.area_code.clone());
-        let key = code.clone().map_or_else(|| "unmatched".to_string(), |c| c.replace(['/', '\\', '.'], "_"));
-        by_area.entry(key).or_default().push(vec![
-            code.unwrap_or_default(),
-            sub.and_then(|s| s.area_name.clone()).unwrap_or_default(),
-            f.source_file.clone(),
-            sub.map(|s| s.status.clone()).unwrap_or_default(),
-            f.severity.clone(),
-            f.rule.clone(),
-            f.sheet.clone().unwrap_or_default(),
-            f.cell.clone().unwrap_or_default(),
-            f.message.clone(),
-            advice(&f.rule).to_string(),
+        let sub = subs.get(f.source_file.as_str()).copied();
+        let key = match sub.and_then(|s| s.area_code.as_deref()) {
+            Some(code) => code.replace(['/', '\\', '.'], "_"),
+            None => "unmatched".to_string(),
+        };
+        by_area.entry(key).or_default().push((f, sub));
+    }
+    let areas: Vec<_> = by_area.into_iter().collect();
+    areas.into_par_iter().map(|(area, rows)| (format!("{area}.csv"), csv_text(&rows))).collect()
+}
+
+fn text(field: Option<&str>) -> &str {
+    field.unwrap_or_default()
+}
+
+fn csv_text(rows: &[(&FindingRow, Option<&SubmissionRow>)]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "area_code",
+        "area_name",
+        "source_file",
+        "status",
+        "severity",
+        "rule",
+        "sheet",
+        "cell",
+        "found",
+        "what_to_do",
+    ]);
+    for (f, sub) in rows {
+        let _ = w.write_record([
+            text(sub.and_then(|s| s.area_code.as_deref())),
+            text(sub.and_then(|s| s.area_name.as_deref())),
+            &f.source_file,
+            text(sub.map(|s| s.status.as_str())),
+            &f.severity,
+            &f.rule,
+            text(f.sheet.as_deref()),
+            text(f.cell.as_deref()),
+            &f.message,
+            advice(&f.rule),
         ]);
     }
-    by_area
-        .into_iter()
-        .map(|(area, rows)| {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record([
-                "area_code",
-                "area_name",
-                "source_file",
-                "status",
-                "severity",
-                "rule",
-                "sheet",
-                "cell",
-                "found",
-                "what_to_do",
-            ]);
-            for r in rows {
-                let _ = w.write_record(&r);
-            }
-            let text = w.into_inner().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-            (format!("{area}.csv"), text)
-        })
-        .collect()
+    w.into_inner().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
 }

@@ -230,8 +230,8 @@ fn partitions<'a, R: Sync>(
 type FileJob<'a> = (PathBuf, &'static str, Box<dyn Fn() -> io::Result<RecordBatch> + Send + Sync + 'a>);
 
 /// Writes the per-file tables (submissions, findings, lines, schemes) under `out`, one file
-/// per table and partition, in parallel. Returns the files written.
-pub fn write_data(out: &Path, t: &Tables) -> io::Result<Vec<PathBuf>> {
+/// per table and partition, in parallel, telling `written` of each file as it is complete.
+pub fn write_data(out: &Path, t: &Tables, written: &(dyn Fn(PathBuf) + Sync)) -> io::Result<()> {
     use rayon::prelude::*;
     let mut jobs: Vec<FileJob<'_>> = vec![
         (out.join("submissions.parquet"), "submissions", Box::new(|| submissions_batch(t))),
@@ -239,7 +239,8 @@ pub fn write_data(out: &Path, t: &Tables) -> io::Result<Vec<PathBuf>> {
     ];
     jobs.extend(partitions(&out.join("lines"), "lines", &t.lines, |r| &r.financial_year, lines_batch));
     jobs.extend(partitions(&out.join("schemes"), "schemes", &t.schemes, |r| &r.financial_year, schemes_batch));
-    jobs.into_par_iter().map(|(path, table, batch)| write_staged(&path, table, &batch()?).map(|()| path)).collect()
+    jobs.into_par_iter()
+        .try_for_each(|(path, table, batch)| write_staged(&path, table, &batch()?).map(|()| written(path)))
 }
 
 pub fn write_national(out: &Path, rows: &[NationalRow]) -> io::Result<()> {
