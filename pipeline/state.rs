@@ -419,7 +419,8 @@ fn list_files(dir: &Path) -> io::Result<Vec<String>> {
     Ok(out)
 }
 
-/// The cache key of one file's parse: its content, the schemas, the tool and the limits.
+/// The cache key of one file's parse: its content, the schemas, the tool, the limits and the
+/// form parses are stored in.
 pub fn cache_key(sha256: &str, schemas_fingerprint: &str, limits: &crate::workbook::Limits) -> String {
     let mut h = Sha256::new();
     for part in [
@@ -428,6 +429,7 @@ pub fn cache_key(sha256: &str, schemas_fingerprint: &str, limits: &crate::workbo
         env!("CARGO_PKG_VERSION"),
         &format!("{limits:?}"),
         crate::normalise::parquet::SCHEMA_VERSION,
+        crate::validate::PARSE_FORMAT,
     ] {
         h.update(part.as_bytes());
         h.update(b"\n");
