@@ -220,27 +220,30 @@ fn partitions<'a, R: Sync>(
         .into_iter()
         .map(|(y, rs)| {
             let path = dir.join(format!("financial_year={y}")).join("part-0.parquet");
-            let job: FileJob<'a> = (path, table, Box::new(move || to_batch(&rs)));
+            let job: FileJob<'a> = (path, table, rs.len(), Box::new(move || to_batch(&rs)));
             job
         })
         .collect()
 }
 
-/// One Parquet file to write: where, which table, and how to build its batch.
-type FileJob<'a> = (PathBuf, &'static str, Box<dyn Fn() -> io::Result<RecordBatch> + Send + Sync + 'a>);
+/// One Parquet file to write: where, which table, its rows, and how to build its batch.
+type FileJob<'a> = (PathBuf, &'static str, usize, Box<dyn Fn() -> io::Result<RecordBatch> + Send + Sync + 'a>);
 
 /// Writes the per-file tables (submissions, findings, lines, schemes) under `out`, one file
 /// per table and partition, in parallel, telling `written` of each file as it is complete.
 pub fn write_data(out: &Path, t: &Tables, written: &(dyn Fn(PathBuf) + Sync)) -> io::Result<()> {
     use rayon::prelude::*;
     let mut jobs: Vec<FileJob<'_>> = vec![
-        (out.join("submissions.parquet"), "submissions", Box::new(|| submissions_batch(t))),
-        (out.join("findings.parquet"), "findings", Box::new(|| findings_batch(t))),
+        (out.join("submissions.parquet"), "submissions", t.submissions.len(), Box::new(|| submissions_batch(t))),
+        (out.join("findings.parquet"), "findings", t.findings.len(), Box::new(|| findings_batch(t))),
     ];
     jobs.extend(partitions(&out.join("lines"), "lines", &t.lines, |r| &r.financial_year, lines_batch));
     jobs.extend(partitions(&out.join("schemes"), "schemes", &t.schemes, |r| &r.financial_year, schemes_batch));
-    jobs.into_par_iter()
-        .try_for_each(|(path, table, batch)| write_staged(&path, table, &batch()?).map(|()| written(path)))
+    // Largest first, each taken by the next free thread: the threads finish together.
+    jobs.sort_by_key(|job| std::cmp::Reverse(job.2));
+    jobs.into_iter()
+        .par_bridge()
+        .try_for_each(|(path, table, _, batch)| write_staged(&path, table, &batch()?).map(|()| written(path)))
 }
 
 pub fn write_national(out: &Path, rows: &[NationalRow]) -> io::Result<()> {
