@@ -40,16 +40,17 @@ pub struct InputFile {
 }
 
 /// What says a file on disk is unchanged: any write changes its ctime (which no tool can set),
-/// and a file replaced by another has a new inode.
+/// and a file replaced by another has a new inode. Times are ns since the epoch in an `i64`
+/// (years 1677 to 2262, saturating beyond), which `ingest.json` reads back fast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileStat {
     pub len: u64,
-    pub mtime_ns: i128,
-    pub ctime_ns: i128,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
     pub inode: u64,
     pub device: u64,
     /// When the hash was taken (ns since the epoch).
-    pub hashed_at_ns: i128,
+    pub hashed_at_ns: i64,
 }
 
 impl FileStat {
@@ -58,7 +59,7 @@ impl FileStat {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let ns = |s: i64, n: i64| s as i128 * 1_000_000_000 + n as i128;
+            let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
             Some(FileStat {
                 len: meta.len(),
                 mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
@@ -79,14 +80,15 @@ impl FileStat {
     /// changed within a second of being hashed is hashed again: file times tick coarsely, so a
     /// second write in the same tick would not show.
     fn still_holds(&self, now: &FileStat) -> bool {
-        const SETTLED_NS: i128 = 1_000_000_000;
+        const SETTLED_NS: i64 = 1_000_000_000;
         let same = FileStat { hashed_at_ns: self.hashed_at_ns, ..*now };
-        same == *self && now.ctime_ns.max(now.mtime_ns) + SETTLED_NS < self.hashed_at_ns
+        same == *self && now.ctime_ns.max(now.mtime_ns).saturating_add(SETTLED_NS) < self.hashed_at_ns
     }
 }
 
-fn now_ns() -> i128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
+fn now_ns() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Why a file is not a workbook to read, judged by its name alone.
@@ -284,7 +286,7 @@ mod tests {
         let first = discover(dir.path(), &[]).unwrap();
         assert!(first.iter().all(|f| f.stat.is_some()), "stats are recorded");
         // As if hashed long after the files last changed, with hashes that give reuse away.
-        let marked = |hashed_after_change_ns: Option<i128>| -> Vec<InputFile> {
+        let marked = |hashed_after_change_ns: Option<i64>| -> Vec<InputFile> {
             first
                 .iter()
                 .map(|f| InputFile {
