@@ -207,15 +207,21 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
     }
     let state = State::new(&cfg.out);
     let out_err = |source| RunError::Output { path: cfg.out.clone(), source };
-    std::fs::create_dir_all(&state.dir).map_err(out_err)?;
-    if state.recover().map_err(out_err)? {
-        info!("finished a publish that an earlier command left half done");
-    }
-    state.clear_staging().map_err(out_err)?;
-    let (schemas, areas) = load_reference(&cfg.schemas_dir)?;
-
     let record_path = cfg.out.join("run.json");
-    let previous: Option<RunRecord> = state.load(&record_path).ok().flatten();
+    // The schemas load while the output folder is readied and the last run record read.
+    let (reference, previous) = rayon::join(
+        || load_reference(&cfg.schemas_dir),
+        || -> Result<Option<RunRecord>, RunError> {
+            std::fs::create_dir_all(&state.dir).map_err(out_err)?;
+            if state.recover().map_err(out_err)? {
+                info!("finished a publish that an earlier command left half done");
+            }
+            state.clear_staging().map_err(out_err)?;
+            Ok(state.load(&record_path).ok().flatten())
+        },
+    );
+    let previous = previous?;
+    let (schemas, areas) = reference?;
     let mut rec = RunRecord::new(command, cfg.record(), schemas.file_hashes.clone());
     if let Some(p) = &previous {
         if !stages.contains(&Stage::Ingest) {
@@ -357,12 +363,16 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
         }
     }
     rec.finished_at = Some(record::now());
-    // Metadata only: the data outputs are already published (or untouched).
-    let _ = save_record(&rec);
+    // Metadata only: the data outputs are already published (or untouched). Outputs that were
+    // up to date are summed up from the last run's summary, read meanwhile.
+    let (_, summary) = rayon::join(
+        || save_record(&rec),
+        || up_to_date.then(|| state.load::<Tables>(&state.summary_path()).ok().flatten().unwrap_or_default()),
+    );
     result?;
     outcome.record = rec;
-    if up_to_date {
-        outcome.tables = state.load(&state.summary_path()).ok().flatten().unwrap_or_default();
+    if let Some(summary) = summary {
+        outcome.tables = summary;
     }
     if outcome.tables.submissions.is_empty() {
         // Commands that stop before aggregating still report what they see.
