@@ -20,20 +20,27 @@ corpus "$WORK/corpus2/a" "$SEED"
 corpus "$WORK/corpus2/b" "$((SEED + 1000))"
 returns=$(find "$WORK/corpus" -name '*.xlsx' | wc -l)
 
-# once NAME CMD...: one timed run of CMD; appends its wall seconds to $NAME_times and keeps the
-# largest peak RSS (kB) in $NAME_kb. summary NAME: the median of its runs into $NAME_s (and MB
-# into $NAME_mb), printed. This machine's speed drifts by ±20% within seconds, so the floor and
-# `bcf run` alternate, and each figure is a median.
+# once NAME CMD...: one timed run of CMD; appends its wall seconds to $NAME_times. rss NAME
+# CMD...: one run of CMD under GNU time, keeping its peak RSS (kB) in $NAME_kb; runs timed by
+# `once` are not wrapped, as the wrapper's own ~2 ms would be 10% of an unchanged rerun.
+# summary NAME: the median of its runs into $NAME_s (and MB into $NAME_mb), printed. This
+# machine's speed drifts by ±20% within seconds, so the floor and `bcf run` alternate, and each
+# figure is a median.
 once() {
   local name=$1; shift
-  local log="$WORK/$name.time" secs kb t0 t1
-  # GNU time gives the peak RSS; its own wall time has only centisecond resolution.
+  local secs t0 t1
   t0=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$log" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err"
+  "$@" > "$WORK/$name.out" 2> "$WORK/$name.err"
   t1=$(date +%s%N)
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
-  read -r kb < "$log"
   eval "${name}_times+=($secs)"
+  return 0
+}
+rss() {
+  local name=$1; shift
+  local log="$WORK/$name.time" kb
+  /usr/bin/time -f "%M" -o "$log" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err"
+  read -r kb < "$log"
   local max="${name}_kb"
   (( kb > ${!max:-0} )) && printf -v "$max" '%s' "$kb"
   return 0
@@ -50,7 +57,7 @@ summary() {
 }
 
 echo "corpus: $returns workbooks in $WORK/corpus ($(du -sh "$WORK/corpus" | cut -f1)), $(nproc) cores"
-REPS=${BENCH_REPS:-7}
+REPS=${BENCH_REPS:-11}
 # Each `bcf run` is also compared with the floor runs either side of it: the machine's speed
 # changes between runs, and a ratio of neighbours cancels most of that.
 paired=()
@@ -67,20 +74,33 @@ for _ in $(seq "$REPS"); do
   rm -rf "$WORK/o2"
   once bcf_run_2x "$BCF" --quiet run --input "$WORK/corpus2" --out "$WORK/o2"
 done
+# Peak memory, from runs of their own under GNU time.
+rss floor "$FLOOR" "$WORK/corpus"
+rm -rf "$WORK/o1"
+rss bcf_run "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
+rss bcf_rerun "$BCF" --quiet run --input "$WORK/corpus" --out "$WORK/o1"
+rm -rf "$WORK/o2"
+rss bcf_run_2x "$BCF" --quiet run --input "$WORK/corpus2" --out "$WORK/o2"
 for n in floor bcf_run bcf_rerun bcf_run_2x; do summary "$n"; done
 paired_ratio=$(printf '%s\n' "${paired[@]}" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }')
 if [[ -x $PY ]] && $PY -c 'import pandas, openpyxl, python_calamine' 2>/dev/null; then
-  once pandas_openpyxl "$PY" bench/pandas_totals.py "$WORK/corpus" openpyxl && summary pandas_openpyxl
-  once pandas_calamine "$PY" bench/pandas_totals.py "$WORK/corpus" calamine && summary pandas_calamine
+  # One run each, under GNU time: their seconds dwarf its overhead.
+  for engine in openpyxl calamine; do
+    t0=$(date +%s%N)
+    rss "pandas_$engine" "$PY" bench/pandas_totals.py "$WORK/corpus" "$engine"
+    t1=$(date +%s%N)
+    eval "pandas_${engine}_times+=($(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }'))"
+    summary "pandas_$engine"
+  done
 fi
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, (b > 0 ? a / b : 0) }'; } # A B [DECIMALS]
 echo
 echo "ratios (target in brackets):"
-echo "  bcf run / floor              $(ratio "$bcf_run_s" "$floor_s")×   [<= 1.0]  (median of run/neighbouring floors: ${paired_ratio}×)"
+echo "  bcf run / floor              $(ratio "$bcf_run_s" "$floor_s" 3)×   [<= 1.0]  (median of run/neighbouring floors: ${paired_ratio}×)"
 if [[ -n ${pandas_openpyxl_s:-} ]]; then
   echo "  pandas+openpyxl / bcf run    $(ratio "$pandas_openpyxl_s" "$bcf_run_s")×   [>= 20]"
   echo "  pandas+calamine / bcf run    $(ratio "$pandas_calamine_s" "$bcf_run_s")×   [> 1]"
 fi
-echo "  2x corpus / 1x corpus        $(ratio "$bcf_run_2x_s" "$bcf_run_s")×   [<= 2.1], peak ${bcf_run_mb} MB -> ${bcf_run_2x_mb} MB [< 300, flat]"
-echo "  unchanged rerun / full run   $(ratio "$bcf_rerun_s" "$bcf_run_s")×   [< 0.10]"
+echo "  2x corpus / 1x corpus        $(ratio "$bcf_run_2x_s" "$bcf_run_s" 3)×   [<= 2.1], peak ${bcf_run_mb} MB -> ${bcf_run_2x_mb} MB [< 300, flat]"
+echo "  unchanged rerun / full run   $(ratio "$bcf_rerun_s" "$bcf_run_s" 3)×   [< 0.10]"
