@@ -880,21 +880,10 @@ fn stage_aggregate(
     };
     let t = &tables;
     let feedback = aggregate::feedback::files(t);
-    // The outputs are independent: rendered and written side by side.
+    // The outputs are independent: rendered and written side by side, the longest first, each
+    // by the next free thread (the feedback files are many, so both threads can share them).
     type Job<'a> = Box<dyn Fn() -> std::io::Result<()> + Send + Sync + 'a>;
     let jobs: Vec<Job<'_>> = vec![
-        Box::new(|| {
-            normalise::parquet::write_national(&staging, &t.national)?;
-            written(staging.join("national_totals.parquet"));
-            Ok(())
-        }),
-        Box::new(|| write("report.md", &aggregate::report::markdown(t))),
-        Box::new(|| write("report.html", &aggregate::html::page(t, areas))),
-        Box::new(|| {
-            let line_years: Vec<String> = t.line_years().into_iter().map(str::to_string).collect();
-            let scheme_years: Vec<String> = t.scheme_years().into_iter().map(str::to_string).collect();
-            write("datapackage.json", &aggregate::datapackage::package(&line_years, &scheme_years))
-        }),
         Box::new(|| {
             // One folder for them all: created once, not looked up per file.
             let folder = staging.join("feedback");
@@ -904,8 +893,20 @@ fn stage_aggregate(
                 std::fs::write(&path, text).map(|()| written(path))
             })
         }),
+        Box::new(|| write("report.html", &aggregate::html::page(t, areas))),
+        Box::new(|| write("report.md", &aggregate::report::markdown(t))),
+        Box::new(|| {
+            let line_years: Vec<String> = t.line_years().into_iter().map(str::to_string).collect();
+            let scheme_years: Vec<String> = t.scheme_years().into_iter().map(str::to_string).collect();
+            write("datapackage.json", &aggregate::datapackage::package(&line_years, &scheme_years))
+        }),
+        Box::new(|| {
+            normalise::parquet::write_national(&staging, &t.national)?;
+            written(staging.join("national_totals.parquet"));
+            Ok(())
+        }),
     ];
-    let done = jobs.par_iter().try_for_each(|job| job());
+    let done = jobs.iter().par_bridge().try_for_each(|job| job());
     drop(jobs);
     done.map_err(err)?;
     // Feedback files of areas that no longer have findings are removed on publish.
