@@ -404,13 +404,24 @@ struct Memo {
     inputs: Option<Vec<InputFile>>,
     /// Ingest parses each file it reads, while the bytes are in memory (see [`read_ahead`]).
     read_ahead: bool,
-    /// Parses made by ingest, by source file, and the parse cache they went to.
+    /// Parses made by ingest, by source file.
     parsed_ahead: HashMap<String, Parse>,
+    /// The parse cache, once ingest has opened it for those parses.
     cache: Option<state::ParseCache>,
     /// Files parsed so far (names the test checkpoints).
     parses: AtomicU64,
     validated: Option<Vec<Validated>>,
     tables: Option<Tables>,
+}
+
+impl Memo {
+    /// Queues a staged output to be synced before the publish (a command that does not
+    /// publish has no syncer, and its stage files are synced as they are saved).
+    fn sync_later(&self, path: PathBuf) {
+        if let Some(s) = &self.syncer {
+            s.sync(path)
+        }
+    }
 }
 
 /// One hash over everything the outputs depend on: every input's path, content and
@@ -837,13 +848,8 @@ fn stage_normalise(state: &State, memo: &mut Memo) -> Result<Staged, RunError> {
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
     // Each file is queued to be synced as soon as it is written.
-    let syncer = memo.syncer.as_ref();
-    let written = |path: PathBuf| {
-        if let Some(s) = syncer {
-            s.sync(path)
-        }
-    };
-    normalise::parquet::write_data(&staging, &tables, &written).map_err(err)?;
+    let memo_now = &*memo;
+    normalise::parquet::write_data(&staging, &tables, &|path| memo_now.sync_later(path)).map_err(err)?;
     state::checkpoint("during-normalise");
     let stale = normalise::parquet::stale_partitions(&state.out, &tables).map_err(err)?;
     let c = counts(&[
@@ -868,12 +874,8 @@ fn stage_aggregate(
     let staging = state.staging();
     let err = |source| RunError::Output { path: staging.clone(), source };
     // Each output is queued to be synced as soon as it is written.
-    let syncer = memo.syncer.as_ref();
-    let written = |path: PathBuf| {
-        if let Some(s) = syncer {
-            s.sync(path)
-        }
-    };
+    let memo_now = &*memo;
+    let written = |path: PathBuf| memo_now.sync_later(path);
     let write = |rel: &str, text: &str| {
         let path = staging.join(rel);
         normalise::parquet::write_staged_text(&path, text).map(|()| written(path))
