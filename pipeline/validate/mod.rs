@@ -70,8 +70,15 @@ struct IncomeLineFields(Text, Option<String>, Text, Basis, Pence, Text, String);
 
 impl From<IncomeLineFields> for IncomeLine {
     fn from(f: IncomeLineFields) -> Self {
-        let IncomeLineFields(funding_source, contributor, financial_year, basis, amount, sheet, cell) = f;
-        IncomeLine { funding_source, contributor, financial_year, basis, amount, sheet, cell }
+        IncomeLine {
+            funding_source: f.0,
+            contributor: f.1,
+            financial_year: f.2,
+            basis: f.3,
+            amount: f.4,
+            sheet: f.5,
+            cell: f.6,
+        }
     }
 }
 
@@ -101,33 +108,19 @@ struct SchemeLineFields(
 
 impl From<SchemeLineFields> for SchemeLine {
     fn from(f: SchemeLineFields) -> Self {
-        let SchemeLineFields(
-            scheme_id,
-            scheme_name,
-            scheme_type,
-            area_of_spend,
-            commissioner,
-            provider,
-            funding_source,
-            financial_year,
-            basis,
-            amount,
-            sheet,
-            cell,
-        ) = f;
         SchemeLine {
-            scheme_id,
-            scheme_name,
-            scheme_type,
-            area_of_spend,
-            commissioner,
-            provider,
-            funding_source,
-            financial_year,
-            basis,
-            amount,
-            sheet,
-            cell,
+            scheme_id: f.0,
+            scheme_name: f.1,
+            scheme_type: f.2,
+            area_of_spend: f.3,
+            commissioner: f.4,
+            provider: f.5,
+            funding_source: f.6,
+            financial_year: f.7,
+            basis: f.8,
+            amount: f.9,
+            sheet: f.10,
+            cell: f.11,
         }
     }
 }
