@@ -234,6 +234,11 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
         st.status = "pending".into();
         st.error = None;
     }
+    // The record (per file, a few hundred kB) is saved once per stage boundary: each stage is
+    // marked running in the save before it starts, the first in this one.
+    if let Some(&first) = stages.first() {
+        mark_running(&mut rec, first);
+    }
     let save_record = |rec: &RunRecord| state.save_unsynced(&record_path, rec).map_err(out_err);
     save_record(&rec)?;
 
@@ -244,7 +249,7 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
         rows_wanted: stages.contains(&Stage::Normalise),
         // Ingest parses what it reads when this command validates next, with nothing in scope.
         read_ahead: stages.windows(2).any(|w| w == [Stage::Ingest, Stage::Validate]) && scope.is_empty(),
-        syncer: publishes.then(state::Syncer::start),
+        syncer: publishes.then(state::Syncer::default),
         ..Default::default()
     };
     let full_run = stages == Stage::ALL && scope.is_empty();
@@ -271,12 +276,6 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
                     outcome.cached = n;
                 }
                 continue;
-            }
-            // A stage that follows another was marked running in the record saved as that one
-            // finished: the record (per file, a few hundred kB) is written once per boundary.
-            if rec.stage(stage.name()).status != "running" {
-                mark_running(&mut rec, stage);
-                save_record(&rec)?;
             }
             let _span = info_span!("stage", stage = stage.name()).entered();
             let counts = match stage {
@@ -317,10 +316,13 @@ pub fn run_stages(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &st
             st.duration_ms = Some(started.elapsed().as_millis() as u64);
             st.counts = counts;
             info!(stage = stage.name(), ms = started.elapsed().as_millis() as u64, "stage done");
-            if let Some(&next) = stages.get(i + 1).filter(|_| !up_to_date) {
-                mark_running(&mut rec, next);
+            // Up to date, the stages left finish at once: the record is saved as the command ends.
+            if !up_to_date {
+                if let Some(&next) = stages.get(i + 1) {
+                    mark_running(&mut rec, next);
+                }
+                save_record(&rec)?;
             }
-            save_record(&rec)?;
             state::checkpoint(&format!("after-{}", stage.name()));
         }
         if !up_to_date && stages.iter().any(|s| matches!(s, Stage::Normalise | Stage::Aggregate)) {

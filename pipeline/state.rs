@@ -327,17 +327,24 @@ struct Journal {
 }
 
 /// Syncs files to disk in the background as they are written, so the waits for the disk
-/// overlap the work that follows instead of adding up at the end.
+/// overlap the work that follows instead of adding up at the end. Its threads start with the
+/// first file queued: a command with nothing to write starts none.
+#[derive(Default)]
 pub struct Syncer {
-    queue: Option<std::sync::mpsc::Sender<PathBuf>>,
+    queue: std::sync::OnceLock<SyncQueue>,
     queued: Mutex<HashSet<PathBuf>>,
+}
+
+/// The sync threads and the queue that feeds them; closing the queue stops them.
+struct SyncQueue {
+    sender: std::sync::mpsc::Sender<PathBuf>,
     workers: Vec<std::thread::JoinHandle<io::Result<()>>>,
 }
 
-impl Syncer {
-    pub fn start() -> Syncer {
+impl SyncQueue {
+    fn start() -> SyncQueue {
         const WORKERS: usize = 4;
-        let (queue, rx) = std::sync::mpsc::channel::<PathBuf>();
+        let (sender, rx) = std::sync::mpsc::channel::<PathBuf>();
         let rx = std::sync::Arc::new(Mutex::new(rx));
         let workers = (0..WORKERS)
             .map(|_| {
@@ -349,27 +356,31 @@ impl Syncer {
                 })
             })
             .collect();
-        Syncer { queue: Some(queue), queued: Default::default(), workers }
+        SyncQueue { sender, workers }
     }
+}
 
+impl Syncer {
     /// Queues a written file to be synced (once, however often it is queued). Writers on any
     /// thread queue each file as they finish it, so its sync overlaps the writing of the next.
     pub fn sync(&self, path: PathBuf) {
-        if let (Some(q), Ok(mut queued)) = (&self.queue, self.queued.lock()) {
+        if let Ok(mut queued) = self.queued.lock() {
             if queued.insert(path.clone()) {
                 // The workers only stop once the queue is closed, in `finish`.
-                let _ = q.send(path);
+                let _ = self.queue.get_or_init(SyncQueue::start).sender.send(path);
             }
         }
     }
 
     /// Waits for every queued file; the paths synced (all that were queued), or the first error.
     pub fn finish(mut self) -> io::Result<HashSet<PathBuf>> {
-        self.queue = None;
         let mut first_err = None;
-        for w in self.workers.drain(..) {
-            if let Err(e) = w.join().unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked"))) {
-                first_err = first_err.or(Some(e));
+        if let Some(SyncQueue { sender, workers }) = self.queue.take() {
+            drop(sender);
+            for w in workers {
+                if let Err(e) = w.join().unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked"))) {
+                    first_err = first_err.or(Some(e));
+                }
             }
         }
         let queued =
@@ -445,5 +456,34 @@ pub fn checkpoint(point: &str) {
         loop {
             std::thread::sleep(std::time::Duration::from_secs(60));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_syncer_syncs_each_queued_file_once_and_reports_a_failed_sync() {
+        assert!(Syncer::default().finish().unwrap().is_empty(), "nothing queued, nothing started");
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..20).map(|i| dir.path().join(format!("{i}.json"))).collect();
+        let syncer = Syncer::default();
+        std::thread::scope(|s| {
+            for chunk in files.chunks(5) {
+                let syncer = &syncer;
+                s.spawn(move || {
+                    for f in chunk {
+                        std::fs::write(f, b"{}").unwrap();
+                        syncer.sync(f.clone());
+                        syncer.sync(f.clone());
+                    }
+                });
+            }
+        });
+        assert_eq!(syncer.finish().unwrap(), files.iter().cloned().collect::<HashSet<_>>());
+        let failing = Syncer::default();
+        failing.sync(dir.path().join("never-written.json"));
+        assert_eq!(failing.finish().unwrap_err().kind(), io::ErrorKind::NotFound);
     }
 }

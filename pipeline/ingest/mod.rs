@@ -96,10 +96,9 @@ pub fn skip_reason(name: &str) -> Option<String> {
     if name.starts_with("~$") {
         return Some("an Office lock file".into());
     }
-    let ext = Path::new(name).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match ext {
-        Some(e) if WORKBOOK_EXTENSIONS.contains(&e.as_str()) => None,
-        Some(e) => Some(format!("not a workbook (.{e})")),
+    match Path::new(name).extension().and_then(|e| e.to_str()) {
+        Some(e) if WORKBOOK_EXTENSIONS.iter().any(|w| w.eq_ignore_ascii_case(e)) => None,
+        Some(e) => Some(format!("not a workbook (.{})", e.to_ascii_lowercase())),
         None => Some("not a workbook (no extension)".into()),
     }
 }
@@ -134,36 +133,29 @@ pub fn discover_reading<T: Send>(
     previous: &[InputFile],
     read_ahead: Option<&ReadAhead<'_, T>>,
 ) -> io::Result<(Vec<InputFile>, Vec<T>)> {
-    let mut found = Vec::new();
-    walk(root, root, &mut found)?;
+    let known: HashMap<&str, &InputFile> = previous.iter().map(|f| (f.source_file.as_str(), f)).collect();
+    let found = walk(root, "", &known)?;
     let files_found = found.len() as u64;
-    let known: HashMap<(&str, &Path), (&FileStat, &str)> = previous
-        .iter()
-        .filter_map(|f| Some(((f.source_file.as_str(), f.path.as_path()), (f.stat.as_ref()?, f.sha256.as_str()))))
-        .collect();
     use rayon::prelude::*;
-    let files = found
+    // Files whose hash holds are passed on as they are; only the others are read, in parallel.
+    let mut files = Vec::with_capacity(found.len());
+    let mut new = Vec::new();
+    for f in found {
+        match f {
+            Found::Unchanged(file) => files.push(file),
+            Found::New { source_file, path } => new.push((source_file, path)),
+        }
+    }
+    let hashed = new
         .into_par_iter()
         .map(|(source_file, path)| {
-            let unchanged = match known.get(&(source_file.as_str(), path.as_path())) {
-                Some((then, sha256)) => FileStat::of(&std::fs::metadata(&path)?)
-                    .filter(|now| then.still_holds(now))
-                    .map(|now| (sha256.to_string(), now.len, **then)),
-                None => None,
-            };
-            let (sha256, bytes, stat, content) = match unchanged {
-                Some((sha256, bytes, then)) => (sha256, bytes, Some(then), None),
-                None => {
-                    let hashed_at_ns = now_ns();
-                    let mut file = File::open(&path)?;
-                    let meta = file.metadata()?;
-                    let stat = FileStat::of(&meta).map(|s| FileStat { hashed_at_ns, ..s });
-                    let (sha256, bytes, content) = match read_ahead {
-                        Some(_) if meta.len() <= READ_AHEAD_MAX_BYTES => hash_whole(&mut file, meta.len())?,
-                        _ => hash_reader(&mut file).map(|(sha256, bytes)| (sha256, bytes, None))?,
-                    };
-                    (sha256, bytes, stat, content)
-                }
+            let hashed_at_ns = now_ns();
+            let mut file = File::open(&path)?;
+            let meta = file.metadata()?;
+            let stat = FileStat::of(&meta).map(|s| FileStat { hashed_at_ns, ..s });
+            let (sha256, bytes, content) = match read_ahead {
+                Some(_) if meta.len() <= READ_AHEAD_MAX_BYTES => hash_whole(&mut file, meta.len())?,
+                _ => hash_reader(&mut file).map(|(sha256, bytes)| (sha256, bytes, None))?,
             };
             let file = InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook, stat };
             let kept =
@@ -171,8 +163,12 @@ pub fn discover_reading<T: Send>(
             Ok((file, kept))
         })
         .collect::<io::Result<Vec<_>>>()?;
-    let (files, kept): (Vec<InputFile>, Vec<Option<T>>) = files.into_iter().unzip();
-    Ok((classify(files), kept.into_iter().flatten().collect()))
+    let mut kept = Vec::new();
+    for (file, k) in hashed {
+        files.push(file);
+        kept.extend(k);
+    }
+    Ok((classify(files), kept))
 }
 
 /// The files of a manifest, downloaded: the manifest's `path` is the source file, so the
@@ -205,22 +201,34 @@ pub fn from_downloads(downloads: Vec<http::Downloaded>) -> Vec<InputFile> {
 /// Sorts by source path (bytewise) and decides skipped and duplicate files (catalogue §1).
 fn classify(mut files: Vec<InputFile>) -> Vec<InputFile> {
     files.sort_by(|a, b| a.source_file.as_bytes().cmp(b.source_file.as_bytes()));
-    let mut first_by_hash: HashMap<String, String> = HashMap::new();
-    for f in &mut files {
-        if f.disposition != Disposition::Workbook {
-            continue;
-        }
-        let name = f.source_file.rsplit('/').next().unwrap_or_default();
-        f.disposition = match skip_reason(name) {
-            Some(reason) => Disposition::Skipped(reason),
-            None => match first_by_hash.get(&f.sha256) {
-                Some(first) => Disposition::Duplicate(first.clone()),
-                None => {
-                    first_by_hash.insert(f.sha256.clone(), f.source_file.clone());
-                    Disposition::Workbook
+    // The first workbook with each hash, by index: the files are read here, written below.
+    let mut first_by_hash: HashMap<&str, usize> = HashMap::with_capacity(files.len());
+    let decided: Vec<Option<Disposition>> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if f.disposition != Disposition::Workbook {
+                return None;
+            }
+            let name = f.source_file.rsplit('/').next().unwrap_or_default();
+            if let Some(reason) = skip_reason(name) {
+                return Some(Disposition::Skipped(reason));
+            }
+            match first_by_hash.entry(f.sha256.as_str()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    Some(Disposition::Duplicate(files[*first.get()].source_file.clone()))
                 }
-            },
-        };
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    None
+                }
+            }
+        })
+        .collect();
+    for (f, d) in files.iter_mut().zip(decided) {
+        if let Some(d) = d {
+            f.disposition = d;
+        }
     }
     files
 }
@@ -230,21 +238,54 @@ pub fn is_url(input: &str) -> bool {
     input.starts_with("http://") || input.starts_with("https://")
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
+/// A file found under the input root.
+enum Found {
+    /// As the last ingest recorded it, stat and all: its hash is taken from there.
+    Unchanged(InputFile),
+    /// New or changed since: to be hashed.
+    New { source_file: String, path: PathBuf },
+}
+
+/// The files under `dir`, whose source paths start with `prefix`, in no particular order;
+/// folders are walked in parallel. A file `known` from the last ingest is statted here, from
+/// its folder (cheaper than by path), to see whether its hash still holds.
+fn walk(dir: &Path, prefix: &str, known: &HashMap<&str, &InputFile>) -> io::Result<Vec<Found>> {
+    let mut found = Vec::new();
+    let mut folders = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        let path = entry.path();
+        let source_file = format!("{prefix}{}", entry.file_name().to_string_lossy());
         // Symbolic links are not followed: a link can loop or leave the input tree.
         let ft = entry.file_type()?;
         if ft.is_dir() {
-            walk(root, &path, out)?;
+            folders.push((entry.path(), source_file + "/"));
         } else if ft.is_file() {
-            let rel = path.strip_prefix(root).unwrap_or(&path);
-            let source = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            out.push((source, path));
+            let path = entry.path();
+            let hash_holds = match known.get(source_file.as_str()) {
+                Some(then) if then.path == path => match (then.stat, FileStat::of(&entry.metadata()?)) {
+                    (Some(stat), Some(now)) if stat.still_holds(&now) => Some((then.sha256.clone(), now.len, stat)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            found.push(match hash_holds {
+                Some((sha256, bytes, stat)) => Found::Unchanged(InputFile {
+                    source_file,
+                    path,
+                    bytes,
+                    sha256,
+                    disposition: Disposition::Workbook,
+                    stat: Some(stat),
+                }),
+                None => Found::New { source_file, path },
+            });
         }
     }
-    Ok(())
+    use rayon::prelude::*;
+    let nested: Vec<Vec<Found>> =
+        folders.into_par_iter().map(|(dir, prefix)| walk(&dir, &prefix, known)).collect::<io::Result<_>>()?;
+    found.extend(nested.into_iter().flatten());
+    Ok(found)
 }
 
 /// SHA-256 (hex) and size of a file, streamed.
@@ -282,7 +323,8 @@ mod tests {
     fn an_unchanged_file_keeps_its_hash_unread_and_a_changed_one_is_hashed() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.xlsx"), b"first").unwrap();
-        std::fs::write(dir.path().join("b.xlsx"), b"second").unwrap();
+        std::fs::create_dir_all(dir.path().join("x/y")).unwrap();
+        std::fs::write(dir.path().join("x/y/b.xlsx"), b"second").unwrap();
         let first = discover(dir.path(), &[]).unwrap();
         assert!(first.iter().all(|f| f.stat.is_some()), "stats are recorded");
         // As if hashed long after the files last changed, with hashes that give reuse away.
@@ -302,15 +344,36 @@ mod tests {
         // As if hashed long after the files last changed, with hashes that give reuse away.
         let settled = marked(Some(10_000_000_000));
         let again = discover(dir.path(), &settled).unwrap();
-        assert_eq!(again.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>(), ["kept-a.xlsx", "kept-b.xlsx"]);
+        assert_eq!(again.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>(), ["kept-a.xlsx", "kept-x/y/b.xlsx"]);
         // Just hashed, a file is hashed again: a second write in the same clock tick would not show.
         let fresh = discover(dir.path(), &marked(None)).unwrap();
         assert_eq!(fresh[0].sha256, first[0].sha256);
-        std::fs::write(dir.path().join("b.xlsx"), b"secoND").unwrap(); // same size, new content
+        std::fs::write(dir.path().join("x/y/b.xlsx"), b"secoND").unwrap(); // same size, new content
         let changed = discover(dir.path(), &settled).unwrap();
         assert_eq!(changed[0].sha256, "kept-a.xlsx");
-        assert_eq!(changed[1].sha256, hash_file(&dir.path().join("b.xlsx")).unwrap().0);
+        assert_eq!(changed[1].sha256, hash_file(&dir.path().join("x/y/b.xlsx")).unwrap().0);
         assert_ne!(changed[1].sha256, first[1].sha256);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_are_walked_to_any_depth_and_links_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("elsewhere.xlsx"), b"outside").unwrap();
+        for (path, bytes) in [("z.xlsx", "1"), ("2023-24/a.xlsx", "2"), ("2023-24/late/b.xlsx", "3"), ("A/c.ods", "4")]
+        {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linked-folder")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("elsewhere.xlsx"), dir.path().join("linked.xlsx")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("2023-24/loop")).unwrap();
+        let found = discover(dir.path(), &[]).unwrap();
+        let sources: Vec<&str> = found.iter().map(|f| f.source_file.as_str()).collect();
+        assert_eq!(sources, ["2023-24/a.xlsx", "2023-24/late/b.xlsx", "A/c.ods", "z.xlsx"], "sorted bytewise");
+        assert!(found.iter().all(|f| f.path == dir.path().join(&f.source_file)));
     }
 
     #[test]
