@@ -4,7 +4,8 @@ use crate::tables::Tables;
 use std::fmt::Write;
 
 pub fn markdown(t: &Tables) -> String {
-    let mut s = String::new();
+    // About 150 bytes a finding or file, and 2 kB besides: one allocation for most reports.
+    let mut s = String::with_capacity(2048 + 150 * (t.findings.len() + t.submissions.len()));
     let _ = writeln!(s, "# Better Care Fund national totals\n");
     if let Some(b) = t.national.first() {
         let _ = writeln!(s, "Baseline year: {} (plan).\n", b.baseline_year);
@@ -35,20 +36,11 @@ pub fn markdown(t: &Tables) -> String {
     let _ = writeln!(s, "| File | Template | Area | Status | Errors | Warnings |");
     let _ = writeln!(s, "|---|---|---|---|---:|---:|");
     for r in &t.submissions {
-        let area = match (&r.area_code, &r.area_name) {
-            (Some(c), Some(n)) => format!("{n} ({c})"),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} |",
-            md_escape(&r.source_file),
-            r.template_id.as_deref().unwrap_or(""),
-            md_escape(&area),
-            r.status,
-            r.error_count,
-            r.warning_count
-        );
+        let _ = write!(s, "| {} | {} | ", md_escape(&r.source_file), r.template_id.as_deref().unwrap_or(""));
+        if let (Some(c), Some(n)) = (&r.area_code, &r.area_name) {
+            let _ = write!(s, "{} ({})", md_escape(n), md_escape(c));
+        }
+        let _ = writeln!(s, " | {} | {} | {} |", r.status, r.error_count, r.warning_count);
     }
     if !t.findings.is_empty() {
         let _ = writeln!(s, "\n## Findings\n");
@@ -58,16 +50,47 @@ pub fn markdown(t: &Tables) -> String {
                 current = &f.source_file;
                 let _ = writeln!(s, "\n### {}\n", md_escape(current));
             }
-            let loc = match f.location() {
-                l if l.is_empty() => l,
-                l => format!("{l}: "),
-            };
-            let _ = writeln!(s, "- **{}** `{}` {}{}", f.severity, f.rule, md_escape(&loc), md_escape(&f.message));
+            let _ = write!(s, "- **{}** `{}` ", f.severity, f.rule);
+            match (&f.sheet, &f.cell) {
+                (Some(sheet), Some(cell)) => _ = write!(s, "{}!{}: ", md_escape(sheet), md_escape(cell)),
+                (Some(sheet), None) => _ = write!(s, "{}: ", md_escape(sheet)),
+                _ => {}
+            }
+            let _ = writeln!(s, "{}", md_escape(&f.message));
         }
     }
     s
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// Text for a Markdown table cell or list item, written as is but for pipes (escaped) and line
+/// breaks (spaces), with no string built for it.
+struct MdEscaped<'a>(&'a str);
+
+fn md_escape(s: &str) -> MdEscaped<'_> {
+    MdEscaped(s)
+}
+
+impl std::fmt::Display for MdEscaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.bytes().position(|b| b == b'|' || b == b'\n') {
+            f.write_str(&rest[..i])?;
+            f.write_str(if rest.as_bytes()[i] == b'|' { "\\|" } else { " " })?;
+            rest = &rest[i + 1..];
+        }
+        f.write_str(rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipes_are_escaped_and_line_breaks_become_spaces() {
+        let cases = [("", ""), ("a|b", "a\\|b"), ("|\n|", "\\| \\|"), ("line one\nline two", "line one line two")];
+        for (raw, want) in cases {
+            assert_eq!(md_escape(raw).to_string(), want, "{raw:?}");
+        }
+    }
 }
