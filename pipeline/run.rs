@@ -883,7 +883,7 @@ fn stage_aggregate(
         normalise::parquet::write_staged_text(&path, text).map(|()| written(path))
     };
     let t = &tables;
-    let feedback = aggregate::feedback::files(t);
+    let feedback = aggregate::feedback::by_area(t);
     // The outputs are independent: rendered and written side by side, the longest first, each
     // by the next free thread (the feedback files are many, so both threads can share them).
     type Job<'a> = Box<dyn Fn() -> std::io::Result<()> + Send + Sync + 'a>;
@@ -892,9 +892,9 @@ fn stage_aggregate(
             // One folder for them all: created once, not looked up per file.
             let folder = staging.join("feedback");
             std::fs::create_dir_all(&folder)?;
-            feedback.par_iter().try_for_each(|(name, text)| {
-                let path = folder.join(name);
-                std::fs::write(&path, text).map(|()| written(path))
+            feedback.par_iter().try_for_each(|area| {
+                let path = folder.join(&area.file_name);
+                std::fs::write(&path, area.csv()).map(|()| written(path))
             })
         }),
         Box::new(|| write("report.html", &aggregate::html::page(t, areas))),
@@ -918,7 +918,7 @@ fn stage_aggregate(
     if let Ok(rd) = std::fs::read_dir(cfg.out.join("feedback")) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if !feedback.iter().any(|(n, _)| *n == name) {
+            if !feedback.iter().any(|a| a.file_name == name) {
                 stale.push(format!("feedback/{name}"));
             }
         }

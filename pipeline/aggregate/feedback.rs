@@ -37,10 +37,22 @@ pub fn advice(rule: &str) -> &'static str {
     }
 }
 
-/// `(file name, CSV text)` per area with findings, sorted by file name. Each area's file is
-/// written from the rows as they are, areas side by side.
-pub fn files(t: &Tables) -> Vec<(String, String)> {
-    use rayon::prelude::*;
+/// One area's feedback file: its name, and the findings it lists with their submissions.
+pub struct AreaFeedback<'a> {
+    pub file_name: String,
+    rows: Vec<(&'a FindingRow, Option<&'a SubmissionRow>)>,
+}
+
+impl AreaFeedback<'_> {
+    /// The file's CSV text, written from the rows as they are.
+    pub fn csv(&self) -> String {
+        csv_text(&self.rows)
+    }
+}
+
+/// The feedback files of the areas with findings, sorted by file name. Their texts are made
+/// by whoever writes them, so areas can be written side by side with the other outputs.
+pub fn by_area(t: &Tables) -> Vec<AreaFeedback<'_>> {
     let subs: HashMap<&str, &SubmissionRow> = t.submissions.iter().map(|s| (s.source_file.as_str(), s)).collect();
     let mut by_area: BTreeMap<String, Vec<(&FindingRow, Option<&SubmissionRow>)>> = BTreeMap::new();
     for f in &t.findings {
@@ -51,8 +63,7 @@ pub fn files(t: &Tables) -> Vec<(String, String)> {
         };
         by_area.entry(key).or_default().push((f, sub));
     }
-    let areas: Vec<_> = by_area.into_iter().collect();
-    areas.into_par_iter().map(|(area, rows)| (format!("{area}.csv"), csv_text(&rows))).collect()
+    by_area.into_iter().map(|(area, rows)| AreaFeedback { file_name: format!("{area}.csv"), rows }).collect()
 }
 
 fn text(field: Option<&str>) -> &str {
