@@ -63,8 +63,17 @@ echo "corpus: $returns workbooks in $WORK/corpus ($(du -sh "$WORK/corpus" | cut 
 # deleted inode (the kernel's find_inode_bit/recently_deleted). After ten rounds of deleting
 # outputs, that scan more than doubled the time to write the 160 feedback files of twice the
 # corpus: a cost of the bench's own deleting, which no analyst's run has.
-TRASH="$WORK/trash"
-rm -rf "$TRASH" && mkdir -p "$TRASH"
+# The deletions of an earlier bench's outputs age out first.
+TRASH="$WORK/trash" DELETED="$WORK/.trash-deleted"
+[[ -e $TRASH ]] && rm -rf "$TRASH" && touch "$DELETED"
+if [[ -f $DELETED ]]; then
+  left=$(($(stat -c %Y "$DELETED") + 31 - $(date +%s)))
+  if ((left > 0)); then
+    echo "waiting ${left} s for the outputs deleted by the last bench to age out"
+    sleep "$left"
+  fi
+fi
+mkdir -p "$TRASH"
 aside() { # DIR: moves DIR (if any) into the trash, to be deleted after timing
   [[ -e $1 ]] && mv "$1" "$(mktemp -d "$TRASH/XXXXXX")/"
   return 0
@@ -103,7 +112,7 @@ for ((i = 0; i < ${#bcf_run_2x_times[@]}; i++)); do
   paired_2x+=("$(awk -v r="${bcf_run_2x_times[i]}" -v a="${bcf_run_times[i]}" -v b="$next" 'BEGIN { printf "%.3f", 2 * r / (a + b) }')")
 done
 paired_2x_ratio=$(printf '%s\n' "${paired_2x[@]}" | median)
-rm -rf "$TRASH"
+rm -rf "$TRASH" && touch "$DELETED"
 if [[ -x $PY ]] && $PY -c 'import pandas, openpyxl, python_calamine' 2>/dev/null; then
   # One run each, under GNU time: their seconds dwarf its overhead.
   for engine in openpyxl calamine; do
