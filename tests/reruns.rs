@@ -137,11 +137,24 @@ fn a_changed_file_is_the_only_one_parsed_again() {
     let args = ["run", "--input", input.path().to_str().unwrap(), "--out", out.path().to_str().unwrap()];
     ok(&args);
     assert_eq!(stage_count(out.path(), "validate", "parsed"), 20);
+    let first = record(out.path());
 
     ok(&args);
     assert_eq!(stage_count(out.path(), "validate", "parsed"), 0, "nothing changed: nothing parsed");
     assert_eq!(stage_count(out.path(), "validate", "cached"), 20);
     assert_eq!(stage_count(out.path(), "normalise", "up_to_date"), 1, "outputs already match the inputs");
+    // Up to date, the record is saved at the start and the end only, and ends complete.
+    let r = record(out.path());
+    assert_eq!(r["status"], "success");
+    for s in r["stages"].as_array().unwrap() {
+        assert_eq!(s["status"], "success", "{s}");
+        assert!(s["started_at"].is_string() && s["finished_at"].is_string(), "{s}");
+    }
+    let mut carried = first["files"].clone();
+    for f in carried.as_array_mut().unwrap().iter_mut().filter(|f| f["parse"] == "parsed") {
+        f["parse"] = "cached".into();
+    }
+    assert_eq!(r["files"], carried, "every file's record is carried over, its parse now cached");
 
     // Same workbook, different bytes: re-zipped without compression.
     let kent = input.path().join("2023-25/BCF 2023-25 - Kent.xlsx");

@@ -327,7 +327,8 @@ mod tests {
         std::fs::write(dir.path().join("x/y/b.xlsx"), b"second").unwrap();
         let first = discover(dir.path(), &[]).unwrap();
         assert!(first.iter().all(|f| f.stat.is_some()), "stats are recorded");
-        // As if hashed long after the files last changed, with hashes that give reuse away.
+        // The files as found, with hashes that give reuse away, as if hashed the given time
+        // after they last changed (or, given none, when they really were).
         let marked = |hashed_after_change_ns: Option<i64>| -> Vec<InputFile> {
             first
                 .iter()
