@@ -12,6 +12,24 @@ use crate::schema::{SchemaSet, TotalCategory};
 use crate::tables::{NationalRow, Tables};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// Writes `text` with each byte that `replacement` names written as its replacement: how the
+/// reports escape text without building a string for it. Only ASCII bytes may be named, so
+/// each byte found is a whole character.
+fn write_replacing(
+    f: &mut std::fmt::Formatter<'_>,
+    text: &str,
+    replacement: fn(u8) -> Option<&'static str>,
+) -> std::fmt::Result {
+    let mut rest = text;
+    while let Some((i, with)) = rest.bytes().enumerate().find_map(|(i, b)| Some((i, replacement(b)?))) {
+        debug_assert!(rest.as_bytes()[i].is_ascii(), "only ASCII bytes are replaced");
+        f.write_str(&rest[..i])?;
+        f.write_str(with)?;
+        rest = &rest[i + 1..];
+    }
+    f.write_str(rest)
+}
+
 /// The periods (year, basis) a run reports: every period of every return template seen.
 pub fn periods(t: &Tables, schemas: &SchemaSet) -> BTreeSet<(String, Basis)> {
     t.submissions

@@ -72,13 +72,11 @@ fn md_escape(s: &str) -> MdEscaped<'_> {
 
 impl std::fmt::Display for MdEscaped<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut rest = self.0;
-        while let Some(i) = rest.bytes().position(|b| b == b'|' || b == b'\n') {
-            f.write_str(&rest[..i])?;
-            f.write_str(if rest.as_bytes()[i] == b'|' { "\\|" } else { " " })?;
-            rest = &rest[i + 1..];
-        }
-        f.write_str(rest)
+        super::write_replacing(f, self.0, |b| match b {
+            b'|' => Some("\\|"),
+            b'\n' => Some(" "),
+            _ => None,
+        })
     }
 }
 
