@@ -363,7 +363,7 @@ impl SyncQueue {
                     .spawn(move || loop {
                         let next = rx.lock().map_err(|_| io::Error::other("the sync queue is poisoned"))?.recv();
                         let Ok(path) = next else { return Ok(()) };
-                        std::fs::File::open(&path)?.sync_all()?;
+                        sync_file(&path)?;
                     })
                     .ok()
             })
@@ -381,7 +381,7 @@ impl Syncer {
                 // The workers only stop once the queue is closed, in `finish` (or on an error).
                 if let Err(unsent) = self.queue.get_or_init(SyncQueue::start).sender.send(path) {
                     // No sync thread is running: the file is synced here instead.
-                    if let Err(e) = std::fs::File::open(&unsent.0).and_then(|f| f.sync_all()) {
+                    if let Err(e) = sync_file(&unsent.0) {
                         if let Ok(mut failed) = self.failed.lock() {
                             failed.get_or_insert(e);
                         }
@@ -408,6 +408,11 @@ impl Syncer {
     }
 }
 
+/// Puts a written file's data and metadata on disk.
+fn sync_file(path: &Path) -> io::Result<()> {
+    std::fs::File::open(path)?.sync_all()
+}
+
 /// Syncs files to disk, several at once: the waits overlap, so a publish of dozens of files
 /// costs about one sync, not one per file.
 pub fn sync_files(paths: &[PathBuf]) -> io::Result<()> {
@@ -416,7 +421,7 @@ pub fn sync_files(paths: &[PathBuf]) -> io::Result<()> {
     std::thread::scope(|scope| {
         let workers: Vec<_> = paths
             .chunks(per_thread)
-            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|p| std::fs::File::open(p)?.sync_all())))
+            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|p| sync_file(p))))
             .collect();
         workers
             .into_iter()
