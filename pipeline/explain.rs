@@ -1,51 +1,15 @@
-//! `bcf explain`: where a number came from. For an area and year, every line with its sheet
-//! and cell and what it adds to each national total; for a national total, the areas that
-//! make it up, largest first. Reads the persisted stages under `OUT/.bcf/`.
+//! `bcf explain`: where a number came from. For an area and year: which file supplied each
+//! basis and why (catalogue §6.1), every line with its sheet and cell, and what it adds to each
+//! national total. For a national total: the areas that make it up, largest first. Reads what
+//! the last validation persisted under `OUT/.bcf/`.
 
-use crate::model::Pence;
+use crate::model::{Basis, FinancialYear, Pence, Status};
 use crate::reference::Areas;
 use crate::schema::{SchemaSet, TotalCategory};
-use crate::tables::{LineRow, NationalRow, Tables};
+use crate::tables::{CoverageRow, LineRow, NationalColumn, SubmissionRow, Tables};
+use crate::validate::submissions::CoverStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
-
-/// The national total columns `explain --total` accepts.
-pub const TOTALS: [&str; 5] = [
-    "mandated_minimum_gbp",
-    "voluntary_la_gbp",
-    "voluntary_nhs_gbp",
-    "voluntary_above_minimum_gbp",
-    "total_pooled_gbp",
-];
-
-/// Whether a line of this category counts towards a national total column.
-fn counts_towards(column: &str, category: Option<TotalCategory>) -> bool {
-    use TotalCategory::*;
-    matches!(
-        (column, category),
-        ("mandated_minimum_gbp", Some(Mandatory))
-            | ("voluntary_la_gbp", Some(VoluntaryLa))
-            | ("voluntary_nhs_gbp", Some(VoluntaryNhs))
-            | ("voluntary_above_minimum_gbp", Some(VoluntaryLa | VoluntaryNhs))
-            | ("total_pooled_gbp", Some(_))
-    )
-}
-
-fn national_value(r: &NationalRow, column: &str) -> Pence {
-    match column {
-        "mandated_minimum_gbp" => r.mandated_minimum,
-        "voluntary_la_gbp" => r.voluntary_la,
-        "voluntary_nhs_gbp" => r.voluntary_nhs,
-        "voluntary_above_minimum_gbp" => r.voluntary_above_minimum,
-        _ => r.total_pooled,
-    }
-}
-
-/// The tables as the last run left them, with national totals.
-pub fn load_tables(out: &Path, schemas: &SchemaSet, areas: &Areas, baseline: &str) -> Result<Tables, String> {
-    crate::run::persisted_tables(out, "explain", schemas, areas, baseline).map_err(|e| e.to_string())
-}
 
 fn share(part: Pence, whole: Pence) -> String {
     if whole.0 == 0 {
@@ -55,96 +19,127 @@ fn share(part: Pence, whole: Pence) -> String {
     }
 }
 
+fn category_name(c: Option<TotalCategory>) -> &'static str {
+    match c {
+        Some(TotalCategory::Mandatory) => "mandated minimum",
+        Some(TotalCategory::VoluntaryLa) => "voluntary, local authority",
+        Some(TotalCategory::VoluntaryNhs) => "voluntary, NHS",
+        None => "unclassified",
+    }
+}
+
 /// How one area's figures for one year were derived.
-pub fn area(t: &Tables, schemas: &SchemaSet, areas: &Areas, code: &str, year: &str) -> Result<String, String> {
+pub fn area(t: &Tables, schemas: &SchemaSet, areas: &Areas, code: &str, year: FinancialYear) -> Result<String, String> {
     let area = areas.by_code(code).ok_or_else(|| format!("{code} is not an area code in areas.csv"))?;
     let mut s = String::new();
     let _ = writeln!(s, "{} ({}), {}", area.name, area.code, year);
-    // The area's files whose template reports this year.
-    let files: Vec<_> = t
-        .submissions
-        .iter()
-        .filter(|r| r.area_code.as_deref() == Some(code))
-        .filter(|r| {
-            r.template_id
-                .as_deref()
-                .and_then(|id| schemas.template(id))
-                .is_some_and(|tpl| tpl.financial_years().iter().any(|y| y == year))
-        })
-        .collect();
-    if files.is_empty() {
-        let _ = writeln!(s, "  no return from this area was in the input");
+    let covers: Vec<&CoverageRow> =
+        t.coverage.iter().filter(|c| c.area_code == code && c.financial_year == year).collect();
+    if covers.is_empty() {
+        let _ = writeln!(s, "  no return in the run covers {year}");
     }
-    for f in &files {
-        let _ = writeln!(
-            s,
-            "  file: {} ({}, {}{})",
-            f.source_file,
-            f.template_id.as_deref().unwrap_or("?"),
-            f.status,
-            f.submission_date.as_deref().map(|d| format!(", submitted {d}")).unwrap_or_default()
-        );
-        if f.status != "accepted" && f.status != "accepted_with_warnings" {
-            for finding in t.findings.iter().filter(|x| x.source_file == f.source_file && x.severity == "error").take(5)
-            {
-                let loc = match finding.location() {
-                    l if l.is_empty() => l,
-                    l => format!("{l}: "),
-                };
-                let _ = writeln!(s, "    {}: {loc}{}", finding.rule, finding.message);
-            }
-        }
+    for c in &covers {
+        why_supplied(&mut s, t, c);
     }
-    let lines: Vec<&LineRow> = t.lines.iter().filter(|l| *l.area_code == *code && *l.financial_year == *year).collect();
+    let lines: Vec<&LineRow> = t.lines.iter().filter(|l| *l.area_code == *code && l.financial_year == year).collect();
     if lines.is_empty() {
         let _ = writeln!(s, "  contributes nothing to the national totals for {year}");
         return Ok(s);
     }
-    let mut by_basis: BTreeMap<&str, Vec<&LineRow>> = BTreeMap::new();
-    for l in &lines {
-        by_basis.entry(&*l.basis).or_default().push(l);
-    }
-    for (basis, ls) in by_basis {
-        let _ = writeln!(s, "\n{basis}");
-        let mut by_source: BTreeMap<&str, Vec<&LineRow>> = BTreeMap::new();
-        for l in &ls {
-            by_source.entry(&*l.funding_source).or_default().push(l);
-        }
-        for (source, sl) in by_source {
-            let cat = schemas.funding_sources.get(source).copied();
-            let cat_name = match cat {
-                Some(TotalCategory::Mandatory) => "mandated minimum",
-                Some(TotalCategory::VoluntaryLa) => "voluntary, local authority",
-                Some(TotalCategory::VoluntaryNhs) => "voluntary, NHS",
-                None => "unclassified",
-            };
-            let _ = writeln!(s, "  {source} ({cat_name})");
-            for l in &sl {
-                let _ = writeln!(
-                    s,
-                    "    {:<24} {:<44} {:>20}",
-                    format!("{}!{}", l.sheet, l.cell),
-                    l.contributor.as_deref().unwrap_or("(no name)"),
-                    l.amount.to_gbp()
-                );
-            }
-            let sub: Pence = Pence::sum(sl.iter().map(|l| &l.amount));
-            let _ = writeln!(s, "    {:<24} {:<44} {:>20}", "", "subtotal", sub.to_gbp());
-        }
-        let national = t.national.iter().find(|r| r.financial_year == year && r.basis == basis);
-        let _ = writeln!(s, "  contributes:");
-        for column in TOTALS {
-            let part = Pence::sum(
-                ls.iter()
-                    .filter(|l| counts_towards(column, schemas.funding_sources.get(&*l.funding_source).copied()))
-                    .map(|l| &l.amount),
-            );
-            let whole = national.map(|r| national_value(r, column)).unwrap_or_default();
-            let _ =
-                writeln!(s, "    {column:<30} {:>20}  ({} of {})", part.to_gbp(), share(part, whole), whole.to_gbp());
+    for basis in Basis::ALL {
+        let ls: Vec<&LineRow> = lines.iter().copied().filter(|l| l.basis == basis).collect();
+        if !ls.is_empty() {
+            basis_lines(&mut s, t, schemas, year, basis, &ls);
         }
     }
     Ok(s)
+}
+
+fn submission<'a>(t: &'a Tables, file: &str) -> Option<&'a SubmissionRow> {
+    t.submissions.iter().find(|s| s.source_file == file)
+}
+
+/// Which file supplies one basis of the year, and what became of the area's other files.
+fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
+    let file = c.source_file.as_deref().unwrap_or("-");
+    let when = c.submission_date.map(|d| format!(", submitted {d}")).unwrap_or_default();
+    let template = c.template_id.as_deref().unwrap_or("?");
+    match c.status {
+        CoverStatus::Included => {
+            let _ = writeln!(s, "  {} {}: supplied by {file} ({template}{when})", c.financial_year, c.basis);
+            let why = if c.replaced_files.is_empty() {
+                "the only accepted submission covering it"
+            } else {
+                "the latest accepted submission covering it (on the same date, the template later in the catalogue)"
+            };
+            let _ = writeln!(s, "    why: {why}");
+        }
+        CoverStatus::Rejected => {
+            let _ = writeln!(
+                s,
+                "  {} {}: nothing counts: {file} ({template}{when}) was rejected",
+                c.financial_year, c.basis
+            );
+            for f in t
+                .findings
+                .iter()
+                .filter(|f| f.source_file == file && f.severity == crate::model::Severity::Error)
+                .take(5)
+            {
+                let at = f.location();
+                let _ = writeln!(
+                    s,
+                    "    {}: {}{}",
+                    f.rule.id(),
+                    if at.is_empty() { String::new() } else { format!("{at}: ") },
+                    f.message
+                );
+            }
+        }
+        CoverStatus::Missing => {
+            let _ = writeln!(s, "  {} {}: missing (no submission in the run)", c.financial_year, c.basis);
+        }
+    }
+    for other in &c.replaced_files {
+        let how = match submission(t, other) {
+            Some(r) if r.status == Status::Superseded => "superseded by a later submission of the same template",
+            _ => "overlapped: another submission supplies this year and basis",
+        };
+        let _ = writeln!(s, "    not used: {other} ({how})");
+    }
+}
+
+fn basis_lines(s: &mut String, t: &Tables, schemas: &SchemaSet, year: FinancialYear, basis: Basis, ls: &[&LineRow]) {
+    let _ = writeln!(s, "\n{basis}");
+    let mut by_source: BTreeMap<&str, Vec<&LineRow>> = BTreeMap::new();
+    for l in ls {
+        by_source.entry(&l.funding_source).or_default().push(l);
+    }
+    for (source, sl) in by_source {
+        let _ = writeln!(s, "  {source} ({})", category_name(schemas.funding_sources.get(source).copied()));
+        for l in &sl {
+            let at = format!("{}!{}", l.sheet, l.cell);
+            let who = l.contributor.as_deref().unwrap_or("(no name)");
+            let _ = writeln!(s, "    {at:<24} {who:<44} {:>20}", l.amount.to_gbp());
+        }
+        let sub = Pence::sum(sl.iter().map(|l| &l.amount));
+        let _ = writeln!(s, "    {:<24} {:<44} {:>20}", "", "subtotal", sub.to_gbp());
+    }
+    let national = t.national_row(year, basis);
+    let _ = writeln!(s, "  contributes:");
+    for column in NationalColumn::ALL {
+        let counted = ls.iter().filter(|l| column.counts(schemas.funding_sources.get(&*l.funding_source).copied()));
+        let part = Pence::sum(counted.map(|l| &l.amount));
+        let whole = national.map(|r| column.of(r)).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "    {:<30} {:>20}  ({} of {})",
+            column.name(),
+            part.to_gbp(),
+            share(part, whole),
+            whole.to_gbp()
+        );
+    }
 }
 
 /// The areas that make up one national total, largest first.
@@ -152,14 +147,11 @@ pub fn total(
     t: &Tables,
     schemas: &SchemaSet,
     areas: &Areas,
-    column: &str,
-    year: &str,
-    basis: Option<&str>,
+    column: NationalColumn,
+    year: FinancialYear,
+    basis: Option<Basis>,
 ) -> Result<String, String> {
-    if !TOTALS.contains(&column) {
-        return Err(format!("{column} is not a national total; choose one of {}", TOTALS.join(", ")));
-    }
-    let rows: Vec<&NationalRow> =
+    let rows: Vec<_> =
         t.national.iter().filter(|r| r.financial_year == year && basis.is_none_or(|b| r.basis == b)).collect();
     if rows.is_empty() {
         return Err(format!(
@@ -169,19 +161,20 @@ pub fn total(
     }
     let mut s = String::new();
     for r in rows {
-        let whole = national_value(r, column);
+        let whole = column.of(r);
         let _ = writeln!(
             s,
-            "{column}, {} {}: {} from {} areas",
+            "{}, {} {}: {} from {} areas",
+            column.name(),
             r.financial_year,
             r.basis,
             whole.to_gbp(),
             r.areas_included
         );
         let mut per_area: BTreeMap<&str, Pence> = BTreeMap::new();
-        for l in t.lines.iter().filter(|l| *l.financial_year == *r.financial_year && *l.basis == *r.basis) {
-            if counts_towards(column, schemas.funding_sources.get(&*l.funding_source).copied()) {
-                *per_area.entry(&*l.area_code).or_default() += l.amount;
+        for l in t.lines.iter().filter(|l| l.financial_year == r.financial_year && l.basis == r.basis) {
+            if column.counts(schemas.funding_sources.get(&*l.funding_source).copied()) {
+                *per_area.entry(&l.area_code).or_default() += l.amount;
             }
         }
         let mut ranked: Vec<(&str, Pence)> = per_area.into_iter().collect();

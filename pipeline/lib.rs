@@ -1,13 +1,14 @@
 //! # bcf: the Better Care Fund returns pipeline
 //!
-//! Four stages, each a module with plain functions:
+//! Four stages, each a module with plain functions, sequenced by `run` over the output
+//! folder that `store` keeps sound:
 //!
 //! ```text
-//! ingest ──► validate ──► normalise ──► aggregate
-//! (files,    (per file:    (rows, Parquet  (national totals,
-//!  hashes,    lines,        with Hive       baseline ratio,
-//!  dupes)     findings;     partitions)     report)
-//!             then cross-file rules)
+//! ingest ──► validate ──► normalise ──► aggregate ──► publish
+//! (files,    (per file:    (rows that     (national      (a snapshot,
+//!  hashes,    lines,        count, §6.1;   totals,        made visible
+//!  dupes)     findings;     Parquet)       reports)       in one step)
+//!             then the rules across files)
 //! ```
 //!
 //! Invariants:
@@ -15,22 +16,24 @@
 //! - Validation never fails: a bad return is findings, never `Err` and never a panic that
 //!   escapes its file. `Err` means the pipeline itself cannot do its job (I/O, schemas).
 //! - Money is `Pence` (i128) from extraction on; never `f64` after a cell is read.
-//! - Outputs appear only by atomic rename; Parquet holds no times or run ids, so the same
+//! - Outputs appear only as whole snapshots; Parquet holds no times or run ids, so the same
 //!   inputs give byte-identical files.
+//! - One command writes an output folder at a time, and bcf removes only files it wrote.
 
 pub mod aggregate;
+pub mod error;
 pub mod explain;
-pub mod fixtures;
 pub mod ingest;
 pub mod model;
 pub mod money;
 pub mod normalise;
-pub mod record;
+mod parallel;
 pub mod reference;
+pub mod report;
 pub mod run;
 pub mod schema;
-pub mod state;
 pub mod status;
+pub mod store;
 pub mod tables;
 pub mod validate;
 pub mod workbook;

@@ -1,16 +1,18 @@
-//! The `bcf` command line: argument parsing, logging, progress and exit codes. No pipeline
-//! logic here.
+//! The `bcf` command line: arguments into typed configuration, logging, progress and exit
+//! codes. No pipeline logic here.
 
 use anyhow::Context as _;
-use bcf::record::RunRecord;
-use bcf::run::{run_stages, Outcome, Progress, RunConfig, Scope, Stage};
+use bcf::model::{Basis, FinancialYear, Status};
+use bcf::report::escape::{for_terminal, Terminal};
+use bcf::run::{Input, Outcome, Progress, RunConfig, Scope, Stage, DEFAULT_KEEP};
+use bcf::tables::NationalColumn;
 use bcf::workbook::Limits;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// See Cargo.toml: ~10% faster end to end than the system allocator.
+/// The binary's allocator: `bcf run` makes many small allocations (cells, parses, rows).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -23,6 +25,7 @@ const EXIT_REJECTED: u8 = 3;
 #[command(name = "bcf", version, about = "Better Care Fund returns pipeline: ingest, validate, normalise, aggregate")]
 #[command(after_help = "Exit codes: 0 the run completed (rejected returns are findings, not failures); \
 1 the run could not complete; 2 bad arguments; 3 with --fail-on-rejected, some return was rejected.\n\
+Outputs: OUT/current/ is the latest publish (point BI tools there); OUT/run.json the run record.\n\
 Stages persist their results under OUT/.bcf/, so each can run alone: \
 bcf ingest --input DIR --out OUT, then bcf validate/normalise/aggregate --out OUT.")]
 struct Cli {
@@ -51,9 +54,9 @@ enum Command {
     Ingest(RunArgs),
     /// Stage 2: read and check every workbook the last ingest found.
     Validate(StageArgs),
-    /// Stage 3: write submissions, findings, lines and schemes as Parquet.
+    /// Stage 3: the rows of every table, staged as Parquet for the next publish.
     Normalise(StageArgs),
-    /// Stage 4: national totals, baseline comparison and report.
+    /// Stage 4: national totals, baseline comparison and reports; publishes the outputs.
     Aggregate(StageArgs),
     /// Re-execute the failed or unfinished stages of the last run (or, scoped, re-read some files).
     Rerun(RerunArgs),
@@ -62,49 +65,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Explain where figures came from: an area's lines for a year (--area, --year), or the
-    /// areas behind a national total (--total, --year), largest first.
+    /// Explain where figures came from: an area's lines for a year and which file supplied
+    /// them (--area, --year), or the areas behind a national total (--total, --year).
     Explain(ExplainArgs),
     /// Check template schemas.
     Schemas {
         #[command(subcommand)]
         command: SchemasCommand,
     },
-    /// Write a synthetic national corpus: one return per area and family, matching allocations
-    /// workbooks, and about 10% of returns with a habit of real returns (bcf::fixtures).
-    Fixtures(FixturesArgs),
-}
-
-#[derive(clap::Args)]
-struct FixturesArgs {
-    /// Output folder (created if missing).
-    #[arg(long)]
-    out: PathBuf,
-    /// The same seed gives the same files.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// `all`, or a comma-separated list of 2015-16, 2017-19, 2020-21, 2023-25.
-    #[arg(long, default_value = "all", value_parser = parse_families)]
-    families: FamilyList,
-    /// Folder of template schemas and reference data (areas.csv).
-    #[arg(long, env = "BCF_SCHEMAS")]
-    schemas: Option<PathBuf>,
-}
-
-#[derive(Clone)]
-struct FamilyList(Vec<bcf::fixtures::Family>);
-
-fn parse_families(s: &str) -> Result<FamilyList, String> {
-    use bcf::fixtures::Family;
-    if s.trim().eq_ignore_ascii_case("all") {
-        return Ok(FamilyList(Family::ALL.to_vec()));
-    }
-    s.split(',')
-        .map(|f| {
-            Family::parse(f).ok_or_else(|| format!("unknown family {f:?}; use all or 2015-16,2017-19,2020-21,2023-25"))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(FamilyList)
 }
 
 #[derive(clap::Args)]
@@ -128,12 +96,12 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct StageArgs {
-    /// Output folder (stage state is kept in OUT/.bcf).
+    /// Output folder: OUT/current/ holds the published outputs, OUT/.bcf/ the stage state.
     #[arg(long)]
     out: PathBuf,
     /// Baseline financial year for the voluntary pooling comparison (plan basis).
-    #[arg(long, default_value = "2015-16")]
-    baseline: String,
+    #[arg(long, default_value_t = bcf::run::DEFAULT_BASELINE)]
+    baseline: FinancialYear,
     /// Exit with code 3 when any return is rejected.
     #[arg(long)]
     fail_on_rejected: bool,
@@ -143,6 +111,16 @@ struct StageArgs {
     /// Reject a workbook any part of which inflates beyond this many bytes.
     #[arg(long, default_value_t = Limits::default().max_inflated_bytes)]
     max_inflated_bytes: u64,
+    /// Published snapshots to keep under OUT/snapshots/ (the newest is OUT/current).
+    #[arg(long, default_value_t = DEFAULT_KEEP, value_parser = parse_keep)]
+    keep: usize,
+    /// Wait for another bcf writing the same output folder, instead of failing at once.
+    #[arg(long)]
+    wait: bool,
+    /// Write into a non-empty output folder bcf has not written to before (bcf still never
+    /// removes a file it did not write).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
@@ -158,6 +136,9 @@ struct RerunArgs {
     /// Exit with code 3 when any return is rejected.
     #[arg(long)]
     fail_on_rejected: bool,
+    /// Wait for another bcf writing the same output folder.
+    #[arg(long)]
+    wait: bool,
 }
 
 #[derive(clap::Args)]
@@ -169,14 +150,32 @@ struct ExplainArgs {
     #[arg(long, conflicts_with = "total", required_unless_present = "total")]
     area: Option<String>,
     /// A national total column, e.g. voluntary_above_minimum_gbp.
-    #[arg(long)]
-    total: Option<String>,
+    #[arg(long, value_parser = parse_total)]
+    total: Option<NationalColumn>,
     /// Financial year, e.g. 2020-21.
     #[arg(long)]
-    year: String,
+    year: FinancialYear,
     /// Only this basis (plan or actual), with --total.
-    #[arg(long)]
-    basis: Option<String>,
+    #[arg(long, value_parser = parse_basis)]
+    basis: Option<Basis>,
+}
+
+fn parse_total(s: &str) -> Result<NationalColumn, String> {
+    NationalColumn::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = NationalColumn::ALL.iter().map(|c| c.name()).collect();
+        format!("{s} is not a national total; choose one of {}", names.join(", "))
+    })
+}
+
+fn parse_keep(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s} is not a number of snapshots (1 or more)")),
+    }
+}
+
+fn parse_basis(s: &str) -> Result<Basis, String> {
+    Basis::parse(s).ok_or_else(|| format!("{s} is not a basis; choose plan or actual"))
 }
 
 #[derive(Subcommand)]
@@ -199,18 +198,7 @@ fn init_logging(format: LogFormat, quiet: bool) {
     }
 }
 
-fn main() {
-    let code = run_cli();
-    let _ = std::io::stdout().flush();
-    // The allocator's exit handler would hand its pages back to the OS range by range
-    // (hundreds of madvise calls, each a TLB shootdown: ~4 ms after a national run) just
-    // before the kernel reclaims the whole address space anyway. Skip the exit handlers.
-    // SAFETY: _exit only ends the process; stdout is flushed above, stderr is unbuffered,
-    // and nothing else is pending (files are closed and synced by the commands themselves).
-    unsafe { libc::_exit(code.into()) }
-}
-
-fn run_cli() -> u8 {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.quiet);
     // A bar only for people: on a terminal, with human logs, not quiet.
@@ -219,13 +207,13 @@ fn run_cli() -> u8 {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    match result {
+    std::process::ExitCode::from(match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("bcf: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("bcf: {}", Terminal(&format!("{e:#}").replace('\n', " ")));
             EXIT_FAILED
         }
-    }
+    })
 }
 
 fn progress_bar() -> indicatif::ProgressBar {
@@ -239,185 +227,172 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
-fn config(args: &StageArgs, input: &str, bar: Option<indicatif::ProgressBar>) -> RunConfig {
-    let mut cfg = RunConfig::new(input, &args.out);
-    cfg.baseline_year = args.baseline.clone();
-    cfg.limits.max_inflated_bytes = args.max_inflated_bytes;
-    if let Some(s) = &args.schemas {
-        cfg.schemas_dir = s.clone();
-    }
-    cfg.progress = bar.map(|b| {
+fn progress(bar: Option<indicatif::ProgressBar>) -> Option<Progress> {
+    bar.map(|b| {
         Progress(Arc::new(move |done, total| {
             b.set_length(total);
             b.set_position(done);
         }))
-    });
+    })
+}
+
+/// A stage command's configuration: its own flags, with the input of the last run.
+fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::ProgressBar>) -> RunConfig {
+    let mut cfg = RunConfig::for_stage(&args.out);
+    cfg.input = input.or_else(|| last_config(&args.out).map(|c| Input::parse(&c.input)).filter(|_| true));
+    cfg.baseline = args.baseline;
+    cfg.limits.max_inflated_bytes = args.max_inflated_bytes;
+    if let Some(s) = &args.schemas {
+        cfg.schemas_dir = s.clone();
+    }
+    cfg.keep_snapshots = args.keep;
+    cfg.wait = args.wait;
+    cfg.force = args.force;
+    cfg.progress = progress(bar);
     cfg
 }
 
-/// `input` from the last run record, for stage commands that do not take it.
-fn last_input(out: &std::path::Path) -> String {
-    read_record(out).map(|r| r.config.input).unwrap_or_default()
-}
-
-fn read_record(out: &std::path::Path) -> Option<RunRecord> {
-    let text = std::fs::read_to_string(out.join("run.json")).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<u8> {
-    let finish = |o: &Outcome, fail_on_rejected: bool| {
-        print_summary(o);
-        let rejected = o.tables.submissions.iter().any(|s| s.status == "rejected");
-        if fail_on_rejected && rejected {
-            EXIT_REJECTED
-        } else {
-            EXIT_OK
-        }
-    };
-    match command {
-        Command::Run(args) => {
-            let cfg = run_config(&args, bar)?;
-            let o = run_stages(&cfg, &Stage::ALL, &Scope::default(), "run").context("the run could not complete")?;
-            let code = finish(&o, args.stage.fail_on_rejected);
-            // The process ends next: the OS takes back the tables at once, rather than row by row.
-            std::mem::forget(o);
-            Ok(code)
-        }
-        Command::Ingest(args) => {
-            let cfg = run_config(&args, bar)?;
-            let o =
-                run_stages(&cfg, &[Stage::Ingest], &Scope::default(), "ingest").context("ingest could not complete")?;
-            println!("ingested: {}", counts_line(&o.record, "ingest"));
-            Ok(EXIT_OK)
-        }
-        Command::Validate(args) => stage(&args, Stage::Validate, bar, finish),
-        Command::Normalise(args) => stage(&args, Stage::Normalise, bar, finish),
-        Command::Aggregate(args) => stage(&args, Stage::Aggregate, bar, finish),
-        Command::Rerun(args) => {
-            let last = read_record(&args.out)
-                .with_context(|| format!("no run record in {}: run `bcf run` first", args.out.display()))?;
-            let scope = Scope { area: args.area, template: args.template };
-            let plan = bcf::run::rerun_plan(&last, &scope);
-            if plan.is_empty() {
-                println!("nothing to rerun: every stage of the last run ({}) succeeded", last.run_id);
-                return Ok(EXIT_OK);
-            }
-            let mut cfg = RunConfig::from_record(&last.config);
-            cfg.out = args.out.clone();
-            cfg.progress = config(&stage_args_for(&args.out), "", bar).progress;
-            println!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
-            let o = run_stages(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
-            Ok(finish(&o, args.fail_on_rejected))
-        }
-        Command::Explain(args) => {
-            let record = read_record(&args.out);
-            let schemas_dir =
-                record.as_ref().map_or_else(bcf::schema::default_dir, |r| PathBuf::from(&r.config.schemas_dir));
-            let baseline = record.as_ref().map_or_else(|| "2015-16".to_string(), |r| r.config.baseline_year.clone());
-            let (schemas, areas) = bcf::run::load_reference(&schemas_dir)?;
-            let t = bcf::explain::load_tables(&args.out, &schemas, &areas, &baseline).map_err(anyhow::Error::msg)?;
-            let text = match (&args.area, &args.total) {
-                (Some(code), _) => bcf::explain::area(&t, &schemas, &areas, code, &args.year),
-                (None, Some(column)) => {
-                    bcf::explain::total(&t, &schemas, &areas, column, &args.year, args.basis.as_deref())
-                }
-                (None, None) => Err("give --area CODE or --total COLUMN".to_string()),
-            }
-            .map_err(anyhow::Error::msg)?;
-            print!("{text}");
-            Ok(EXIT_OK)
-        }
-        Command::Status { out } => {
-            print!("{}", bcf::status::describe(&out).map_err(anyhow::Error::msg)?);
-            Ok(EXIT_OK)
-        }
-        Command::Fixtures(args) => {
-            let (_, areas) = bcf::run::load_reference(&args.schemas.unwrap_or_else(bcf::schema::default_dir))?;
-            let summary = bcf::fixtures::national_corpus(&args.out, args.seed, &areas, &args.families.0)
-                .with_context(|| format!("cannot write the corpus under {}", args.out.display()))?;
-            let habits = summary.returns.iter().filter(|r| r.habit.is_some()).count();
-            println!(
-                "{} returns ({habits} with a habit) and {} allocations workbooks in {}",
-                summary.returns.len(),
-                summary.allocations.len(),
-                args.out.display()
-            );
-            for (year, n) in &summary.returns_per_year {
-                println!("  {year}: {n} areas");
-            }
-            Ok(EXIT_OK)
-        }
-        Command::Schemas { command: SchemasCommand::Check { schemas } } => {
-            let dir = schemas.unwrap_or_else(bcf::schema::default_dir);
-            match bcf::schema::load(&dir) {
-                Ok(set) => {
-                    println!("{} template schemas OK in {}", set.templates.len(), dir.display());
-                    for t in &set.templates {
-                        println!("  {}  {}", t.id, t.description);
-                    }
-                    Ok(EXIT_OK)
-                }
-                Err(problems) => {
-                    for p in &problems {
-                        println!("{p}");
-                    }
-                    println!("{} problem(s)", problems.len());
-                    Ok(EXIT_FAILED)
-                }
-            }
-        }
-    }
-}
-
-fn stage_args_for(out: &std::path::Path) -> StageArgs {
-    StageArgs {
-        out: out.to_path_buf(),
-        baseline: "2015-16".into(),
-        fail_on_rejected: false,
-        schemas: None,
-        max_inflated_bytes: Limits::default().max_inflated_bytes,
-    }
-}
-
 fn run_config(args: &RunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<RunConfig> {
-    if !bcf::ingest::is_url(&args.input) && !std::path::Path::new(&args.input).is_dir() {
-        anyhow::bail!("--input {} is not a folder or an http(s) manifest URL", args.input);
+    let input = Input::parse(&args.input);
+    if let Input::Folder(dir) = &input {
+        if !dir.is_dir() {
+            anyhow::bail!("--input {} is not a folder or an http(s) manifest URL", args.input);
+        }
     }
-    let mut cfg = config(&args.stage, &args.input, bar);
+    let mut cfg = stage_config(&args.stage, Some(input), bar);
     cfg.http.concurrency = args.http_concurrency.max(1);
     cfg.http.max_retries = args.http_retries;
     cfg.http.read_timeout = std::time::Duration::from_secs(args.http_read_timeout.max(1));
     Ok(cfg)
 }
 
-fn stage(
-    args: &StageArgs,
-    stage: Stage,
-    bar: Option<indicatif::ProgressBar>,
-    finish: impl Fn(&Outcome, bool) -> u8,
-) -> anyhow::Result<u8> {
-    let cfg = config(args, &last_input(&args.out), bar);
-    let o = run_stages(&cfg, &[stage], &Scope::default(), stage.name())
+fn last_config(out: &std::path::Path) -> Option<bcf::run::record::ConfigRecord> {
+    let text = std::fs::read_to_string(out.join("run.json")).ok()?;
+    serde_json::from_str::<bcf::run::record::RunRecord>(&text).ok().map(|r| r.config)
+}
+
+fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<u8> {
+    match command {
+        Command::Run(args) => {
+            let cfg = run_config(&args, bar)?;
+            let o = bcf::run::run(&cfg, &Stage::ALL, &Scope::default(), "run").context("the run could not complete")?;
+            Ok(finish(&o, args.stage.fail_on_rejected))
+        }
+        Command::Ingest(args) => {
+            let cfg = run_config(&args, bar)?;
+            let o = bcf::run::run(&cfg, &[Stage::Ingest], &Scope::default(), "ingest")
+                .context("ingest could not complete")?;
+            println!("ingested: {}", counts_line(&o, Stage::Ingest));
+            Ok(EXIT_OK)
+        }
+        Command::Validate(args) => stage(&args, Stage::Validate, bar),
+        Command::Normalise(args) => stage(&args, Stage::Normalise, bar),
+        Command::Aggregate(args) => stage(&args, Stage::Aggregate, bar),
+        Command::Rerun(args) => rerun(args, bar),
+        Command::Explain(args) => explain(args),
+        Command::Status { out } => {
+            print!("{}", bcf::status::describe(&out)?);
+            Ok(EXIT_OK)
+        }
+        Command::Schemas { command: SchemasCommand::Check { schemas } } => schemas_check(schemas),
+    }
+}
+
+fn stage(args: &StageArgs, stage: Stage, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<u8> {
+    let cfg = stage_config(args, None, bar);
+    let o = bcf::run::run(&cfg, &[stage], &Scope::default(), stage.name())
         .with_context(|| format!("{} could not complete", stage.name()))?;
-    println!("{}: {}", stage.name(), counts_line(&o.record, stage.name()));
+    println!("{}: {}", stage.name(), counts_line(&o, stage));
     Ok(finish(&o, args.fail_on_rejected))
 }
 
-fn counts_line(r: &RunRecord, stage: &str) -> String {
-    r.stages
-        .iter()
-        .find(|s| s.name == stage)
-        .map(|s| s.counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default()
+fn rerun(args: RerunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<u8> {
+    let (store, _) = bcf::store::Store::open_for_reading(&args.out)?;
+    let last = bcf::run::last_record(&store)
+        .with_context(|| format!("no run record in {}: run `bcf run` first", args.out.display()))?;
+    drop(store);
+    let scope = Scope { area: args.area, template: args.template };
+    let plan = bcf::run::rerun_plan(&last, &scope);
+    if plan.is_empty() {
+        println!("nothing to rerun: every stage of the last run ({}) succeeded", last.run_id);
+        return Ok(EXIT_OK);
+    }
+    let mut cfg = RunConfig::for_stage(&args.out);
+    cfg.apply_record(&last.config);
+    cfg.out = args.out.clone();
+    cfg.wait = args.wait;
+    cfg.progress = progress(bar);
+    println!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
+    let o = bcf::run::run(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
+    Ok(finish(&o, args.fail_on_rejected))
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
+    let (store, writer) = bcf::store::Store::open_for_reading(&args.out)?;
+    if writer != bcf::store::Writer::None {
+        eprintln!("bcf: note: another command is writing {}; explaining its last validation", args.out.display());
+    }
+    let config = bcf::run::last_record(&store).map(|r| r.config);
+    let schemas_dir = config.as_ref().map_or_else(bcf::schema::default_dir, |c| PathBuf::from(&c.schemas_dir));
+    let baseline =
+        config.as_ref().and_then(|c| FinancialYear::parse(&c.baseline_year)).unwrap_or(bcf::run::DEFAULT_BASELINE);
+    let (schemas, areas) = bcf::reference::load_all(&schemas_dir)?;
+    let t = bcf::normalise::stage::persisted_tables(&store, &schemas, &areas, baseline)?;
+    let text = match (&args.area, args.total) {
+        (Some(code), _) => bcf::explain::area(&t, &schemas, &areas, code, args.year),
+        (None, Some(column)) => bcf::explain::total(&t, &schemas, &areas, column, args.year, args.basis),
+        (None, None) => Err("give --area CODE or --total COLUMN".to_string()),
+    }
+    .map_err(anyhow::Error::msg)?;
+    print!("{}", for_terminal(&text));
+    Ok(EXIT_OK)
+}
+
+fn schemas_check(schemas: Option<PathBuf>) -> anyhow::Result<u8> {
+    let dir = schemas.unwrap_or_else(bcf::schema::default_dir);
+    match bcf::schema::load(&dir) {
+        Ok(set) => {
+            println!("{} template schemas OK in {}", set.templates.len(), dir.display());
+            for t in &set.templates {
+                println!("  {}  {}", t.id, t.description);
+            }
+            Ok(EXIT_OK)
+        }
+        Err(problems) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            println!("{} problem(s)", problems.len());
+            Ok(EXIT_FAILED)
+        }
+    }
+}
+
+fn finish(o: &Outcome, fail_on_rejected: bool) -> u8 {
+    print_summary(o);
+    let rejected = o.tables.submissions.iter().any(|s| s.status == Status::Rejected);
+    if fail_on_rejected && rejected {
+        EXIT_REJECTED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn counts_line(o: &Outcome, stage: Stage) -> String {
+    o.record.stage(stage).counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The national table and the file statuses on standard output.
 fn print_summary(o: &Outcome) {
     let t = &o.tables;
-    if !t.national.is_empty() {
+    let row = |cells: [&str; 9]| {
         println!(
             "{:<8} {:<6} {:>7} {:>20} {:>18} {:>18} {:>20} {:>20} {:>7}",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8]
+        )
+    };
+    if !t.national.is_empty() {
+        row([
             "year",
             "basis",
             "areas",
@@ -426,22 +401,18 @@ fn print_summary(o: &Outcome) {
             "voluntary_nhs",
             "voluntary_above_min",
             "total_pooled",
-            "ratio"
-        );
+            "ratio",
+        ]);
     }
     for r in &t.national {
-        println!(
-            "{:<8} {:<6} {:>7} {:>20} {:>18} {:>18} {:>20} {:>20} {:>7}",
-            r.financial_year,
-            r.basis,
-            format!("{}/{}", r.areas_included, r.areas_expected),
-            r.mandated_minimum.to_gbp(),
-            r.voluntary_la.to_gbp(),
-            r.voluntary_nhs.to_gbp(),
-            r.voluntary_above_minimum.to_gbp(),
-            r.total_pooled.to_gbp(),
-            r.voluntary_vs_baseline_ratio.map_or("-".into(), |x| format!("{x:.3}")),
-        );
+        let money: Vec<String> = NationalColumn::ALL.iter().map(|c| c.of(r).to_gbp()).collect();
+        let (year, basis, areas) =
+            (r.financial_year.to_string(), r.basis.to_string(), format!("{}/{}", r.areas_included, r.areas_expected));
+        let ratio = r.voluntary_vs_baseline_ratio.map_or("-".into(), |x| format!("{x:.3}"));
+        row([&year, &basis, &areas, &money[0], &money[1], &money[2], &money[3], &money[4], &ratio]);
     }
     println!("files: {} (parsed {}, from cache {})", t.status_summary(), o.parsed, o.cached);
+    if let Some(id) = &o.record.snapshot {
+        println!("published: snapshot {id} (OUT/current)");
+    }
 }

@@ -57,20 +57,29 @@ pub fn fold_name(s: &str) -> String {
     s.replace('&', " and ").split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
+/// The schemas in `schemas_dir` and the reference areas they ship with
+/// (`reference/areas.csv`).
+pub fn load_all(schemas_dir: &Path) -> Result<(crate::schema::SchemaSet, Areas), crate::error::RunError> {
+    let schemas = crate::schema::load(schemas_dir).map_err(crate::error::RunError::Schemas)?;
+    let path = schemas_dir.join("reference").join("areas.csv");
+    let areas = Areas::load(&path).map_err(|message| crate::error::RunError::Reference { path, message })?;
+    Ok((schemas, areas))
+}
+
 impl Areas {
     pub fn load(path: &Path) -> Result<Areas, String> {
-        let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut rdr = csv::Reader::from_path(path).map_err(|e| e.to_string())?;
         let mut areas = Vec::new();
         for (i, row) in rdr.deserialize::<Row>().enumerate() {
-            let row = row.map_err(|e| format!("{}: row {}: {e}", path.display(), i + 2))?;
+            let row = row.map_err(|e| format!("row {}: {e}", i + 2))?;
             let first_year = FinancialYear::parse(&row.first_financial_year)
-                .ok_or_else(|| format!("{}: row {}: bad first_financial_year", path.display(), i + 2))?;
+                .ok_or_else(|| format!("row {}: bad first_financial_year", i + 2))?;
             let last_year = if row.last_financial_year.trim().is_empty() {
                 None
             } else {
                 Some(
                     FinancialYear::parse(&row.last_financial_year)
-                        .ok_or_else(|| format!("{}: row {}: bad last_financial_year", path.display(), i + 2))?,
+                        .ok_or_else(|| format!("row {}: bad last_financial_year", i + 2))?,
                 )
             };
             let mut keys = vec![fold_name(&row.hwb_name)];

@@ -1,66 +1,102 @@
-//! `bcf status`: the last run as a person reads it — what ran, what failed and why, and what
-//! `bcf rerun` would do.
+//! `bcf status`: the last run as a person reads it — what ran, what failed and why, whether a
+//! command is writing now or died midway, and what `bcf rerun` would do.
 
+use crate::error::RunError;
 use crate::ingest::{Disposition, InputFile};
-use crate::record::RunRecord;
-use crate::run::{rerun_plan, Scope};
-use crate::state::{cache_key, State};
+use crate::model::Status;
+use crate::run::record::{RunRecord, RunStatus, StageStatus};
+use crate::run::{rerun_plan, shown_status, Scope};
+use crate::store::{Store, Writer};
+use crate::validate::stage::cache_key;
 use crate::workbook::Limits;
 use std::fmt::Write;
 use std::path::Path;
 
-pub fn describe(out: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(out.join("run.json"))
-        .map_err(|e| format!("no run record in {} ({e}); run `bcf run` first", out.display()))?;
-    let r: RunRecord = serde_json::from_str(&text).map_err(|e| format!("run.json is damaged: {e}"))?;
+pub fn describe(out: &Path) -> Result<String, RunError> {
+    let (store, writer) = Store::open_for_reading(out)?;
+    let Some(mut r) = crate::run::last_record(&store) else {
+        return Err(RunError::Refused(format!("no run record in {}: run `bcf run` first", out.display())));
+    };
+    let active = writer != Writer::None;
     let mut s = String::new();
-    let _ = writeln!(s, "last run {} ({}): {}", r.run_id, r.command, r.status);
+    let run_status = match (r.status, active) {
+        (RunStatus::Running, false) => "interrupted (the command stopped before it finished: run `bcf rerun`)",
+        (RunStatus::Running, true) => "running",
+        (RunStatus::Success, _) => "success",
+        (RunStatus::Failed, _) => "failed",
+    };
+    let _ = writeln!(s, "last run {} ({}): {run_status}", r.run_id, r.command);
+    if let Writer::Active(Some(h)) = &writer {
+        let _ = writeln!(
+            s,
+            "  a command is writing this folder now: `bcf {}`, pid {}, started {}",
+            h.command, h.pid, h.started_at
+        );
+    }
     let _ =
         writeln!(s, "  started {}  finished {}", r.started_at, r.finished_at.as_deref().unwrap_or("(not finished)"));
     let _ = writeln!(s, "  input {}  tool {}", r.config.input, r.tool_version);
     if let Some(e) = &r.error {
         let _ = writeln!(s, "  error: {e}");
     }
+    if let Some(dir) = store.layout().current_dir() {
+        let _ = writeln!(s, "  published: {}", dir.display());
+    }
+    stages(&mut s, &r, active);
+    files(&mut s, &r);
+    if !active {
+        // An interrupted stage is one a rerun runs again.
+        for st in r.stages.iter_mut().filter(|st| matches!(st.status, StageStatus::Running | StageStatus::Pending)) {
+            st.status = StageStatus::Failed;
+        }
+        rerun(&mut s, &store, &r);
+    }
+    Ok(crate::report::escape::for_terminal(&s))
+}
+
+fn stages(s: &mut String, r: &RunRecord, active: bool) {
     let _ = writeln!(s, "stages:");
     for st in &r.stages {
         let counts = st.counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ");
         let ms = st.duration_ms.map(|m| format!("{m} ms")).unwrap_or_default();
-        let _ = writeln!(s, "  {:<10} {:<8} {:>9}  {}", st.name, st.status, ms, counts);
+        let _ = writeln!(s, "  {:<10} {:<11} {:>9}  {}", st.name.name(), shown_status(st.status, active), ms, counts);
         if let Some(e) = &st.error {
             let _ = writeln!(s, "             {e}");
         }
     }
-    let rejected: Vec<_> = r.files.iter().filter(|f| f.status == "rejected").collect();
+}
+
+fn files(s: &mut String, r: &RunRecord) {
+    let rejected: Vec<_> = r.files.iter().filter(|f| f.status == Status::Rejected).collect();
     let _ = writeln!(s, "files: {} ({} rejected)", r.files.len(), rejected.len());
-    for f in rejected {
+    for f in rejected.iter().take(50) {
         let _ = writeln!(s, "  rejected {}: {}", f.source_file, f.first_error.as_deref().unwrap_or("see findings"));
     }
-    let plan = rerun_plan(&r, &Scope::default());
+    if rejected.len() > 50 {
+        let _ = writeln!(s, "  … and {} more (see OUT/current/findings.parquet)", rejected.len() - 50);
+    }
+}
+
+fn rerun(s: &mut String, store: &Store, r: &RunRecord) {
+    let plan = rerun_plan(r, &Scope::default());
     if plan.is_empty() {
         let _ = writeln!(s, "rerun: nothing to do (every stage succeeded)");
-    } else {
-        let names: Vec<&str> = plan.iter().map(|p| p.name()).collect();
-        let _ = writeln!(s, "rerun would run: {}", names.join(", "));
-        if let Some(n) = unparsed_files(out, &r) {
-            let _ = writeln!(s, "  and parse {n} file(s) not yet in the cache");
-        }
+        return;
     }
-    Ok(s)
+    let names: Vec<&str> = plan.iter().map(|p| p.name()).collect();
+    let _ = writeln!(s, "rerun would run: {}", names.join(", "));
+    if let Some(n) = unparsed_files(store, r) {
+        let _ = writeln!(s, "  and parse {n} file(s) not yet in the cache");
+    }
 }
 
 /// Workbooks of the last ingest with no parse in the cache for the current schemas.
-fn unparsed_files(out: &Path, r: &RunRecord) -> Option<usize> {
-    let state = State::new(out);
-    let inputs: Vec<InputFile> = state.load(&state.ingest_path()).ok()??;
+fn unparsed_files(store: &Store, r: &RunRecord) -> Option<usize> {
+    let inputs: Vec<InputFile> = crate::store::json::load(&store.ingest_path(), "").ok()??;
     let schemas = crate::schema::load(Path::new(&r.config.schemas_dir)).ok()?;
     let limits = Limits { max_inflated_bytes: r.config.max_inflated_bytes, ..Limits::default() };
     let fp = schemas.fingerprint();
-    let cache = state.read_cache();
-    Some(
-        inputs
-            .iter()
-            .filter(|f| f.disposition == Disposition::Workbook)
-            .filter(|f| !cache.contains(&cache_key(&f.sha256, &fp, &limits)))
-            .count(),
-    )
+    let cache = crate::store::cache::ParseCache::open(&store.cache_path());
+    let missing = inputs.iter().filter(|f| f.disposition == Disposition::Workbook);
+    Some(missing.filter(|f| !cache.contains(&cache_key(&f.sha256, &fp, &limits), &f.sha256)).count())
 }

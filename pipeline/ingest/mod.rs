@@ -1,8 +1,14 @@
-//! Ingest: find every file under the input root, hash it, and decide which files are
-//! workbooks to validate, which are skipped and which duplicate another (catalogue §1).
+//! Ingest: find every file under the input root (or in a manifest), hash it, and decide which
+//! files are workbooks to validate, which are skipped and which duplicate another (catalogue
+//! §1). A file that cannot be listed or read is a row of its own, never the end of the run.
 
 pub mod http;
+pub mod stage;
+mod walk;
 
+pub use walk::escape_name;
+
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,14 +27,18 @@ pub enum Disposition {
     Skipped(String),
     /// Byte-identical to this earlier file (by source path), which is processed instead.
     Duplicate(String),
+    /// Could not be listed or read: why, and what to do.
+    Unreadable(String),
     /// Listed in a manifest but not downloaded: why.
     DownloadFailed(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
-    /// Path relative to the input root, `/`-separated.
+    /// Path relative to the input root, `/`-separated (a name that is not valid text has its
+    /// other bytes as `\xNN`).
     pub source_file: String,
+    #[serde(with = "os_path")]
     pub path: PathBuf,
     pub bytes: u64,
     pub sha256: String,
@@ -39,9 +49,48 @@ pub struct InputFile {
     pub stat: Option<FileStat>,
 }
 
+/// Paths as JSON: text where they are text, otherwise their bytes in hex.
+mod os_path {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::path::PathBuf;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Bytes { hex: String },
+    }
+
+    pub fn serialize<S: Serializer>(path: &PathBuf, s: S) -> Result<S::Ok, S::Error> {
+        match path.to_str() {
+            Some(t) => Stored::Text(t.to_string()),
+            None => Stored::Bytes { hex: hex::encode(path.as_os_str().as_encoded_bytes()) },
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        match Stored::deserialize(d)? {
+            Stored::Text(t) => Ok(PathBuf::from(t)),
+            Stored::Bytes { hex } => from_bytes(hex::decode(hex).map_err(serde::de::Error::custom)?),
+        }
+    }
+
+    #[cfg(unix)]
+    fn from_bytes<E: serde::de::Error>(bytes: Vec<u8>) -> Result<PathBuf, E> {
+        use std::os::unix::ffi::OsStringExt;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    }
+
+    #[cfg(not(unix))]
+    fn from_bytes<E: serde::de::Error>(bytes: Vec<u8>) -> Result<PathBuf, E> {
+        String::from_utf8(bytes).map(PathBuf::from).map_err(E::custom)
+    }
+}
+
 /// What says a file on disk is unchanged: any write changes its ctime (which no tool can set),
 /// and a file replaced by another has a new inode. Times are ns since the epoch in an `i64`
-/// (years 1677 to 2262, saturating beyond), which `ingest.json` reads back fast.
+/// (years 1677 to 2262, saturating beyond).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileStat {
     pub len: u64,
@@ -94,7 +143,7 @@ fn now_ns() -> i64 {
 /// Why a file is not a workbook to read, judged by its name alone.
 pub fn skip_reason(name: &str) -> Option<String> {
     if name.starts_with("~$") {
-        return Some("an Office lock file".into());
+        return Some("an Office lock file (left while someone has the workbook open)".into());
     }
     match Path::new(name).extension().and_then(|e| e.to_str()) {
         Some(e) if WORKBOOK_EXTENSIONS.iter().any(|w| w.eq_ignore_ascii_case(e)) => None,
@@ -104,71 +153,52 @@ pub fn skip_reason(name: &str) -> Option<String> {
 }
 
 /// Every file under `root`, sorted bytewise by source path, hashed and classified. A file
-/// whose stat is as `previous` (the last ingest) recorded it keeps that hash unread.
+/// whose stat is as `previous` (the last ingest) recorded it keeps that hash unread. Only an
+/// unreadable `root` is an error.
 pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile>> {
-    Ok(discover_reading(root, previous, None::<&ReadAhead<'_, ()>>)?.0)
-}
-
-/// What ingest hands a file's bytes to as it hashes them (see [`discover_reading`]).
-pub type ReadAhead<'a, T> = dyn Fn(FileRead<'_>) -> Option<T> + Sync + 'a;
-
-/// A file ingest has just read whole and hashed.
-pub struct FileRead<'a> {
-    /// Not yet classified: its disposition is still `Workbook`.
-    pub file: &'a InputFile,
-    pub bytes: Vec<u8>,
-    /// Files found under the root, for progress.
-    pub files_found: u64,
-}
-
-/// Files up to this size are read whole to be hashed when a [`ReadAhead`] wants their bytes.
-pub const READ_AHEAD_MAX_BYTES: u64 = crate::workbook::sniff::IN_MEMORY_MAX_BYTES;
-
-/// [`discover`], handing each file it reads whole (one it hashes, of at most
-/// [`READ_AHEAD_MAX_BYTES`]) to `read_ahead` with its bytes, before it is classified: a run
-/// that validates next parses the bytes while they are in memory, so each file is read once.
-/// Returns the files and what `read_ahead` kept, in no particular order.
-pub fn discover_reading<T: Send>(
-    root: &Path,
-    previous: &[InputFile],
-    read_ahead: Option<&ReadAhead<'_, T>>,
-) -> io::Result<(Vec<InputFile>, Vec<T>)> {
     let known: HashMap<&str, &InputFile> = previous.iter().map(|f| (f.source_file.as_str(), f)).collect();
-    let found = walk(root, "", &known)?;
-    let files_found = found.len() as u64;
-    use rayon::prelude::*;
-    // Files whose hash holds are passed on as they are; only the others are read, in parallel.
+    let found = walk::walk(root, "", &known)?;
     let mut files = Vec::with_capacity(found.len());
     let mut new = Vec::new();
     for f in found {
         match f {
-            Found::Unchanged(file) => files.push(file),
-            Found::New { source_file, path } => new.push((source_file, path)),
+            walk::Found::Unchanged(file) | walk::Found::Other(file) => files.push(file),
+            walk::Found::New { source_file, path } => new.push((source_file, path)),
         }
     }
-    let hashed = new
-        .into_par_iter()
-        .map(|(source_file, path)| {
-            let hashed_at_ns = now_ns();
-            let mut file = File::open(&path)?;
-            let meta = file.metadata()?;
-            let stat = FileStat::of(&meta).map(|s| FileStat { hashed_at_ns, ..s });
-            let (sha256, bytes, content) = match read_ahead {
-                Some(_) if meta.len() <= READ_AHEAD_MAX_BYTES => hash_whole(&mut file, meta.len())?,
-                _ => hash_reader(&mut file).map(|(sha256, bytes)| (sha256, bytes, None))?,
-            };
-            let file = InputFile { source_file, path, bytes, sha256, disposition: Disposition::Workbook, stat };
-            let kept =
-                read_ahead.zip(content).and_then(|(read, bytes)| read(FileRead { file: &file, bytes, files_found }));
-            Ok((file, kept))
-        })
-        .collect::<io::Result<Vec<_>>>()?;
-    let mut kept = Vec::new();
-    for (file, k) in hashed {
-        files.push(file);
-        kept.extend(k);
+    files.par_extend(new.into_par_iter().map(|(source_file, path)| hashed(source_file, path)));
+    Ok(classify(files))
+}
+
+/// A new or changed file, hashed; one that cannot be read says why.
+fn hashed(source_file: String, path: PathBuf) -> InputFile {
+    let hashed_at_ns = now_ns();
+    let read = File::open(&path).and_then(|mut file| {
+        let meta = file.metadata()?;
+        let stat = FileStat::of(&meta).map(|s| FileStat { hashed_at_ns, ..s });
+        let (sha256, bytes) = hash_reader(&mut file)?;
+        Ok((sha256, bytes, stat))
+    });
+    let (sha256, bytes, stat, disposition) = match read {
+        Ok((sha256, bytes, stat)) => (sha256, bytes, stat, Disposition::Workbook),
+        Err(e) => (String::new(), 0, None, Disposition::Unreadable(unreadable_reason(&e))),
+    };
+    InputFile { source_file, path, bytes, sha256, disposition, stat }
+}
+
+/// Why a file could not be read, in terms of what to do about it.
+pub fn unreadable_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => {
+            "the file disappeared while bcf was reading it (moved, or a temporary file): if it was replaced, run again"
+                .into()
+        }
+        io::ErrorKind::PermissionDenied => {
+            "the file cannot be read (permission denied): make it readable to the account bcf runs as, then run again"
+                .into()
+        }
+        _ => format!("the file cannot be read ({e}): copy it into the input folder again and run again"),
     }
-    Ok((classify(files), kept))
 }
 
 /// The files of a manifest, downloaded: the manifest's `path` is the source file, so the
@@ -176,23 +206,16 @@ pub fn discover_reading<T: Send>(
 pub fn from_downloads(downloads: Vec<http::Downloaded>) -> Vec<InputFile> {
     let files = downloads
         .into_iter()
-        .map(|d| match d.outcome {
-            http::DownloadOutcome::Stored { local, sha256, bytes, .. } => InputFile {
-                source_file: d.path,
-                path: local,
-                bytes,
-                sha256,
-                disposition: Disposition::Workbook,
-                stat: None,
-            },
-            http::DownloadOutcome::Failed { reason } => InputFile {
-                source_file: d.path,
-                path: PathBuf::new(),
-                bytes: 0,
-                sha256: String::new(),
-                disposition: Disposition::DownloadFailed(reason),
-                stat: None,
-            },
+        .map(|d| {
+            let (path, bytes, sha256, disposition) = match d.outcome {
+                http::DownloadOutcome::Stored { local, sha256, bytes, .. } => {
+                    (local, bytes, sha256, Disposition::Workbook)
+                }
+                http::DownloadOutcome::Failed { reason } => {
+                    (PathBuf::new(), 0, String::new(), Disposition::DownloadFailed(reason))
+                }
+            };
+            InputFile { source_file: d.path, path, bytes, sha256, disposition, stat: None }
         })
         .collect();
     classify(files)
@@ -201,112 +224,30 @@ pub fn from_downloads(downloads: Vec<http::Downloaded>) -> Vec<InputFile> {
 /// Sorts by source path (bytewise) and decides skipped and duplicate files (catalogue §1).
 fn classify(mut files: Vec<InputFile>) -> Vec<InputFile> {
     files.sort_by(|a, b| a.source_file.as_bytes().cmp(b.source_file.as_bytes()));
-    // The first workbook with each hash, by index: the files are read here, written below.
-    let mut first_by_hash: HashMap<&str, usize> = HashMap::with_capacity(files.len());
-    let decided: Vec<Option<Disposition>> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            if f.disposition != Disposition::Workbook {
-                return None;
+    let mut first_by_hash: HashMap<String, String> = HashMap::with_capacity(files.len());
+    for f in &mut files {
+        let name = f.source_file.rsplit('/').next().unwrap_or_default();
+        let skip = skip_reason(name);
+        match (&f.disposition, skip) {
+            (Disposition::Workbook | Disposition::Unreadable(_), Some(reason)) => {
+                f.disposition = Disposition::Skipped(reason)
             }
-            let name = f.source_file.rsplit('/').next().unwrap_or_default();
-            if let Some(reason) = skip_reason(name) {
-                return Some(Disposition::Skipped(reason));
-            }
-            match first_by_hash.entry(f.sha256.as_str()) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    Some(Disposition::Duplicate(files[*first.get()].source_file.clone()))
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(i);
-                    None
+            (Disposition::Workbook, None) => {
+                if let Some(first) = first_by_hash.get(&f.sha256) {
+                    f.disposition = Disposition::Duplicate(first.clone());
+                } else {
+                    first_by_hash.insert(f.sha256.clone(), f.source_file.clone());
                 }
             }
-        })
-        .collect();
-    for (f, d) in files.iter_mut().zip(decided) {
-        if let Some(d) = d {
-            f.disposition = d;
+            _ => {}
         }
     }
     files
 }
 
-/// Whether `--input` names a manifest URL rather than a folder.
-pub fn is_url(input: &str) -> bool {
-    input.starts_with("http://") || input.starts_with("https://")
-}
-
-/// A file found under the input root.
-enum Found {
-    /// As the last ingest recorded it, stat and all: its hash is taken from there.
-    Unchanged(InputFile),
-    /// New or changed since: to be hashed.
-    New { source_file: String, path: PathBuf },
-}
-
-/// The files under `dir`, whose source paths start with `prefix`, in no particular order;
-/// folders are walked in parallel. A file `known` from the last ingest is statted here, from
-/// its folder (cheaper than by path), to see whether its hash still holds.
-fn walk(dir: &Path, prefix: &str, known: &HashMap<&str, &InputFile>) -> io::Result<Vec<Found>> {
-    let mut found = Vec::new();
-    let mut folders = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let source_file = format!("{prefix}{}", entry.file_name().to_string_lossy());
-        // Symbolic links are not followed: a link can loop or leave the input tree.
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            folders.push((entry.path(), source_file + "/"));
-        } else if ft.is_file() {
-            let path = entry.path();
-            let hash_holds = match known.get(source_file.as_str()) {
-                Some(then) if then.path == path => match (then.stat, FileStat::of(&entry.metadata()?)) {
-                    (Some(stat), Some(now)) if stat.still_holds(&now) => Some((then.sha256.clone(), now.len, stat)),
-                    _ => None,
-                },
-                _ => None,
-            };
-            found.push(match hash_holds {
-                Some((sha256, bytes, stat)) => Found::Unchanged(InputFile {
-                    source_file,
-                    path,
-                    bytes,
-                    sha256,
-                    disposition: Disposition::Workbook,
-                    stat: Some(stat),
-                }),
-                None => Found::New { source_file, path },
-            });
-        }
-    }
-    use rayon::prelude::*;
-    let nested: Vec<Vec<Found>> =
-        folders.into_par_iter().map(|(dir, prefix)| walk(&dir, &prefix, known)).collect::<io::Result<_>>()?;
-    found.extend(nested.into_iter().flatten());
-    Ok(found)
-}
-
 /// SHA-256 (hex) and size of a file, streamed.
 pub fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     hash_reader(&mut File::open(path)?)
-}
-
-/// SHA-256 (hex), size and bytes of a file of about `len` bytes, read whole. A file that grew
-/// since its size was taken is hashed streaming, and its bytes not kept.
-fn hash_whole(file: &mut File, len: u64) -> io::Result<(String, u64, Option<Vec<u8>>)> {
-    use io::Read;
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(READ_AHEAD_MAX_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > READ_AHEAD_MAX_BYTES {
-        let mut hasher = Sha256::new();
-        hasher.update(&bytes);
-        let rest = io::copy(file, &mut hasher)?;
-        return Ok((hex::encode(hasher.finalize()), bytes.len() as u64 + rest, None));
-    }
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    Ok((sha256, bytes.len() as u64, Some(bytes)))
 }
 
 fn hash_reader(r: &mut impl io::Read) -> io::Result<(String, u64)> {
@@ -342,7 +283,6 @@ mod tests {
                 })
                 .collect()
         };
-        // As if hashed long after the files last changed, with hashes that give reuse away.
         let settled = marked(Some(10_000_000_000));
         let again = discover(dir.path(), &settled).unwrap();
         assert_eq!(again.iter().map(|f| f.sha256.as_str()).collect::<Vec<_>>(), ["kept-a.xlsx", "kept-x/y/b.xlsx"]);
@@ -353,12 +293,12 @@ mod tests {
         let changed = discover(dir.path(), &settled).unwrap();
         assert_eq!(changed[0].sha256, "kept-a.xlsx");
         assert_eq!(changed[1].sha256, hash_file(&dir.path().join("x/y/b.xlsx")).unwrap().0);
-        assert_ne!(changed[1].sha256, first[1].sha256);
     }
 
     #[cfg(unix)]
     #[test]
-    fn folders_are_walked_to_any_depth_and_links_are_not_followed() {
+    fn links_pipes_and_odd_names_are_rows_and_never_followed() {
+        use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("elsewhere.xlsx"), b"outside").unwrap();
@@ -371,45 +311,61 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join("linked-folder")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("elsewhere.xlsx"), dir.path().join("linked.xlsx")).unwrap();
         std::os::unix::fs::symlink(dir.path(), dir.path().join("2023-24/loop")).unwrap();
+        std::fs::write(dir.path().join(OsStr::from_bytes(b"Caf\xe9.xlsx")), b"5").unwrap();
+        let fifo = dir.path().join("pipe.xlsx");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         let found = discover(dir.path(), &[]).unwrap();
-        let sources: Vec<&str> = found.iter().map(|f| f.source_file.as_str()).collect();
-        assert_eq!(sources, ["2023-24/a.xlsx", "2023-24/late/b.xlsx", "A/c.ods", "z.xlsx"], "sorted bytewise");
-        assert!(found.iter().all(|f| f.path == dir.path().join(&f.source_file)));
-    }
-
-    #[test]
-    fn files_read_whole_are_handed_on_with_their_bytes_and_others_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.xlsx"), b"first").unwrap();
-        std::fs::write(dir.path().join("b.txt"), b"").unwrap();
-        let big = vec![7u8; READ_AHEAD_MAX_BYTES as usize + 1];
-        std::fs::write(dir.path().join("big.xlsx"), &big).unwrap();
-        let handed = |r: FileRead<'_>| {
-            assert_eq!(hex::encode(Sha256::digest(&r.bytes)), r.file.sha256, "the bytes hashed");
-            assert_eq!(r.files_found, 3);
-            Some((r.file.source_file.clone(), r.bytes))
-        };
-        let (files, mut kept) = discover_reading(dir.path(), &[], Some(&handed)).unwrap();
-        kept.sort();
-        assert_eq!(kept, [("a.xlsx".to_string(), b"first".to_vec()), ("b.txt".to_string(), Vec::new())]);
-        assert_eq!(
-            files.iter().find(|f| f.source_file == "big.xlsx").unwrap().sha256,
-            hex::encode(Sha256::digest(&big))
-        );
-        let plain = discover(dir.path(), &[]).unwrap();
-        let summary = |fs: &[InputFile]| -> Vec<(String, String, Disposition)> {
-            fs.iter().map(|f| (f.source_file.clone(), f.sha256.clone(), f.disposition.clone())).collect()
-        };
-        assert_eq!(summary(&files), summary(&plain), "the same files as without reading ahead");
-        // A file whose hash ingest keeps from last time is not read, so not handed on.
-        let settled: Vec<InputFile> = files
+        let rows: Vec<(&str, &str)> = found
             .iter()
-            .map(|f| InputFile {
-                stat: f.stat.map(|s| FileStat { hashed_at_ns: s.ctime_ns + 10_000_000_000, ..s }),
-                ..f.clone()
+            .map(|f| {
+                let kind = match &f.disposition {
+                    Disposition::Workbook => "workbook",
+                    Disposition::Skipped(_) => "skipped",
+                    Disposition::Unreadable(_) => "unreadable",
+                    _ => "other",
+                };
+                (f.source_file.as_str(), kind)
             })
             .collect();
-        let (_, kept) = discover_reading(dir.path(), &settled, Some(&handed)).unwrap();
-        assert!(kept.is_empty());
+        assert_eq!(
+            rows,
+            [
+                ("2023-24/a.xlsx", "workbook"),
+                ("2023-24/late/b.xlsx", "workbook"),
+                ("2023-24/loop", "skipped"),
+                ("A/c.ods", "workbook"),
+                ("Caf\\xE9.xlsx", "unreadable"),
+                ("linked-folder", "skipped"),
+                ("linked.xlsx", "skipped"),
+                ("pipe.xlsx", "skipped"),
+                ("z.xlsx", "workbook"),
+            ],
+            "sorted bytewise, one row each"
+        );
+        let json = serde_json::to_string(&found).unwrap();
+        let back: Vec<InputFile> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, found, "raw names survive ingest.json");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_that_cannot_be_read_is_a_row_that_says_so() {
+        use std::os::unix::fs::PermissionsExt;
+        if running_as_root() {
+            return; // root reads any file
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked.xlsx");
+        std::fs::write(&locked, b"x").unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let found = discover(dir.path(), &[]).unwrap();
+        assert!(matches!(&found[0].disposition, Disposition::Unreadable(m) if m.contains("permission denied")));
+    }
+
+    #[cfg(unix)]
+    fn running_as_root() -> bool {
+        std::fs::read_to_string("/proc/self/status")
+            .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+            .unwrap_or(false)
     }
 }

@@ -1,28 +1,33 @@
-//! Normalise: turn validated files into the output rows, and write them as Parquet.
+//! Normalise: turn validated files into the output rows. `lines` and `schemes` hold exactly the
+//! figures that count: of each area's files, for each year and basis, those of the one
+//! submission that supplies it (catalogue §6.1); `coverage` says which that is.
 
-pub mod parquet;
+mod coverage;
+pub mod stage;
+
+pub use coverage::coverage_rows;
 
 use crate::ingest::{Disposition, InputFile};
-use crate::model::{Basis, Severity, Status, Text};
-use crate::tables::{FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
+use crate::model::{ArcStr, Period, Severity, Status};
+use crate::tables::{CoverageRow, FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
 use crate::validate::cross::Validated;
-use crate::validate::{IncomeLine, ParsedFile, SchemeLine};
-use std::collections::HashMap;
+use crate::validate::submissions::Supply;
+use crate::validate::{IncomeLine, SchemeLine};
+use std::collections::{BTreeSet, HashMap};
 
 /// What became of an input file: skipped and duplicate files by ingest, the rest by validation.
 pub fn status_of(disposition: &Disposition, validated: Option<&Validated>) -> Status {
     match (disposition, validated) {
         (Disposition::Skipped(_), _) => Status::Skipped,
         (Disposition::Duplicate(_), _) => Status::Duplicate,
-        (Disposition::Workbook | Disposition::DownloadFailed(_), Some(v)) => v.status,
-        (Disposition::Workbook | Disposition::DownloadFailed(_), None) => Status::Rejected,
+        (_, Some(v)) => v.status,
+        (_, None) => Status::Rejected,
     }
 }
 
-/// Builds the per-file tables, in input order. The parses are consumed, so their text moves
-/// into the rows instead of being copied; each table is allocated once at its final size, and
-/// the lines and schemes tables are built side by side.
-pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
+/// Builds the per-file tables and the coverage register, in input order (national totals are
+/// aggregate's). The parses are consumed, so their text moves into the rows.
+pub fn build(inputs: &[InputFile], validated: Vec<Validated>, supply: &Supply, coverage: Vec<CoverageRow>) -> Tables {
     let index: HashMap<&str, usize> = inputs.iter().enumerate().map(|(i, f)| (f.source_file.as_str(), i)).collect();
     let mut slots: Vec<Option<Validated>> = inputs.iter().map(|_| None).collect();
     for v in validated {
@@ -30,37 +35,58 @@ pub fn build(inputs: &[InputFile], validated: Vec<Validated>) -> Tables {
             slots[i] = Some(v);
         }
     }
-    // Each contributing file's lines and schemes, taken out with the texts its rows share.
     let mut lines = Vec::new();
     let mut schemes = Vec::new();
     for (input, v) in inputs.iter().zip(&mut slots) {
         let Some(v) = v.as_mut().filter(|v| status_of(&input.disposition, Some(v)).contributes()) else {
             continue;
         };
-        let Some(shared) = Shared::of(input, &v.parsed) else { continue };
-        lines.push((shared.clone(), std::mem::take(&mut v.parsed.lines)));
-        schemes.push((shared, std::mem::take(&mut v.parsed.schemes)));
+        let Some(shared) = Shared::of(v) else { continue };
+        let supplied = supplied_periods(supply, v);
+        let counts = |p: Period| supplied.contains(&p);
+        let parsed = &mut v.parsed;
+        lines.extend(
+            std::mem::take(&mut parsed.lines).into_iter().filter(|l| counts(period(l))).map(|l| line_row(&shared, l)),
+        );
+        let own = std::mem::take(&mut parsed.schemes);
+        schemes.extend(
+            own.into_iter()
+                .filter(|s| counts(Period { year: s.financial_year, basis: s.basis }))
+                .map(|s| scheme_row(&shared, s)),
+        );
     }
-    let ((lines, schemes), (submissions, findings)) = rayon::join(
-        || rayon::join(|| rows(lines, line_row), || rows(schemes, scheme_row)),
-        || file_rows(inputs, slots),
-    );
-    Tables { submissions, findings, lines, schemes, national: Vec::new() }
+    let (submissions, findings) = file_rows(inputs, slots);
+    Tables { submissions, findings, lines, schemes, coverage, national: Vec::new() }
 }
 
-/// The texts every row of one file shares: a copy each would be an allocation per row.
-#[derive(Clone)]
+fn period(l: &IncomeLine) -> Period {
+    Period { year: l.financial_year, basis: l.basis }
+}
+
+/// The periods a file supplies its area's figures for.
+fn supplied_periods(supply: &Supply, v: &Validated) -> BTreeSet<Period> {
+    let Some(area) = &v.parsed.area_code else { return BTreeSet::new() };
+    v.parsed
+        .financial_years
+        .iter()
+        .flat_map(|&year| crate::model::Basis::ALL.map(|basis| Period { year, basis }))
+        .filter(|p| {
+            supply.get(&(area.clone(), *p)).and_then(|c| c.source_file.as_deref()) == Some(v.source_file.as_str())
+        })
+        .collect()
+}
+
+/// The texts every row of one file shares.
 struct Shared {
-    area_code: Text,
-    area_name: Text,
-    template_id: Text,
-    source_file: Text,
-    plan: Text,
-    actual: Text,
+    area_code: ArcStr,
+    area_name: ArcStr,
+    template_id: ArcStr,
+    source_file: ArcStr,
 }
 
 impl Shared {
-    fn of(input: &InputFile, p: &ParsedFile) -> Option<Shared> {
+    fn of(v: &Validated) -> Option<Shared> {
+        let p = &v.parsed;
         let (Some(area_code), Some(template_id)) = (&p.area_code, &p.template_id) else {
             return None;
         };
@@ -68,35 +94,15 @@ impl Shared {
             area_code: area_code.as_str().into(),
             area_name: p.area_name.as_deref().unwrap_or_default().into(),
             template_id: template_id.as_str().into(),
-            source_file: input.source_file.as_str().into(),
-            plan: Basis::Plan.as_str().into(),
-            actual: Basis::Actual.as_str().into(),
+            source_file: v.source_file.as_str().into(),
         })
     }
-
-    fn basis(&self, b: Basis) -> Text {
-        if b == Basis::Plan {
-            self.plan.clone()
-        } else {
-            self.actual.clone()
-        }
-    }
-}
-
-/// One table's rows: each file's parsed items made rows with the file's shared texts, in file
-/// order, in a vector allocated once.
-fn rows<T, R>(files: Vec<(Shared, Vec<T>)>, row: impl Fn(&Shared, T) -> R) -> Vec<R> {
-    let mut rows = Vec::with_capacity(files.iter().map(|(_, items)| items.len()).sum());
-    for (f, items) in files {
-        rows.extend(items.into_iter().map(|item| row(&f, item)));
-    }
-    rows
 }
 
 fn line_row(f: &Shared, l: IncomeLine) -> LineRow {
     LineRow {
         financial_year: l.financial_year,
-        basis: f.basis(l.basis),
+        basis: l.basis,
         area_code: f.area_code.clone(),
         area_name: f.area_name.clone(),
         template_id: f.template_id.clone(),
@@ -112,7 +118,7 @@ fn line_row(f: &Shared, l: IncomeLine) -> LineRow {
 fn scheme_row(f: &Shared, s: SchemeLine) -> SchemeRow {
     SchemeRow {
         financial_year: s.financial_year,
-        basis: f.basis(s.basis),
+        basis: s.basis,
         area_code: f.area_code.clone(),
         template_id: f.template_id.clone(),
         scheme_id: s.scheme_id,
@@ -132,45 +138,39 @@ fn scheme_row(f: &Shared, s: SchemeLine) -> SchemeRow {
 /// One submission row per input file, and the findings of each.
 fn file_rows(inputs: &[InputFile], parses: Vec<Option<Validated>>) -> (Vec<SubmissionRow>, Vec<FindingRow>) {
     let mut submissions = Vec::with_capacity(inputs.len());
-    let mut findings = Vec::with_capacity(parses.iter().flatten().map(|v| v.parsed.findings.len()).sum());
+    let mut findings = Vec::new();
     for (input, v) in inputs.iter().zip(parses) {
         let status = status_of(&input.disposition, v.as_ref());
-        let Some(p) = v.map(|v| v.parsed) else {
-            submissions.push(SubmissionRow {
-                source_file: input.source_file.clone(),
-                sha256: input.sha256.clone(),
-                bytes: input.bytes as i64,
-                template_id: None,
-                area_code: None,
-                area_name: None,
-                status: status.as_str().to_string(),
-                error_count: 0,
-                warning_count: 0,
-                submission_date: None,
-            });
-            continue;
-        };
-        let count = |s: Severity| p.findings.iter().filter(|f| f.severity() == s).count() as i32;
-        submissions.push(SubmissionRow {
+        let mut row = SubmissionRow {
             source_file: input.source_file.clone(),
             sha256: input.sha256.clone(),
             bytes: input.bytes as i64,
-            template_id: p.template_id,
-            area_code: p.area_code,
-            area_name: p.area_name,
-            status: status.as_str().to_string(),
-            error_count: count(Severity::Error),
-            warning_count: count(Severity::Warning),
-            submission_date: p.submission_date,
-        });
-        findings.extend(p.findings.into_iter().map(|f| FindingRow {
-            source_file: input.source_file.clone(),
-            rule: f.rule.id().to_string(),
-            severity: f.severity().as_str().to_string(),
-            sheet: f.sheet,
-            cell: f.cell,
-            message: f.message,
-        }));
+            template_id: None,
+            area_code: None,
+            area_name: None,
+            status,
+            error_count: 0,
+            warning_count: 0,
+            submission_date: None,
+        };
+        if let Some(p) = v.map(|v| v.parsed) {
+            let count = |s: Severity| p.findings.iter().filter(|f| f.severity() == s).count() as i32;
+            row.error_count = count(Severity::Error);
+            row.warning_count = count(Severity::Warning);
+            row.template_id = p.template_id;
+            row.area_code = p.area_code;
+            row.area_name = p.area_name;
+            row.submission_date = p.submission_date;
+            findings.extend(p.findings.into_iter().map(|f| FindingRow {
+                source_file: input.source_file.clone(),
+                rule: f.rule,
+                severity: f.severity(),
+                sheet: f.sheet,
+                cell: f.cell,
+                message: f.message,
+            }));
+        }
+        submissions.push(row);
     }
     (submissions, findings)
 }

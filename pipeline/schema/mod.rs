@@ -6,7 +6,7 @@ mod spec;
 
 pub use spec::*;
 
-use crate::model::{Basis, FinancialYear};
+use crate::model::{FinancialYear, Period};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -129,6 +129,12 @@ pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
                 for message in check_template(&t, &funding_sources) {
                     problems.push(SchemaProblem { file: rel.clone(), message });
                 }
+                if let Some(o) = templates.iter().find(|o| o.catalogue_order == t.catalogue_order) {
+                    problems.push(SchemaProblem {
+                        file: rel.clone(),
+                        message: format!("catalogue_order {} is also `{}`'s", t.catalogue_order, o.id),
+                    });
+                }
                 if templates.iter().any(|o| o.id == t.id) {
                     problems.push(SchemaProblem {
                         file: rel.clone(),
@@ -141,6 +147,7 @@ pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
         }
     }
 
+    templates.sort_by_key(|t| t.catalogue_order);
     if problems.is_empty() {
         Ok(SchemaSet { templates, funding_sources, file_hashes, root: dir.to_path_buf() })
     } else {
@@ -151,102 +158,26 @@ pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
 /// Every problem in one template spec that serde cannot see: cross-references and values.
 fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -> Vec<String> {
     let mut out = Vec::new();
-    let source_ok = |what: &str, s: &str, out: &mut Vec<String>| {
-        if !sources.contains_key(s) {
-            out.push(format!("{what}: funding source `{s}` is not in funding_sources.toml"));
-        }
-    };
     if t.id.trim().is_empty() {
         out.push("`id` is empty".into());
     }
     if t.recognise.title.trim().is_empty() {
         out.push("recognise.title is empty".into());
     }
-    let check_amounts = |what: &str, cols: &[AmountColumnSpec], out: &mut Vec<String>| {
-        if cols.is_empty() {
-            out.push(format!("{what}.amount_columns is empty"));
-        }
-        let mut seen = BTreeSet::new();
-        for c in cols {
-            if FinancialYear::parse(&c.financial_year).is_none() {
-                out.push(format!("{what}.amount_columns: `{}` is not a financial year like 2015-16", c.financial_year));
-            }
-            if !seen.insert(c.title.trim().to_lowercase()) {
-                out.push(format!("{what}.amount_columns: title `{}` appears twice", c.title));
-            }
-        }
-    };
+    check_column_letters("recognise.title_column", t.recognise.title_column.as_deref(), &mut out);
     match t.kind {
         TemplateKind::Return => {
             match &t.cover {
                 None => out.push("a return template needs a [cover] table".into()),
-                Some(c) => {
-                    for required in ["hwb_name", "submission_date"] {
-                        if !c.fields.iter().any(|f| f.field == required) {
-                            out.push(format!("cover.fields has no `{required}` field"));
-                        }
-                    }
-                    if let Some(f) = c.fields.iter().find(|f| f.field == "submission_date" && f.kind != FieldKind::Date)
-                    {
-                        out.push(format!("cover field `{}` must have kind = \"date\"", f.field));
-                    }
-                }
+                Some(c) => check_cover(c, &mut out),
             }
             match &t.income {
                 None => out.push("a return template needs an [income] table".into()),
-                Some(inc) => {
-                    check_amounts("income", &inc.amount_columns, &mut out);
-                    if inc.sections.is_empty() {
-                        out.push("income.sections is empty".into());
-                    }
-                    for s in &inc.sections {
-                        match (&s.funding_source, &s.funding_source_column) {
-                            (Some(src), None) => source_ok(&format!("income section `{}`", s.header), src, &mut out),
-                            (None, Some(_)) => {
-                                if inc.funding_source_values.is_empty() {
-                                    out.push(format!("income section `{}` reads its source from a column, so income.funding_source_values must map the column's values", s.header));
-                                }
-                            }
-                            _ => out.push(format!(
-                                "income section `{}` needs exactly one of `funding_source` or `funding_source_column`",
-                                s.header
-                            )),
-                        }
-                    }
-                    for (label, src) in &inc.funding_source_values {
-                        source_ok(&format!("income.funding_source_values `{label}`"), src, &mut out);
-                    }
-                    for q in &inc.questions {
-                        source_ok(&format!("income question `{}`", q.label_prefix), &q.funding_source, &mut out);
-                        if !inc.sections.iter().any(|s| s.funding_source.as_deref() == Some(q.funding_source.as_str()))
-                        {
-                            out.push(format!(
-                                "income question `{}` refers to `{}`, which no section has",
-                                q.label_prefix, q.funding_source
-                            ));
-                        }
-                    }
-                    for g in &inc.grand_totals {
-                        for src in &g.funding_sources {
-                            source_ok(&format!("income grand total `{}`", g.label), src, &mut out);
-                        }
-                    }
-                }
+                Some(inc) => check_income(inc, sources, &mut out),
             }
             match &t.expenditure {
                 None => out.push("a return template needs an [expenditure] table".into()),
-                Some(e) => {
-                    check_amounts("expenditure", &e.amount_columns, &mut out);
-                    if e.table_rows == 0 {
-                        out.push("expenditure.table_rows must be at least 1".into());
-                    }
-                    for (label, src) in &e.funding_source_values {
-                        source_ok(&format!("expenditure.funding_source_values `{label}`"), src, &mut out);
-                    }
-                    if e.funding_source_values.is_empty() {
-                        out.push("expenditure.funding_source_values is empty".into());
-                    }
-                }
+                Some(e) => check_expenditure(e, sources, &mut out),
             }
             if t.allocations.is_some() {
                 out.push("a return template has no [allocations] table".into());
@@ -259,7 +190,7 @@ fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -
                     out.push("allocations.streams is empty".into());
                 }
                 for (label, src) in &a.streams {
-                    source_ok(&format!("allocations.streams `{label}`"), src, &mut out);
+                    source_ok(&format!("allocations.streams `{label}`"), src, sources, &mut out);
                 }
             }
         },
@@ -267,21 +198,120 @@ fn check_template(t: &TemplateSpec, sources: &BTreeMap<String, TotalCategory>) -
     out
 }
 
+fn source_ok(what: &str, s: &str, sources: &BTreeMap<String, TotalCategory>, out: &mut Vec<String>) {
+    if !sources.contains_key(s) {
+        out.push(format!("{what}: funding source `{s}` is not in funding_sources.toml"));
+    }
+}
+
+fn check_column_letters(what: &str, letters: Option<&str>, out: &mut Vec<String>) {
+    if let Some(l) = letters {
+        if crate::model::column_index(l).is_none() {
+            out.push(format!("{what}: `{l}` is not a column like B"));
+        }
+    }
+}
+
+fn check_cover(c: &CoverSpec, out: &mut Vec<String>) {
+    check_column_letters("cover.label_column", c.label_column.as_deref(), out);
+    for role in [FieldRole::AreaName, FieldRole::SubmissionDate] {
+        let n = c.fields.iter().filter(|f| f.role == Some(role)).count();
+        if n != 1 {
+            out.push(format!("cover.fields needs exactly one field with role = \"{}\" ({n} found)", role.name()));
+        }
+    }
+    if let Some(f) = c.fields.iter().find(|f| f.role == Some(FieldRole::SubmissionDate) && f.kind != FieldKind::Date) {
+        out.push(format!("cover field `{}` has role submission_date, so it must have kind = \"date\"", f.field));
+    }
+}
+
+fn check_amounts(what: &str, cols: &[AmountColumnSpec], out: &mut Vec<String>) {
+    if cols.is_empty() {
+        out.push(format!("{what}.amount_columns is empty"));
+    }
+    let mut seen = BTreeSet::new();
+    for c in cols {
+        if !seen.insert(c.title.trim().to_lowercase()) {
+            out.push(format!("{what}.amount_columns: title `{}` appears twice", c.title));
+        }
+    }
+}
+
+fn check_income(inc: &IncomeSpec, sources: &BTreeMap<String, TotalCategory>, out: &mut Vec<String>) {
+    check_amounts("income", &inc.amount_columns, out);
+    if inc.sections.is_empty() {
+        out.push("income.sections is empty".into());
+    }
+    for s in &inc.sections {
+        match (&s.funding_source, &s.funding_source_column) {
+            (Some(src), None) => source_ok(&format!("income section `{}`", s.header), src, sources, out),
+            (None, Some(_)) if inc.funding_source_values.is_empty() => out.push(format!(
+                "income section `{}` reads its source from a column, so income.funding_source_values must map the column's values",
+                s.header
+            )),
+            (None, Some(_)) => {}
+            _ => out.push(format!(
+                "income section `{}` needs exactly one of `funding_source` or `funding_source_column`",
+                s.header
+            )),
+        }
+    }
+    for (label, src) in &inc.funding_source_values {
+        source_ok(&format!("income.funding_source_values `{label}`"), src, sources, out);
+    }
+    for q in &inc.questions {
+        source_ok(&format!("income question `{}`", q.label_prefix), &q.funding_source, sources, out);
+        if !inc.sections.iter().any(|s| s.funding_source.as_deref() == Some(q.funding_source.as_str())) {
+            out.push(format!(
+                "income question `{}` refers to `{}`, which no section has",
+                q.label_prefix, q.funding_source
+            ));
+        }
+    }
+    for g in &inc.grand_totals {
+        for src in &g.funding_sources {
+            source_ok(&format!("income grand total `{}`", g.label), src, sources, out);
+        }
+    }
+}
+
+fn check_expenditure(e: &ExpenditureSpec, sources: &BTreeMap<String, TotalCategory>, out: &mut Vec<String>) {
+    check_amounts("expenditure", &e.amount_columns, out);
+    if e.table_rows == 0 {
+        out.push("expenditure.table_rows must be at least 1".into());
+    }
+    for (label, src) in &e.funding_source_values {
+        source_ok(&format!("expenditure.funding_source_values `{label}`"), src, sources, out);
+    }
+    if e.funding_source_values.is_empty() {
+        out.push("expenditure.funding_source_values is empty".into());
+    }
+}
+
+impl FieldRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldRole::AreaName => "area_name",
+            FieldRole::SubmissionDate => "submission_date",
+        }
+    }
+}
+
 impl TemplateSpec {
-    /// The financial years and bases a return of this template reports.
-    pub fn periods(&self) -> Vec<(String, Basis)> {
-        let mut v: Vec<(String, Basis)> = self
+    /// The financial years and bases a return of this template reports, sorted.
+    pub fn periods(&self) -> Vec<Period> {
+        let mut v: Vec<Period> = self
             .income
             .iter()
-            .flat_map(|i| i.amount_columns.iter().map(|c| (c.financial_year.to_string(), c.basis)))
+            .flat_map(|i| i.amount_columns.iter().map(|c| Period { year: c.financial_year, basis: c.basis }))
             .collect();
         v.sort();
         v.dedup();
         v
     }
 
-    pub fn financial_years(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.periods().into_iter().map(|(y, _)| y).collect();
+    pub fn financial_years(&self) -> Vec<FinancialYear> {
+        let mut v: Vec<FinancialYear> = self.periods().into_iter().map(|p| p.year).collect();
         v.dedup();
         v
     }

@@ -1,6 +1,6 @@
 //! The on-disk form of a template schema. Unknown keys are errors, so a typo cannot pass.
 
-use crate::model::{Basis, Text};
+use crate::model::{ArcStr, Basis, FinancialYear};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -31,10 +31,15 @@ pub enum TemplateKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateSpec {
+    /// The template id reported in every output, e.g. `bcf-planning-2023-25`.
     pub id: String,
     pub kind: TemplateKind,
     #[serde(default)]
     pub description: String,
+    /// The template's place in catalogue §2's table (1 = the earliest). Where two templates
+    /// cover the same year and basis and their submissions carry the same date, the later one
+    /// supplies the figures (§6.1).
+    pub catalogue_order: u32,
     pub recognise: RecogniseSpec,
     pub cover: Option<CoverSpec>,
     pub income: Option<IncomeSpec>,
@@ -60,6 +65,9 @@ pub struct RecogniseSpec {
     pub title: String,
     #[serde(default)]
     pub title_match: TitleMatch,
+    /// The column the title sits in (letters, e.g. `B`); any column when not given.
+    #[serde(default)]
+    pub title_column: Option<String>,
     /// How many rows from the top to look for the title in.
     #[serde(default = "default_title_rows")]
     pub title_rows: u32,
@@ -75,7 +83,21 @@ fn default_title_rows() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct CoverSpec {
     pub sheet: String,
+    /// The column the labels sit in (letters, e.g. `B`); the value is the first filled cell to
+    /// the right of its label. Any column when not given.
+    #[serde(default)]
+    pub label_column: Option<String>,
     pub fields: Vec<CoverFieldSpec>,
+}
+
+/// What the pipeline does with a cover field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldRole {
+    /// The Health and Wellbeing Board's name, matched against the reference areas.
+    AreaName,
+    /// The submission date, which decides between resubmissions (catalogue §6).
+    SubmissionDate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -91,7 +113,11 @@ pub enum FieldKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CoverFieldSpec {
+    /// A name for the field, for people reading the schema.
     pub field: String,
+    /// What the pipeline uses the value for, if anything.
+    #[serde(default)]
+    pub role: Option<FieldRole>,
     pub label: String,
     #[serde(default)]
     pub required: bool,
@@ -104,13 +130,14 @@ pub struct CoverFieldSpec {
 #[serde(deny_unknown_fields)]
 pub struct AmountColumnSpec {
     pub title: String,
-    pub financial_year: Text,
+    pub financial_year: FinancialYear,
     pub basis: Basis,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncomeSpec {
+    /// The income sheet's name, as the template has it.
     pub sheet: String,
     pub amount_columns: Vec<AmountColumnSpec>,
     pub sections: Vec<IncomeSectionSpec>,
@@ -120,7 +147,11 @@ pub struct IncomeSpec {
     pub grand_totals: Vec<GrandTotalSpec>,
     /// For sections with `funding_source_column`: the column's values and their sources.
     #[serde(default)]
-    pub funding_source_values: BTreeMap<String, Text>,
+    pub funding_source_values: BTreeMap<String, ArcStr>,
+    /// Titles in the section headers that are not amounts to read (comments, a computed
+    /// variance): named so a schema check can find them in the blank template.
+    #[serde(default)]
+    pub ignored_columns: Vec<String>,
 }
 
 /// A section: a header row (label, then the amount column titles), one row per contributor,
@@ -129,7 +160,7 @@ pub struct IncomeSpec {
 #[serde(deny_unknown_fields)]
 pub struct IncomeSectionSpec {
     pub header: String,
-    pub funding_source: Option<Text>,
+    pub funding_source: Option<ArcStr>,
     pub funding_source_column: Option<String>,
     pub total: String,
     /// Required sections must be present and have at least one line.
@@ -143,6 +174,16 @@ pub struct IncomeSectionSpec {
 pub struct QuestionSpec {
     pub label_prefix: String,
     pub funding_source: String,
+    /// The template's answers, as its drop-down offers them.
+    pub answers: AnswersSpec,
+}
+
+/// The yes and no of a Yes/No question.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersSpec {
+    pub yes: String,
+    pub no: String,
 }
 
 /// A stored grand total and the sources it sums.
@@ -150,7 +191,7 @@ pub struct QuestionSpec {
 #[serde(deny_unknown_fields)]
 pub struct GrandTotalSpec {
     pub label: String,
-    pub funding_sources: Vec<Text>,
+    pub funding_sources: Vec<ArcStr>,
 }
 
 /// The scheme table: a header row, then one row per scheme.
@@ -165,19 +206,22 @@ pub struct ExpenditureSpec {
     pub table_rows: u32,
     pub columns: ExpenditureColumns,
     pub amount_columns: Vec<AmountColumnSpec>,
-    pub funding_source_values: BTreeMap<String, Text>,
+    pub funding_source_values: BTreeMap<String, ArcStr>,
 }
 
 /// Header titles of the scheme table's descriptive columns.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpenditureColumns {
+    /// Required: the scheme's id.
     pub scheme_id: String,
+    /// Required: the scheme's name.
     pub scheme_name: String,
     pub scheme_type: Option<String>,
     pub area_of_spend: Option<String>,
     pub commissioner: Option<String>,
     pub provider: Option<String>,
+    /// Required: the drop-down naming the funding source of each scheme's spend.
     pub funding_source: String,
 }
 

@@ -1,6 +1,6 @@
 //! The published allocations workbook (catalogue §2.5): per area, year and stream.
 
-use super::{cells, Allocation, ParsedFile};
+use super::{cells, Allocation, Allocations, ParsedFile};
 use crate::model::{CellPos, FinancialYear, Finding, Rule};
 use crate::schema::TemplateSpec;
 use crate::workbook::{norm, OpenError, Workbook};
@@ -43,7 +43,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
             continue;
         };
         if let Some((_, src)) = spec.streams.iter().find(|(k, _)| norm(k) == stream.trim()) {
-            columns.push((pos.col, src.clone(), year.to_string()));
+            columns.push((pos.col, src.clone(), year));
         }
     }
     if columns.is_empty() {
@@ -51,12 +51,13 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
             Rule::FieldMissing,
             &name,
             hpos,
-            "no allocation columns titled \"<stream> <yyyy-yy> (£)\" in the header row".to_string(),
+            format!("no allocation columns titled \"<stream> <yyyy-yy>{}\" in the header row", spec.column_suffix),
         ));
         return Ok(());
     }
     let total = norm(&spec.total_row_name);
     let last = sheet.last_row().unwrap_or(hpos.row);
+    let mut rows = Vec::new();
     for row in hpos.row + 1..=last {
         let row_name = name_col.map(|c| sheet.label_at(CellPos::new(row, c))).unwrap_or_default();
         if row_name == total {
@@ -67,19 +68,19 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         };
         for (col, src, year) in &columns {
             if let Some(amount) = cells::amount(sheet, CellPos::new(row, *col), &mut out.findings) {
-                out.allocations.push(Allocation {
+                rows.push(Allocation {
                     area_code: code.clone(),
                     funding_source: src.clone(),
-                    financial_year: year.clone(),
+                    financial_year: *year,
                     amount,
                 });
             }
         }
     }
-    let mut years: Vec<String> = columns.iter().map(|c| c.2.clone()).collect();
+    let mut years: Vec<FinancialYear> = columns.iter().map(|c| c.2).collect();
     years.sort();
     years.dedup();
-    out.allocation_years = years.clone();
-    out.financial_years = years;
+    out.financial_years = years.clone();
+    out.allocations = Some(Allocations { years, rows });
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Reading money and date cells with the habits of catalogue §3, and the money rules of §5.
 
-use crate::model::{CellPos, Finding, Pence, Rule};
+use crate::model::{ArcStr, CellPos, Date, Finding, Pence, Rule};
 use crate::money;
 use crate::workbook::{Sheet, Value};
 
@@ -85,10 +85,10 @@ pub fn text(sheet: &Sheet, pos: CellPos) -> Option<String> {
 pub fn funding_source(
     sheet: &Sheet,
     pos: CellPos,
-    values: &std::collections::BTreeMap<String, crate::model::Text>,
+    values: &std::collections::BTreeMap<String, ArcStr>,
     what: &str,
     findings: &mut Vec<Finding>,
-) -> Option<crate::model::Text> {
+) -> Option<ArcStr> {
     let typed = text(sheet, pos).unwrap_or_default();
     let key = crate::workbook::norm(&typed);
     if let Some((_, src)) = values.iter().find(|(k, _)| crate::workbook::folds_to(k, &key)) {
@@ -120,53 +120,11 @@ pub fn truncate(s: &str) -> String {
     }
 }
 
-/// A calendar date as days since 1970-01-01 and ISO text, from a date cell or typed text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Date {
-    pub iso: String,
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-/// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian).
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = if z >= 0 { z } else { z - 146096 } / 146097;
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn valid_ymd(y: i64, m: i64, d: i64) -> Option<Date> {
-    if !(1900..=2999).contains(&y) || !(1..=12).contains(&m) || d < 1 {
-        return None;
-    }
-    let days = days_from_civil(y, m, d);
-    (civil_from_days(days) == (y, m, d)).then(|| Date { iso: format!("{y:04}-{m:02}-{d:02}") })
-}
-
 /// Reads a date: a date cell, or text `dd/mm/yyyy` (also `-` or `.` separated), or ISO text.
 pub fn date(value: &Value) -> Option<Date> {
     match value {
-        Value::Date(serial) => {
-            // Excel serials count days from 1899-12-30.
-            let days = serial.floor() as i64 + days_from_civil(1899, 12, 30);
-            let (y, m, d) = civil_from_days(days);
-            valid_ymd(y, m, d)
-        }
-        Value::DateIso(s) => parse_iso(s),
+        Value::Date(serial) => Date::from_excel_serial(*serial),
+        Value::DateIso(s) => Date::parse_iso(s),
         Value::Text(t) => {
             let t = t.trim();
             let parts: Vec<&str> = t.split(['/', '-', '.']).collect();
@@ -179,24 +137,15 @@ pub fn date(value: &Value) -> Option<Date> {
                     .flatten()
             };
             if parts[0].len() == 4 {
-                return parse_iso(t);
+                return Date::parse_iso(t);
             }
             if parts[2].len() != 4 {
                 return None;
             }
-            valid_ymd(num(parts[2])?, num(parts[1])?, num(parts[0])?)
+            Date::from_ymd(num(parts[2])?, num(parts[1])?, num(parts[0])?)
         }
         _ => None,
     }
-}
-
-fn parse_iso(s: &str) -> Option<Date> {
-    let s = s.get(..10)?;
-    let b = s.as_bytes();
-    if b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    valid_ymd(s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?)
 }
 
 #[cfg(test)]
@@ -205,10 +154,11 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date(&Value::Date(45094.0)).unwrap().iso, "2023-06-17");
-        assert_eq!(date(&Value::Text("17/06/2023".into())).unwrap().iso, "2023-06-17");
-        assert_eq!(date(&Value::Text("2023-06-17".into())).unwrap().iso, "2023-06-17");
-        assert_eq!(date(&Value::DateIso("2023-06-17T00:00:00".into())).unwrap().iso, "2023-06-17");
+        let iso = |v: Value| date(&v).map(|d| d.to_string());
+        assert_eq!(iso(Value::Date(45094.0)).as_deref(), Some("2023-06-17"));
+        assert_eq!(iso(Value::Text("17/06/2023".into())).as_deref(), Some("2023-06-17"));
+        assert_eq!(iso(Value::Text("2023-06-17".into())).as_deref(), Some("2023-06-17"));
+        assert_eq!(iso(Value::DateIso("2023-06-17T00:00:00".into())).as_deref(), Some("2023-06-17"));
         assert!(date(&Value::Text("31/02/2023".into())).is_none());
         assert!(date(&Value::Text("soon".into())).is_none());
         assert!(date(&Value::Text("17/06/23".into())).is_none());

@@ -1,16 +1,16 @@
 //! Cover fields, found by label with the value to the right (catalogue §2.1).
 
 use super::cells;
-use crate::model::{CellPos, Finding, Rule};
-use crate::schema::{FieldKind, TemplateSpec};
-use crate::workbook::{norm, OpenError, Workbook};
+use crate::model::{column_index, CellPos, Date, Finding, Rule};
+use crate::schema::{CoverFieldSpec, FieldKind, FieldRole, TemplateSpec};
+use crate::workbook::{norm, OpenError, Sheet, Workbook};
 
 /// The cover fields the pipeline uses.
 #[derive(Debug, Default)]
 pub struct Cover {
     /// The typed HWB name, where it sits, and the sheet.
     pub hwb_name: Option<(String, CellPos, String)>,
-    pub submission_date: Option<String>,
+    pub submission_date: Option<Date>,
 }
 
 pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Vec<Finding>) -> Result<Cover, OpenError> {
@@ -23,54 +23,71 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Vec<Finding>) ->
         return Ok(cover);
     };
     let sheet = wb.sheet(&name)?;
+    let column = spec.label_column.as_deref().and_then(column_index);
     for field in &spec.fields {
-        let label = norm(&field.label);
-        let Some(label_pos) = sheet.find_label(&label) else {
-            if field.required {
-                findings.push(Finding::sheet(
-                    Rule::FieldMissing,
-                    &name,
-                    format!("the label \"{}\" is missing, so its value cannot be found", field.label),
-                ));
-            }
-            continue;
-        };
-        let value = sheet.value_right_of(label_pos);
-        let Some((pos, cell)) = value else {
-            if field.required {
-                findings.push(Finding::cell(
-                    Rule::FieldMissing,
-                    &name,
-                    CellPos::new(label_pos.row, label_pos.col + 1),
-                    format!("\"{}\" is empty; it is required", field.label.trim_end_matches(':')),
-                ));
-            }
-            continue;
-        };
-        match field.kind {
-            FieldKind::Date => match cells::date(&cell.value) {
-                Some(d) => {
-                    if field.field == "submission_date" {
-                        cover.submission_date = Some(d.iso);
-                    }
-                }
-                None => findings.push(Finding::cell(
-                    Rule::DateInvalid,
-                    &name,
-                    pos,
-                    format!(
-                        "\"{}\" is not a date; enter the {} as a date, e.g. 25/08/2017",
-                        cells::truncate(&cell.display()),
-                        field.label.trim_end_matches(':').to_lowercase()
-                    ),
-                )),
-            },
-            FieldKind::Text => {
-                if field.field == "hwb_name" {
-                    cover.hwb_name = Some((cell.display(), pos, name.clone()));
-                }
-            }
+        if let Some((pos, value)) = field_value(sheet, field, column, findings) {
+            read_field(field, pos, value, &name, &mut cover, findings);
         }
     }
     Ok(cover)
+}
+
+/// A field's value and where it sits; a required field that is missing or empty is a finding.
+fn field_value<'s>(
+    sheet: &'s Sheet,
+    field: &CoverFieldSpec,
+    column: Option<u32>,
+    findings: &mut Vec<Finding>,
+) -> Option<(CellPos, &'s crate::workbook::Cell)> {
+    let label = norm(&field.label);
+    let Some(label_pos) = sheet.find_label_in_column(&label, column) else {
+        if field.required {
+            findings.push(Finding::sheet(
+                Rule::FieldMissing,
+                &sheet.name,
+                format!("the label \"{}\" is missing, so its value cannot be found", field.label),
+            ));
+        }
+        return None;
+    };
+    let value = sheet.value_right_of(label_pos);
+    if value.is_none() && field.required {
+        findings.push(Finding::cell(
+            Rule::FieldMissing,
+            &sheet.name,
+            CellPos::new(label_pos.row, label_pos.col + 1),
+            format!("\"{}\" is empty; it is required", field.label.trim_end_matches(':')),
+        ));
+    }
+    value
+}
+
+fn read_field(
+    field: &CoverFieldSpec,
+    pos: CellPos,
+    cell: &crate::workbook::Cell,
+    sheet: &str,
+    cover: &mut Cover,
+    findings: &mut Vec<Finding>,
+) {
+    match field.kind {
+        FieldKind::Date => match cells::date(&cell.value) {
+            Some(d) if field.role == Some(FieldRole::SubmissionDate) => cover.submission_date = Some(d),
+            Some(_) => {}
+            None => findings.push(Finding::cell(
+                Rule::DateInvalid,
+                sheet,
+                pos,
+                format!(
+                    "\"{}\" is not a date; enter the {} as a date, e.g. 25/08/2017",
+                    cells::truncate(&cell.display()),
+                    field.label.trim_end_matches(':').to_lowercase()
+                ),
+            )),
+        },
+        FieldKind::Text if field.role == Some(FieldRole::AreaName) => {
+            cover.hwb_name = Some((cell.display(), pos, sheet.to_string()));
+        }
+        FieldKind::Text => {}
+    }
 }

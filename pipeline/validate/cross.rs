@@ -1,14 +1,14 @@
-//! Rules that span files: minimum contributions against the published allocations, and which
-//! of an area's returns is its submission (catalogue §5, §6).
+//! Rules that span files: minimum contributions against the published allocations (catalogue
+//! §5), then every file's status, then which of an area's returns is its submission (§6).
 
-use super::ParsedFile;
-use crate::model::{Finding, Pence, Rule, Status};
+use super::{submissions, ParsedFile};
+use crate::model::{FinancialYear, Finding, Pence, Rule, Status};
 use crate::schema::SchemaSet;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The lines of a stream may differ from its allocation by at most this.
-const TOLERANCE: Pence = Pence(100);
+const TOLERANCE: Pence = super::income::TOLERANCE;
 
 /// A workbook file after validation.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -25,32 +25,31 @@ pub fn apply(files: &mut [Validated], schemas: &SchemaSet) {
     for f in files.iter_mut() {
         f.status = Status::from_findings(&f.parsed.findings);
     }
-    resolve_submissions(files);
+    submissions::resolve(files);
 }
 
 /// (area code, financial year) → each stream's allocation, streams in order.
-type AllocationTable<'a> = HashMap<(&'a str, &'a str), Vec<(&'a str, Pence)>>;
+type AllocationTable<'a> = HashMap<(&'a str, FinancialYear), Vec<(&'a str, Pence)>>;
 
 /// (area, year) → allocations, from readable allocations workbooks; the first file in source
 /// order wins where two cover the same year (and, within it, a stream's first row). Also the
 /// years covered.
-fn allocation_table(files: &[Validated]) -> (AllocationTable<'_>, BTreeSet<&str>) {
-    let mut year_owner: BTreeMap<&str, &str> = BTreeMap::new();
-    for f in files.iter().filter(|f| f.parsed.is_allocations) {
+fn allocation_table(files: &[Validated]) -> (AllocationTable<'_>, BTreeSet<FinancialYear>) {
+    let workbooks = || files.iter().filter_map(|f| Some((f, f.parsed.allocations.as_ref()?)));
+    let mut year_owner: BTreeMap<FinancialYear, &str> = BTreeMap::new();
+    for (f, a) in workbooks() {
         if Status::from_findings(&f.parsed.findings) != Status::Rejected {
-            for y in &f.parsed.allocation_years {
+            for &y in &a.years {
                 year_owner.entry(y).or_insert(&f.source_file);
             }
         }
     }
     let mut table: AllocationTable<'_> = HashMap::new();
-    for f in files.iter().filter(|f| f.parsed.is_allocations) {
-        for a in &f.parsed.allocations {
-            if year_owner.get(a.financial_year.as_str()) == Some(&f.source_file.as_str()) {
-                let streams = table.entry((&a.area_code, &a.financial_year)).or_default();
-                if !streams.iter().any(|(s, _)| *s == a.funding_source) {
-                    streams.push((&a.funding_source, a.amount));
-                }
+    for (f, a) in workbooks() {
+        for row in a.rows.iter().filter(|r| year_owner.get(&r.financial_year) == Some(&f.source_file.as_str())) {
+            let streams = table.entry((&row.area_code, row.financial_year)).or_default();
+            if !streams.iter().any(|(s, _)| *s == row.funding_source) {
+                streams.push((&row.funding_source, row.amount));
             }
         }
     }
@@ -74,110 +73,59 @@ fn check_minimums(files: &mut [Validated], schemas: &SchemaSet) {
 fn minimum_findings(
     p: &ParsedFile,
     table: &AllocationTable<'_>,
-    covered: &BTreeSet<&str>,
+    covered: &BTreeSet<FinancialYear>,
     schemas: &SchemaSet,
 ) -> Vec<Finding> {
     let mut new = Vec::new();
-    if p.is_allocations {
+    let (Some(template), Some(area)) = (p.template_id.as_deref().and_then(|t| schemas.template(t)), &p.area_code)
+    else {
+        return new;
+    };
+    if p.is_allocations() {
         return new;
     }
-    let (Some(template_id), Some(area)) = (&p.template_id, &p.area_code) else {
-        return new;
-    };
-    let Some(template) = schemas.template(template_id) else {
-        return new;
-    };
-    let periods = template.periods();
-    for year in &p.financial_years {
-        if !covered.contains(year.as_str()) {
+    for &year in &p.financial_years {
+        if !covered.contains(&year) {
             new.push(Finding::file(
                 Rule::AllocationMissing,
                 format!("no allocations workbook for {year} was in the input, so the minimum contributions for {year} were not checked"),
             ));
             continue;
         }
-        let streams = table.get(&(area.as_str(), year.as_str())).map(Vec::as_slice).unwrap_or_default();
-        for (basis_year, basis) in periods.iter().filter(|(y, _)| y == year) {
+        let streams = table.get(&(area.as_str(), year)).map(Vec::as_slice).unwrap_or_default();
+        for period in template.periods().into_iter().filter(|p| p.year == year) {
             for &(source, allocated) in streams {
-                let lines = Pence(
-                    p.lines
-                        .iter()
-                        .filter(|l| {
-                            *l.funding_source == *source && *l.financial_year == **basis_year && l.basis == *basis
-                        })
-                        .map(|l| l.amount.0)
-                        .sum(),
-                );
-                if lines.abs_diff(allocated) <= TOLERANCE {
-                    continue;
+                let in_stream = |l: &&super::IncomeLine| {
+                    *l.funding_source == *source && l.financial_year == year && l.basis == period.basis
+                };
+                let lines = Pence::sum(p.lines.iter().filter(in_stream).map(|l| &l.amount));
+                if lines.abs_diff(allocated) > TOLERANCE {
+                    new.push(mismatch(p, source, period, lines, allocated));
                 }
-                let msg = format!(
-                    "the {source} lines for {year} ({}) add up to {} but the published minimum allocation is {}; enter the allocated amount",
-                    basis.as_str(),
-                    lines.to_gbp(),
-                    allocated.to_gbp()
-                );
-                let at = p
-                    .stream_cells
-                    .iter()
-                    .find(|c| *c.funding_source == *source && *c.financial_year == **year && c.basis == *basis);
-                new.push(match at {
-                    Some(c) => Finding {
-                        rule: Rule::MinimumMismatch,
-                        sheet: Some(c.sheet.to_string()),
-                        cell: Some(c.cell.clone()),
-                        message: msg,
-                    },
-                    None => Finding::file(Rule::MinimumMismatch, msg),
-                });
             }
         }
     }
     new
 }
 
-/// Per area and template: the latest submission date wins; earlier files are superseded; two
-/// different files sharing the latest date are both rejected.
-fn resolve_submissions(files: &mut [Validated]) {
-    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, f) in files.iter().enumerate() {
-        let p = &f.parsed;
-        if p.is_allocations {
-            continue;
-        }
-        if let (Some(t), Some(a), Some(_)) = (&p.template_id, &p.area_code, &p.submission_date) {
-            groups.entry((a.clone(), t.clone())).or_default().push(i);
-        }
-    }
-    for ((area, template), idx) in groups {
-        if idx.len() < 2 {
-            continue;
-        }
-        let latest = idx.iter().filter_map(|&i| files[i].parsed.submission_date.clone()).max().unwrap_or_default();
-        let newest: Vec<usize> = idx
-            .iter()
-            .copied()
-            .filter(|&i| files[i].parsed.submission_date.as_deref() == Some(latest.as_str()))
-            .collect();
-        if newest.len() > 1 {
-            let names: Vec<String> = newest.iter().map(|&i| files[i].source_file.clone()).collect();
-            for &i in &newest {
-                let others: Vec<&str> =
-                    names.iter().filter(|n| **n != files[i].source_file).map(String::as_str).collect();
-                files[i].parsed.findings.push(Finding::file(
-                    Rule::SubmissionConflict,
-                    format!(
-                        "{area} has another {template} return with the same submission date {latest} ({}); resubmit one return with a later date",
-                        others.join(", ")
-                    ),
-                ));
-                files[i].status = Status::Rejected;
-            }
-        }
-        for &i in &idx {
-            if !newest.contains(&i) {
-                files[i].status = Status::Superseded;
-            }
-        }
+fn mismatch(p: &ParsedFile, source: &str, period: crate::model::Period, lines: Pence, allocated: Pence) -> Finding {
+    let msg = format!(
+        "the {source} lines for {} ({}) add up to {} but the published minimum allocation is {}; enter the allocated amount",
+        period.year,
+        period.basis,
+        lines.to_gbp(),
+        allocated.to_gbp()
+    );
+    let at = p
+        .stream_cells
+        .iter()
+        .find(|c| *c.funding_source == *source && c.financial_year == period.year && c.basis == period.basis);
+    match at {
+        Some(c) => Finding {
+            sheet: Some(c.sheet.to_string()),
+            cell: Some(c.cell.clone()),
+            ..Finding::file(Rule::MinimumMismatch, msg)
+        },
+        None => Finding::file(Rule::MinimumMismatch, msg),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::income::TOLERANCE;
 use super::{cells, ParsedFile, SchemeLine};
-use crate::model::{Basis, CellPos, Finding, Pence, Rule, Text};
+use crate::model::{ArcStr, Basis, CellPos, FinancialYear, Finding, Pence, Rule};
 use crate::schema::TemplateSpec;
 use crate::workbook::{norm, OpenError, Workbook};
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
-    let sheet_name: Text = name.as_str().into();
+    let sheet_name: ArcStr = name.as_str().into();
     let header = norm(&spec.header);
     let Some(hpos) = sheet.find_label(&header) else {
         out.findings.push(Finding::sheet(
@@ -78,7 +78,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         let txt = |col: Option<u32>| col.and_then(|c| cells::text(sheet, CellPos::new(row, c)));
         // The row's descriptive cells, read once for all its amount columns.
         let mut described: Option<[Option<String>; 6]> = None;
-        let mut source: Option<Option<Text>> = None;
+        let mut source: Option<Option<ArcStr>> = None;
         for &(i, col) in &amounts {
             let pos = CellPos::new(row, col);
             let Some(amount) = cells::amount(sheet, pos, &mut out.findings) else {
@@ -90,7 +90,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
                         sheet,
                         CellPos::new(row, funding),
                         &spec.funding_source_values,
-                        "source of funding",
+                        &spec.columns.funding_source.to_lowercase(),
                         &mut out.findings,
                     )
                 })
@@ -109,7 +109,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
                 commissioner,
                 provider,
                 funding_source: src,
-                financial_year: a.financial_year.clone(),
+                financial_year: a.financial_year,
                 basis: a.basis,
                 amount,
                 sheet: sheet_name.clone(),
@@ -124,24 +124,24 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
 /// Per funding source and planned year, expenditure should spend what the income provides.
 fn check_against_income(out: &mut ParsedFile, sheet: &str) {
     // (year, funding source) → (planned spend, planned income).
-    let mut sums: BTreeMap<(&str, &str), (Pence, Pence)> = BTreeMap::new();
-    let mut plan_years: Vec<&str> = Vec::new();
+    let mut sums: BTreeMap<(FinancialYear, &str), (Pence, Pence)> = BTreeMap::new();
+    let mut plan_years: Vec<FinancialYear> = Vec::new();
     for s in out.schemes.iter().filter(|s| s.basis == Basis::Plan) {
-        if !plan_years.contains(&&*s.financial_year) {
-            plan_years.push(&s.financial_year);
+        if !plan_years.contains(&s.financial_year) {
+            plan_years.push(s.financial_year);
         }
         if let Some(src) = &s.funding_source {
-            sums.entry((&s.financial_year, src)).or_default().0 += s.amount;
+            sums.entry((s.financial_year, src)).or_default().0 += s.amount;
         }
     }
     for l in out.lines.iter().filter(|l| l.basis == Basis::Plan) {
-        sums.entry((&l.financial_year, &l.funding_source)).or_default().1 += l.amount;
+        sums.entry((l.financial_year, &l.funding_source)).or_default().1 += l.amount;
     }
     let mut mismatches = Vec::new();
     for (key, (e, i)) in sums {
         // A template without planned expenditure for a year has nothing to compare.
         if plan_years.contains(&key.0) && e.abs_diff(i) > TOLERANCE {
-            mismatches.push((key.0.to_string(), key.1.to_string(), e, i));
+            mismatches.push((key.0, key.1.to_string(), e, i));
         }
     }
     for (year, source, e, i) in mismatches {

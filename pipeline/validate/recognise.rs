@@ -1,6 +1,6 @@
 //! Which template family a workbook is: its title cell and sheet names (catalogue §2).
 
-use crate::model::{Finding, Rule};
+use crate::model::{column_index, CellPos, Finding, Rule};
 use crate::schema::{SchemaSet, TemplateSpec, TitleMatch};
 use crate::workbook::{folds_to, folds_to_prefix, norm, OpenError, Workbook};
 
@@ -16,7 +16,10 @@ pub fn recognise<'s>(wb: &mut Workbook, schemas: &'s SchemaSet) -> Result<Option
         };
         let sheet = wb.sheet(&name)?;
         let title = norm(&r.title);
-        let found = sheet.cells().take_while(|(p, _)| p.row < r.title_rows).any(|(_, c)| {
+        let column = r.title_column.as_deref().and_then(column_index);
+        let in_column = |p: &CellPos| column.is_none_or(|c| p.col == c);
+        let near_top = sheet.cells().take_while(|(p, _)| p.row < r.title_rows).filter(|(p, _)| in_column(p));
+        let found = near_top.into_iter().any(|(_, c)| {
             c.text().is_some_and(|text| match r.title_match {
                 TitleMatch::Exact => folds_to(text, &title),
                 TitleMatch::Prefix => folds_to_prefix(text, &title),

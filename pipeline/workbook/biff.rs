@@ -98,8 +98,8 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
     for r in records(stream, 0) {
         if first {
             if r.typ != 0x0809 {
-                return Err(OpenError::Unreadable(
-                    "not a readable xls workbook: the workbook stream does not start with a BOF record".into(),
+                return Err(OpenError::unreadable(
+                    "not a readable xls workbook: the workbook stream does not start with a BOF record",
                 ));
             }
             first = false;
@@ -107,8 +107,8 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
         // calamine treats a FILEPASS with a non-zero first field as encryption; any FILEPASS
         // record means the rest of the stream is encrypted.
         if r.typ == 0x002F {
-            return Err(OpenError::Unreadable(
-                "the workbook is password-protected (encrypted .xls); save it without a password and resubmit".into(),
+            return Err(OpenError::unreadable(
+                "the workbook is password-protected (encrypted .xls); save it without a password and resubmit",
             ));
         }
         match r.typ {
@@ -123,9 +123,7 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
         }
     }
     if first {
-        return Err(OpenError::Unreadable(
-            "not a readable xls workbook: the workbook stream is empty or truncated".into(),
-        ));
+        return Err(OpenError::unreadable("not a readable xls workbook: the workbook stream is empty or truncated"));
     }
     if sst_bytes > limits.max_resident_part_bytes {
         return Err(OpenError::TooLarge(format!(
@@ -137,7 +135,7 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
     let mut dense_total: u64 = 0;
     for (pos, name) in &sheets {
         if *pos >= stream.len() {
-            return Err(OpenError::Unreadable(format!(
+            return Err(OpenError::unreadable(format!(
                 "not a readable xls workbook: sheet '{name}' points outside the workbook stream"
             )));
         }
@@ -177,7 +175,7 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
                     let (start, end) =
                         if rl >= 1 && cl >= 1 { ((rf, cf), (rl - 1, cl - 1)) } else { ((rf, cf), (rf, cf)) };
                     if end.0 < start.0 {
-                        return Err(OpenError::Unreadable(format!(
+                        return Err(OpenError::unreadable(format!(
                             "not a readable xls workbook: sheet '{name}' has a damaged DIMENSIONS record"
                         )));
                     }

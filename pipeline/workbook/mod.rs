@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Resource limits for one workbook. Each breach is a `file-too-large` finding.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Limits {
     /// No part of a workbook may inflate beyond this many bytes (catalogue §1; `.xls`: the
     /// file itself).
@@ -71,12 +71,23 @@ pub const MAX_CELL_CHARS: usize = 32_767;
 /// Why a file could not be read as a workbook.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
-    /// Empty, truncated, not a spreadsheet, password-protected: the message says which.
-    #[error("{0}")]
-    Unreadable(String),
+    /// Empty, truncated, not a spreadsheet, password-protected: the message says which, in the
+    /// sender's terms; `detail` keeps a reader library's own words, for the national team.
+    #[error("{message}")]
+    Unreadable { message: String, detail: Option<String> },
     /// A part of the workbook inflates beyond the limit, or a sheet is too big to read.
     #[error("{0}")]
     TooLarge(String),
+}
+
+impl OpenError {
+    pub fn unreadable(message: impl Into<String>) -> OpenError {
+        OpenError::Unreadable { message: message.into(), detail: None }
+    }
+
+    pub fn unreadable_because(message: impl Into<String>, detail: impl std::fmt::Display) -> OpenError {
+        OpenError::Unreadable { message: message.into(), detail: Some(detail.to_string()) }
+    }
 }
 
 /// A cell's value as the workbook stores it (for formulas, the cached value).
@@ -356,6 +367,12 @@ impl Sheet {
         self.cells().find(|(_, c)| c.text().is_some_and(|t| folds_to(t, folded))).map(|(p, _)| p)
     }
 
+    /// The first text cell (row-major) in `column` (any column if `None`) that folds to `folded`.
+    pub fn find_label_in_column(&self, folded: &str, column: Option<u32>) -> Option<CellPos> {
+        let in_column = |p: &CellPos| column.is_none_or(|c| p.col == c);
+        self.cells().find(|(p, c)| in_column(p) && c.text().is_some_and(|t| folds_to(t, folded))).map(|(p, _)| p)
+    }
+
     /// The first text cell (row-major) whose folded text starts with `folded_prefix`.
     pub fn find_label_prefix(&self, folded_prefix: &str) -> Option<CellPos> {
         self.cells().find(|(_, c)| c.text().is_some_and(|t| folds_to_prefix(t, folded_prefix))).map(|(p, _)| p)
@@ -411,30 +428,29 @@ pub struct Workbook {
 impl Workbook {
     /// Opens a workbook after checking its bytes: the container format decides the reader.
     pub fn open(path: &Path, limits: Limits) -> Result<Workbook, OpenError> {
-        // Opened once: the check and the reader share the bytes.
-        Workbook::open_source(path, Source::open(path)?, limits)
+        Workbook::open_source(Source::open(path, limits.max_inflated_bytes)?, limits)
     }
 
-    /// [`Workbook::open`] on the file's bytes, already read (`.ods` is read again from `path`).
-    pub fn open_source(path: &Path, mut src: Source, limits: Limits) -> Result<Workbook, OpenError> {
+    /// [`Workbook::open`] on the file's bytes, already read.
+    pub fn open_source(mut src: Source, limits: Limits) -> Result<Workbook, OpenError> {
         let checked = sniff::check_source(&mut src, limits)?;
         let format = checked.format;
-        let unreadable = |what: &str, e: &dyn std::fmt::Display| {
-            OpenError::Unreadable(format!("not a readable {what} workbook (corrupt or truncated): {e}"))
+        let damaged = |what: &str, e: &dyn std::fmt::Display| {
+            OpenError::unreadable_because(
+                format!("the workbook is damaged or incomplete and cannot be read as {what}; open it in Excel (or the software that made it), save it again as .xlsx and resubmit"),
+                e,
+            )
         };
         let inner = match format {
-            Format::Xlsx => Inner::Xlsx(calamine::Xlsx::new(src).map_err(|e| unreadable("xlsx", &e))?),
-            Format::Xlsb => Inner::Xlsb(calamine::Xlsb::new(src).map_err(|e| unreadable("xlsb", &e))?),
+            Format::Xlsx => Inner::Xlsx(calamine::Xlsx::new(src).map_err(|e| damaged("an .xlsx workbook", &e))?),
+            Format::Xlsb => Inner::Xlsb(calamine::Xlsb::new(src).map_err(|e| damaged("an .xlsb workbook", &e))?),
             Format::Xls => {
                 let gate = (checked.dense_cells >= XLS_GATE_FROM_CELLS)
                     .then(|| XLS_GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-                let xls = calamine::Xls::new(src).map_err(|e| unreadable("xls", &e))?;
+                let xls = calamine::Xls::new(src).map_err(|e| damaged("an .xls workbook", &e))?;
                 Inner::Xls { reader: xls, _gate: gate }
             }
-            Format::Ods => {
-                drop(src);
-                Inner::Ods(ods::Ods::open(path, limits)?)
-            }
+            Format::Ods => Inner::Ods(ods::Ods::open(src.into_bytes(), limits)?),
         };
         let sheet_names = match &inner {
             Inner::Xlsx(r) => r.sheet_names(),
@@ -469,7 +485,10 @@ impl Workbook {
         let limits = self.limits;
         let mut sheet = Sheet::new(name);
         let bad = |e: &dyn std::fmt::Display| {
-            OpenError::Unreadable(format!("sheet '{name}' cannot be read (corrupt or truncated): {e}"))
+            OpenError::unreadable_because(
+                format!("the sheet '{}' is damaged and cannot be read; open the workbook in Excel, save it again and resubmit", crate::validate::cells::truncate(name)),
+                e,
+            )
         };
         match &mut self.inner {
             Inner::Xlsx(r) => {

@@ -13,28 +13,25 @@
 use super::{Cell, Limits, OpenError, Sheet, Value};
 use crate::model::CellPos;
 use quick_xml::events::{BytesStart, Event};
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, Cursor};
 
-/// An ODS workbook: its path and sheet names; sheets are read on demand.
+/// An ODS workbook: its bytes and sheet names; sheets are read on demand.
 pub struct Ods {
-    path: PathBuf,
+    bytes: Vec<u8>,
     names: Vec<String>,
     limits: Limits,
 }
 
 fn bad(e: impl std::fmt::Display) -> OpenError {
-    OpenError::Unreadable(format!("not a readable ods workbook (corrupt or truncated): {e}"))
+    OpenError::unreadable(format!("not a readable ods workbook (corrupt or truncated): {e}"))
 }
 
 /// Runs `f` over content.xml's events. The archive lives inside the closure's frame.
 fn with_content<T>(
-    path: &Path,
+    bytes: &[u8],
     f: impl FnOnce(&mut quick_xml::Reader<BufReader<&mut dyn std::io::Read>>) -> Result<T, OpenError>,
 ) -> Result<T, OpenError> {
-    let file = File::open(path).map_err(|e| OpenError::Unreadable(format!("cannot open the file: {e}")))?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(bad)?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad)?;
     let index = (0..zip.len())
         .find(|&i| zip.name_for_index(i).and_then(|n| n.ok()).is_some_and(|n| n.eq_ignore_ascii_case("content.xml")))
         .ok_or_else(|| bad("content.xml is missing"))?;
@@ -60,8 +57,8 @@ fn repeat(e: &BytesStart<'_>, key: &str) -> u32 {
 }
 
 impl Ods {
-    pub fn open(path: &Path, limits: Limits) -> Result<Ods, OpenError> {
-        let names = with_content(path, |r| {
+    pub fn open(bytes: Vec<u8>, limits: Limits) -> Result<Ods, OpenError> {
+        let names = with_content(&bytes, |r| {
             let mut names = Vec::new();
             let mut depth = 0usize;
             let mut buf = Vec::new();
@@ -84,7 +81,7 @@ impl Ods {
             }
             Ok(names)
         })?;
-        Ok(Ods { path: path.to_path_buf(), names, limits })
+        Ok(Ods { bytes, names, limits })
     }
 
     pub fn sheet_names(&self) -> Vec<String> {
@@ -94,7 +91,7 @@ impl Ods {
     /// Reads the first top-level table called `name` into a sparse grid.
     pub fn read_sheet(&self, name: &str) -> Result<Sheet, OpenError> {
         let limits = self.limits;
-        with_content(&self.path, |r| {
+        with_content(&self.bytes, |r| {
             let mut sheet = Sheet::new(name);
             let mut buf = Vec::new();
             // Find the table.
@@ -110,7 +107,7 @@ impl Ods {
                     {
                         return Ok(sheet)
                     }
-                    Event::Eof => return Err(OpenError::Unreadable(format!("sheet '{name}' is missing"))),
+                    Event::Eof => return Err(OpenError::unreadable(format!("sheet '{name}' is missing"))),
                     _ => (),
                 }
                 buf.clear();

@@ -1,11 +1,18 @@
-//! Domain types shared by every stage: money, cell references, rules, findings and statuses.
+//! Domain types shared by every stage: money, financial years, cell references, rules,
+//! findings and statuses.
+
+mod date;
+mod rule;
+
+pub use date::{civil_from_days, days_from_civil, now, timestamp, Date};
+pub use rule::{Rule, RuleDef, Severity, RULES};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Text shared rather than copied: a year, sheet, source, area or file name repeats on every
-/// line of a return, and each copy would be an allocation.
-pub type Text = std::sync::Arc<str>;
+/// Shared text: a file, area or sheet name repeats on every line of a return, so rows share
+/// one copy instead of each holding its own.
+pub type ArcStr = std::sync::Arc<str>;
 
 /// An amount of money in pence. Money never passes through `f64` after extraction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -25,12 +32,47 @@ impl Pence {
     pub fn sum<'a>(items: impl IntoIterator<Item = &'a Pence>) -> Pence {
         Pence(items.into_iter().map(|p| p.0).sum())
     }
+
+    /// Pounds with thousands separators, `£1,234,567.89`, for messages and reports.
+    pub fn to_gbp(self) -> String {
+        let plain = self.to_string();
+        let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
+        let (whole, frac) = rest.split_once('.').unwrap_or((rest, "00"));
+        format!("{sign}£{}.{frac}", group_thousands(whole))
+    }
+
+    /// Millions of pounds to one decimal place with a sign, `+£41.2m`, for summaries.
+    pub fn to_millions_signed(self) -> String {
+        // A tenth of a million pounds is 10,000,000 pence; rounded half up.
+        let tenths = (self.0.abs() + 5_000_000) / 10_000_000;
+        let sign = if self.0 < 0 { "-" } else { "+" };
+        format!("{sign}£{}.{}m", group_thousands(&(tenths / 10).to_string()), tenths % 10)
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group_thousands(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    grouped
 }
 
 impl std::ops::Add for Pence {
     type Output = Pence;
     fn add(self, rhs: Pence) -> Pence {
         Pence(self.0 + rhs.0)
+    }
+}
+
+impl std::ops::Sub for Pence {
+    type Output = Pence;
+    fn sub(self, rhs: Pence) -> Pence {
+        Pence(self.0 - rhs.0)
     }
 }
 
@@ -49,23 +91,6 @@ impl fmt::Display for Pence {
     }
 }
 
-impl Pence {
-    /// Pounds with thousands separators, `£1,234,567.89`, for messages and reports.
-    pub fn to_gbp(self) -> String {
-        let plain = self.to_string();
-        let (sign, rest) = plain.strip_prefix('-').map_or(("", plain.as_str()), |r| ("-", r));
-        let (whole, frac) = rest.split_once('.').unwrap_or((rest, "00"));
-        let mut grouped = String::new();
-        for (i, ch) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        format!("{sign}£{grouped}.{frac}")
-    }
-}
-
 /// Whether an amount column is a plan or an outturn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,11 +100,23 @@ pub enum Basis {
 }
 
 impl Basis {
+    pub const ALL: [Basis; 2] = [Basis::Plan, Basis::Actual];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Basis::Plan => "plan",
             Basis::Actual => "actual",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Basis> {
+        Basis::ALL.into_iter().find(|b| b.as_str() == s.trim())
+    }
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -120,101 +157,14 @@ pub fn column_letters(col: u32) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Error stops a return contributing; a warning does not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
+/// The 0-based column of letters such as `C` or `AA`.
+pub fn column_index(letters: &str) -> Option<u32> {
+    let letters = letters.trim();
+    if letters.is_empty() || letters.len() > 3 || !letters.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
     }
-}
-
-/// The validation rules of catalogue §5. The id and severity of each are fixed there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rule {
-    FileUnreadable,
-    FileTooLarge,
-    TemplateUnknown,
-    FieldMissing,
-    DateInvalid,
-    AreaUnknown,
-    AreaNotInYear,
-    AmountNotNumeric,
-    AmountNegative,
-    AmountOutOfRange,
-    FormulaNotCalculated,
-    DownloadFailed,
-    MinimumMismatch,
-    SubmissionConflict,
-    TotalMismatch,
-    AdditionalFlagInconsistent,
-    ExpenditureIncomeMismatch,
-    AllocationMissing,
-}
-
-impl Rule {
-    pub const ALL: [Rule; 18] = [
-        Rule::FileUnreadable,
-        Rule::FileTooLarge,
-        Rule::TemplateUnknown,
-        Rule::FieldMissing,
-        Rule::DateInvalid,
-        Rule::AreaUnknown,
-        Rule::AreaNotInYear,
-        Rule::AmountNotNumeric,
-        Rule::AmountNegative,
-        Rule::AmountOutOfRange,
-        Rule::FormulaNotCalculated,
-        Rule::DownloadFailed,
-        Rule::MinimumMismatch,
-        Rule::SubmissionConflict,
-        Rule::TotalMismatch,
-        Rule::AdditionalFlagInconsistent,
-        Rule::ExpenditureIncomeMismatch,
-        Rule::AllocationMissing,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Rule::FileUnreadable => "file-unreadable",
-            Rule::FileTooLarge => "file-too-large",
-            Rule::TemplateUnknown => "template-unknown",
-            Rule::FieldMissing => "field-missing",
-            Rule::DateInvalid => "date-invalid",
-            Rule::AreaUnknown => "area-unknown",
-            Rule::AreaNotInYear => "area-not-in-year",
-            Rule::AmountNotNumeric => "amount-not-numeric",
-            Rule::AmountNegative => "amount-negative",
-            Rule::AmountOutOfRange => "amount-out-of-range",
-            Rule::FormulaNotCalculated => "formula-not-calculated",
-            Rule::DownloadFailed => "download-failed",
-            Rule::MinimumMismatch => "minimum-mismatch",
-            Rule::SubmissionConflict => "submission-conflict",
-            Rule::TotalMismatch => "total-mismatch",
-            Rule::AdditionalFlagInconsistent => "additional-flag-inconsistent",
-            Rule::ExpenditureIncomeMismatch => "expenditure-income-mismatch",
-            Rule::AllocationMissing => "allocation-missing",
-        }
-    }
-
-    pub fn severity(self) -> Severity {
-        match self {
-            Rule::TotalMismatch
-            | Rule::AdditionalFlagInconsistent
-            | Rule::ExpenditureIncomeMismatch
-            | Rule::AllocationMissing => Severity::Warning,
-            _ => Severity::Error,
-        }
-    }
+    let n = letters.bytes().fold(0u32, |n, b| n * 26 + (b.to_ascii_uppercase() - b'A' + 1) as u32);
+    Some(n - 1)
 }
 
 /// One thing wrong with one file, located where a person can find it.
@@ -224,20 +174,30 @@ pub struct Finding {
     pub sheet: Option<String>,
     /// A1 style, as Excel shows it.
     pub cell: Option<String>,
+    /// What is wrong in the sender's terms, and what to do.
     pub message: String,
+    /// Technical detail for the national team (a reader library's own error text); never the
+    /// message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Finding {
     pub fn file(rule: Rule, message: impl Into<String>) -> Self {
-        Finding { rule, sheet: None, cell: None, message: message.into() }
+        Finding { rule, sheet: None, cell: None, message: message.into(), detail: None }
     }
 
     pub fn sheet(rule: Rule, sheet: &str, message: impl Into<String>) -> Self {
-        Finding { rule, sheet: Some(sheet.to_string()), cell: None, message: message.into() }
+        Finding { sheet: Some(sheet.to_string()), ..Finding::file(rule, message) }
     }
 
     pub fn cell(rule: Rule, sheet: &str, pos: CellPos, message: impl Into<String>) -> Self {
-        Finding { rule, sheet: Some(sheet.to_string()), cell: Some(pos.a1()), message: message.into() }
+        Finding { sheet: Some(sheet.to_string()), cell: Some(pos.a1()), ..Finding::file(rule, message) }
+    }
+
+    pub fn with_detail(mut self, detail: Option<String>) -> Self {
+        self.detail = detail;
+        self
     }
 
     pub fn severity(&self) -> Severity {
@@ -272,6 +232,15 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Accepted,
+        Status::AcceptedWithWarnings,
+        Status::Rejected,
+        Status::Superseded,
+        Status::Duplicate,
+        Status::Skipped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Accepted => "accepted",
@@ -289,18 +258,25 @@ impl Status {
     }
 
     /// The status findings alone give: any error rejects, warnings qualify.
-    pub fn from_findings(findings: &[Finding]) -> Status {
-        if findings.iter().any(|f| f.severity() == Severity::Error) {
-            Status::Rejected
-        } else if findings.is_empty() {
-            Status::Accepted
-        } else {
-            Status::AcceptedWithWarnings
+    pub fn from_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Status {
+        let mut status = Status::Accepted;
+        for f in findings {
+            match f.severity() {
+                Severity::Error => return Status::Rejected,
+                Severity::Warning => status = Status::AcceptedWithWarnings,
+            }
         }
+        status
     }
 }
 
-/// A financial year such as `2015-16`, kept as its first calendar year.
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A financial year such as `2015-16`, kept as its first calendar year. Serialised as text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FinancialYear(pub i32);
 
@@ -308,7 +284,7 @@ impl FinancialYear {
     /// Parses `2015-16` (the second half must follow the first).
     pub fn parse(s: &str) -> Option<FinancialYear> {
         let (a, b) = s.trim().split_once('-')?;
-        if a.len() != 4 || b.len() != 2 {
+        if a.len() != 4 || b.len() != 2 || !a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()) {
             return None;
         }
         let start: i32 = a.parse().ok()?;
@@ -323,6 +299,38 @@ impl fmt::Display for FinancialYear {
     }
 }
 
+impl std::str::FromStr for FinancialYear {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        FinancialYear::parse(s).ok_or_else(|| format!("{s:?} is not a financial year like 2015-16"))
+    }
+}
+
+impl Serialize for FinancialYear {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FinancialYear {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A financial year and basis: one column of a template, one row of the national totals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Period {
+    pub year: FinancialYear,
+    pub basis: Basis,
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.year, self.basis)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +342,11 @@ mod tests {
         assert_eq!(column_letters(26), "AA");
         assert_eq!(column_letters(16383), "XFD");
         assert_eq!(CellPos::new(32, 2).a1(), "C33");
+        for c in [0, 1, 25, 26, 700, 16383] {
+            assert_eq!(column_index(&column_letters(c)), Some(c));
+        }
+        assert_eq!(column_index("c"), Some(2));
+        assert_eq!(column_index("C3"), None);
     }
 
     #[test]
@@ -342,6 +355,9 @@ mod tests {
         assert_eq!(Pence(-5).to_string(), "-0.05");
         assert_eq!(Pence(123456789).to_gbp(), "£1,234,567.89");
         assert_eq!(Pence(100).to_gbp(), "£1.00");
+        assert_eq!(Pence(4_120_000_000).to_millions_signed(), "+£41.2m");
+        assert_eq!(Pence(-1_125_000_000).to_millions_signed(), "-£11.3m");
+        assert_eq!(Pence(123_456_700_000).to_millions_signed(), "+£1,234.6m");
     }
 
     #[test]
@@ -349,6 +365,18 @@ mod tests {
         assert_eq!(FinancialYear::parse("2015-16"), Some(FinancialYear(2015)));
         assert_eq!(FinancialYear::parse("1999-00"), Some(FinancialYear(1999)));
         assert_eq!(FinancialYear::parse("2015-17"), None);
+        assert_eq!(FinancialYear::parse("+015-16"), None);
         assert_eq!(FinancialYear(2023).to_string(), "2023-24");
+        assert_eq!(serde_json::to_string(&FinancialYear(2023)).unwrap(), "\"2023-24\"");
+        assert!(serde_json::from_str::<FinancialYear>("\"2023\"").is_err());
+    }
+
+    #[test]
+    fn status_from_findings() {
+        let w = Finding::file(Rule::TotalMismatch, "w");
+        let e = Finding::file(Rule::AmountNegative, "e");
+        assert_eq!(Status::from_findings([]), Status::Accepted);
+        assert_eq!(Status::from_findings([&w]), Status::AcceptedWithWarnings);
+        assert_eq!(Status::from_findings([&w, &e]), Status::Rejected);
     }
 }

@@ -4,31 +4,16 @@
 //! Every money cell carries `data-total="<year>/<basis>/<column>"` with the exact decimal
 //! value, so checks can compare the page with `national_totals.parquet`.
 
-use crate::model::{FinancialYear, Pence};
+use super::escape::Html;
+use crate::model::{Pence, Status};
 use crate::reference::Areas;
-use crate::tables::{NationalRow, Tables};
+use crate::tables::{NationalColumn, NationalRow, Tables};
+use crate::validate::submissions::CoverStatus;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-/// Text made safe for HTML as it is written, with no string built for it: a report of
-/// thousands of findings escapes tens of thousands of fields.
-struct Escaped<'a>(&'a str);
-
-fn escape(s: &str) -> Escaped<'_> {
-    Escaped(s)
-}
-
-impl std::fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        super::write_replacing(f, self.0, |b| match b {
-            b'&' => Some("&amp;"),
-            b'<' => Some("&lt;"),
-            b'>' => Some("&gt;"),
-            b'"' => Some("&quot;"),
-            b'\'' => Some("&#39;"),
-            _ => None,
-        })
-    }
+fn escape(s: &str) -> Html<'_> {
+    Html(s)
 }
 
 const STYLE: &str = r#"
@@ -59,7 +44,7 @@ pub fn page(t: &Tables, areas: &Areas) -> String {
         s,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Better Care Fund national totals</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
     );
-    let baseline = t.national.first().map(|r| r.baseline_year.clone()).unwrap_or_default();
+    let baseline = t.national.first().map(|r| r.baseline_year.to_string()).unwrap_or_default();
     let _ = writeln!(s, "<h1>Better Care Fund national totals</h1>");
     let _ = writeln!(
         s,
@@ -75,12 +60,14 @@ pub fn page(t: &Tables, areas: &Areas) -> String {
     s
 }
 
-fn money_cell(s: &mut String, r: &NationalRow, column: &str, p: Pence) {
+fn money_cell(s: &mut String, r: &NationalRow, column: NationalColumn) {
+    let p = column.of(r);
     let _ = write!(
         s,
-        "<td class=\"num\" data-total=\"{}/{}/{column}\" data-value=\"{p}\">{}</td>",
-        escape(&r.financial_year),
-        escape(&r.basis),
+        "<td class=\"num\" data-total=\"{}/{}/{}\" data-value=\"{p}\">{}</td>",
+        r.financial_year,
+        r.basis,
+        column.name(),
         p.to_gbp()
     );
 }
@@ -89,13 +76,11 @@ fn totals_table(s: &mut String, rows: &[NationalRow]) {
     let _ = writeln!(s, "<h2 id=\"totals\">National totals</h2>");
     let _ = writeln!(s, "<table id=\"national-totals\"><thead><tr><th>Year</th><th>Basis</th><th class=\"num\">Areas</th><th class=\"num\">Mandated minimum</th><th class=\"num\">Voluntary (LA)</th><th class=\"num\">Voluntary (NHS)</th><th class=\"num\">Voluntary above minimum</th><th class=\"num\">Total pooled</th><th class=\"num\">vs baseline</th></tr></thead><tbody>");
     for r in rows {
-        let _ = write!(s, "<tr><td>{}</td><td>{}</td>", escape(&r.financial_year), escape(&r.basis));
+        let _ = write!(s, "<tr><td>{}</td><td>{}</td>", r.financial_year, r.basis);
         let _ = write!(s, "<td class=\"num\">{} of {}</td>", r.areas_included, r.areas_expected);
-        money_cell(s, r, "mandated_minimum_gbp", r.mandated_minimum);
-        money_cell(s, r, "voluntary_la_gbp", r.voluntary_la);
-        money_cell(s, r, "voluntary_nhs_gbp", r.voluntary_nhs);
-        money_cell(s, r, "voluntary_above_minimum_gbp", r.voluntary_above_minimum);
-        money_cell(s, r, "total_pooled_gbp", r.total_pooled);
+        for column in NationalColumn::ALL {
+            money_cell(s, r, column);
+        }
         let ratio = r.voluntary_vs_baseline_ratio.map_or("–".to_string(), |x| format!("{x:.2}×"));
         let _ = writeln!(s, "<td class=\"num\">{ratio}</td></tr>");
     }
@@ -132,16 +117,16 @@ fn chart(s: &mut String, rows: &[NationalRow]) {
             s,
             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{hm:.1}\" fill=\"#3b6ea8\"><title>{} {} mandated minimum {}</title></rect>",
             base - hm,
-            escape(&r.financial_year),
-            escape(&r.basis),
+            r.financial_year,
+            r.basis,
             r.mandated_minimum.to_gbp()
         );
         let _ = writeln!(
             s,
             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{hv:.1}\" fill=\"#e08a2e\"><title>{} {} voluntary above minimum {}</title></rect>",
             base - hm - hv,
-            escape(&r.financial_year),
-            escape(&r.basis),
+            r.financial_year,
+            r.basis,
             r.voluntary_above_minimum.to_gbp()
         );
         let ratio = r.voluntary_vs_baseline_ratio.map_or(String::new(), |x| format!("{x:.2}×"));
@@ -156,58 +141,46 @@ fn chart(s: &mut String, rows: &[NationalRow]) {
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#1d2330\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6473\">{}</text>",
             x + bar / 2.0,
             base + 18.0,
-            escape(&r.financial_year),
+            r.financial_year,
             x + bar / 2.0,
             base + 33.0,
-            escape(&r.basis)
+            r.basis
         );
     }
     let _ = writeln!(s, "</svg>");
-    let baseline = rows.first().map(|r| r.baseline_year.as_str()).unwrap_or("");
+    let baseline = rows.first().map(|r| r.baseline_year.to_string()).unwrap_or_default();
     let _ = writeln!(
         s,
         "<p class=\"legend\"><span><i class=\"swatch\" style=\"background:#3b6ea8\"></i>Mandated minimum</span><span><i class=\"swatch\" style=\"background:#e08a2e\"></i>Voluntary above the minimum</span><span>Labels: voluntary pooling as a multiple of {} (plan)</span></p>",
-        escape(baseline)
+        escape(&baseline)
     );
 }
 
 fn coverage(s: &mut String, t: &Tables, areas: &Areas) {
     let _ = writeln!(s, "<h2 id=\"coverage\">Coverage</h2>");
-    let included: BTreeMap<(&str, &str), BTreeSet<&str>> = {
-        let mut m: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
-        // A return's lines are consecutive: each (year, basis, area) is inserted once per run.
-        let mut last = None;
-        for l in &t.lines {
-            let key = (&*l.financial_year, &*l.basis, &*l.area_code);
-            if last != Some(key) {
-                m.entry((key.0, key.1)).or_default().insert(key.2);
-                last = Some(key);
-            }
-        }
-        m
-    };
     let rejected: BTreeSet<(&str, &str)> = t
         .submissions
         .iter()
-        .filter(|s| s.status == "rejected")
+        .filter(|s| s.status == Status::Rejected)
         .filter_map(|s| Some((s.area_code.as_deref()?, s.area_name.as_deref()?)))
         .collect();
     for r in &t.national {
-        let Some(year) = FinancialYear::parse(&r.financial_year) else { continue };
-        let inc = included.get(&(r.financial_year.as_str(), r.basis.as_str()));
+        let included: BTreeSet<&str> = t
+            .coverage
+            .iter()
+            .filter(|c| c.financial_year == r.financial_year && c.basis == r.basis && c.status == CoverStatus::Included)
+            .map(|c| c.area_code.as_str())
+            .collect();
         let missing: Vec<&str> = areas
             .areas
             .iter()
-            .filter(|a| a.exists_in(year) && !inc.is_some_and(|i| i.contains(a.code.as_str())))
+            .filter(|a| a.exists_in(r.financial_year) && !included.contains(a.code.as_str()))
             .map(|a| a.name.as_str())
             .collect();
         let _ = writeln!(
             s,
             "<h3>{} {}: {} of {} areas included</h3>",
-            escape(&r.financial_year),
-            escape(&r.basis),
-            r.areas_included,
-            r.areas_expected
+            r.financial_year, r.basis, r.areas_included, r.areas_expected
         );
         if !missing.is_empty() {
             let _ = writeln!(s, "<p>Missing ({}):</p><ul class=\"names\">", missing.len());
@@ -241,10 +214,7 @@ fn files(s: &mut String, t: &Tables) {
         let _ = writeln!(
             s,
             "</td><td class=\"status-{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(&r.status),
-            escape(&r.status),
-            r.error_count,
-            r.warning_count
+            r.status, r.status, r.error_count, r.warning_count
         );
     }
     let _ = writeln!(s, "</tbody></table>");
@@ -282,33 +252,13 @@ fn findings(s: &mut String, t: &Tables) {
                 s,
                 "<tr><td>{}</td><td class=\"sev-{}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 escape(&f.source_file),
-                escape(&f.severity),
-                escape(&f.severity),
-                escape(&f.rule),
+                f.severity.as_str(),
+                f.severity.as_str(),
+                f.rule.id(),
                 escape(&loc),
                 escape(&f.message)
             );
         }
         let _ = writeln!(s, "</tbody></table></div>");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_is_escaped_for_html_as_it_is_written() {
-        let cases = [
-            ("", ""),
-            ("Kent", "Kent"),
-            ("<script>alert('x')</script>", "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
-            ("A & B \"C\"", "A &amp; B &quot;C&quot;"),
-            ("&&", "&amp;&amp;"),
-            ("£1,000 – Ynys Môn <", "£1,000 – Ynys Môn &lt;"),
-        ];
-        for (raw, want) in cases {
-            assert_eq!(escape(raw).to_string(), want, "{raw}");
-        }
     }
 }

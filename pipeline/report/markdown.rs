@@ -1,5 +1,6 @@
 //! `report.md`: the national table and what became of every file, for people to read.
 
+use super::escape::Markdown;
 use crate::tables::Tables;
 use std::fmt::Write;
 
@@ -50,7 +51,7 @@ pub fn markdown(t: &Tables) -> String {
                 current = &f.source_file;
                 let _ = writeln!(s, "\n### {}\n", md_escape(current));
             }
-            let _ = write!(s, "- **{}** `{}` ", f.severity, f.rule);
+            let _ = write!(s, "- **{}** `{}` ", f.severity.as_str(), f.rule.id());
             match (&f.sheet, &f.cell) {
                 (Some(sheet), Some(cell)) => _ = write!(s, "{}!{}: ", md_escape(sheet), md_escape(cell)),
                 (Some(sheet), None) => _ = write!(s, "{}: ", md_escape(sheet)),
@@ -62,33 +63,6 @@ pub fn markdown(t: &Tables) -> String {
     s
 }
 
-/// Text for a Markdown table cell or list item, written as is but for pipes (escaped) and line
-/// breaks (spaces), with no string built for it.
-struct MdEscaped<'a>(&'a str);
-
-fn md_escape(s: &str) -> MdEscaped<'_> {
-    MdEscaped(s)
-}
-
-impl std::fmt::Display for MdEscaped<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        super::write_replacing(f, self.0, |b| match b {
-            b'|' => Some("\\|"),
-            b'\n' => Some(" "),
-            _ => None,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pipes_are_escaped_and_line_breaks_become_spaces() {
-        let cases = [("", ""), ("a|b", "a\\|b"), ("|\n|", "\\| \\|"), ("line one\nline two", "line one line two")];
-        for (raw, want) in cases {
-            assert_eq!(md_escape(raw).to_string(), want, "{raw:?}");
-        }
-    }
+fn md_escape(s: &str) -> Markdown<'_> {
+    Markdown(s)
 }

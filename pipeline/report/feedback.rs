@@ -2,40 +2,8 @@
 //! with sheet, cell, what was found and what to do. Files whose area is unknown go to
 //! `feedback/unmatched.csv`. Areas with nothing to fix get no file.
 
-use crate::model::Rule;
 use crate::tables::{FindingRow, SubmissionRow, Tables};
 use std::collections::{BTreeMap, HashMap};
-
-/// What an area should do about a finding of this rule.
-pub fn advice(rule: &str) -> &'static str {
-    let Some(rule) = Rule::ALL.into_iter().find(|r| r.id() == rule) else {
-        return "Correct the cell and resubmit.";
-    };
-    match rule {
-        Rule::FileUnreadable => "Open the file in Excel, save it as .xlsx without a password, and resubmit.",
-        Rule::FileTooLarge => "Remove stray content and extra sheets, save as .xlsx, and resubmit.",
-        Rule::TemplateUnknown => "Copy your figures into the template issued for the year and resubmit.",
-        Rule::FieldMissing => "Fill in the missing field or section of the template and resubmit.",
-        Rule::DateInvalid => "Enter the submission date as a date (dd/mm/yyyy) and resubmit.",
-        Rule::AreaUnknown => "Choose the Health and Wellbeing Board from the drop-down list and resubmit.",
-        Rule::AreaNotInYear => "Check the Health and Wellbeing Board and the template year, then resubmit.",
-        Rule::AmountNotNumeric => "Enter the amount as a number of pounds (e.g. 1234567.89) and resubmit.",
-        Rule::AmountNegative => "Amounts must not be negative: correct the amount and resubmit.",
-        Rule::AmountOutOfRange => "Check the amount is in pounds (not pence) and resubmit.",
-        Rule::FormulaNotCalculated => "Open the workbook in Excel so the formulas calculate, save, and resubmit.",
-        Rule::DownloadFailed => "Upload the file again; if it keeps failing, e-mail it to the national team.",
-        Rule::MinimumMismatch => "Make the contribution lines add up to the published minimum allocation and resubmit.",
-        Rule::SubmissionConflict => "Resubmit one return with a later submission date.",
-        Rule::TotalMismatch => {
-            "Recalculate the total (the lines were used); no resubmission needed unless the lines are wrong."
-        }
-        Rule::AdditionalFlagInconsistent => "Make the Yes/No answer agree with the contributions below it.",
-        Rule::ExpenditureIncomeMismatch => {
-            "Check planned scheme spending matches the pooled income for each funding source."
-        }
-        Rule::AllocationMissing => "Nothing to do: the minimum check was skipped for want of published allocations.",
-    }
-}
 
 /// One area's feedback file: its name, and the findings it lists with their submissions.
 pub struct AreaFeedback<'a> {
@@ -90,12 +58,12 @@ fn csv_text(rows: &[(&FindingRow, Option<&SubmissionRow>)]) -> String {
             text(sub.and_then(|s| s.area_name.as_deref())),
             &f.source_file,
             text(sub.map(|s| s.status.as_str())),
-            &f.severity,
-            &f.rule,
+            f.severity.as_str(),
+            f.rule.id(),
             text(f.sheet.as_deref()),
             text(f.cell.as_deref()),
             &f.message,
-            advice(&f.rule),
+            f.rule.def().advice,
         ]);
     }
     // Every field is a `str`, so the bytes are UTF-8: the conversion copies nothing.

@@ -1,0 +1,56 @@
+//! Why a command could not complete. A bad return is never an error: it is findings. Every
+//! variant names the exact path or input involved and, where there is one, what to do.
+
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("schema problems:\n{}", .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Schemas(Vec<crate::schema::SchemaProblem>),
+    #[error("reference data {path}: {message}")]
+    Reference { path: PathBuf, message: String },
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is damaged ({detail}); {remedy}")]
+    Damaged { path: PathBuf, detail: String, remedy: String },
+    #[error("{}", busy_message(.out, .holder))]
+    Busy { out: PathBuf, holder: Option<crate::store::Holder> },
+    #[error("cannot fetch the manifest {url}: {reason}")]
+    Manifest { url: String, reason: String },
+    #[error("nothing to {stage}: run `bcf {before}` first ({path} is missing)")]
+    MissingStage { stage: &'static str, before: &'static str, path: PathBuf },
+    #[error("the parse of {file} is no longer in the parse cache {path}: run `bcf validate` again")]
+    ParseGone { path: PathBuf, file: String },
+    #[error("decisions file {path}: {message}")]
+    Decisions { path: PathBuf, message: String },
+    /// A folder or setting refused before anything was touched.
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn busy_message(out: &std::path::Path, holder: &Option<crate::store::Holder>) -> String {
+    match holder {
+        Some(h) => format!(
+            "another bcf (pid {}, started {}, `bcf {}`) is writing {}; wait for it to finish, or pass --wait",
+            h.pid,
+            h.started_at,
+            h.command,
+            out.display()
+        ),
+        None => format!("another bcf is writing {}; wait for it to finish, or pass --wait", out.display()),
+    }
+}
+
+impl RunError {
+    /// An I/O error on one path, saying what was being done.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> RunError {
+        let path = path.into();
+        move |source| RunError::Io { action, path, source }
+    }
+}

@@ -1,0 +1,247 @@
+//! The run record, `OUT/run.json`: what ran, when, with which tool, schemas and decisions, and
+//! what became of every stage and file. Run metadata lives here, never inside the data files.
+//!
+//! Format `bcf-run/1` (modelled on dbt's `run_results.json`):
+//! ```json
+//! { "format": "bcf-run/1", "tool_version": "0.1.0", "run_id": "20261122T160102Z-4242",
+//!   "command": "run", "status": "success" | "failed" | "running",
+//!   "started_at": "2026-11-22T16:01:02Z", "finished_at": "…" | null, "error": null | "why",
+//!   "config": { "input": "…", "out": "…", "baseline_year": "2015-16", "schemas_dir": "…",
+//!               "max_inflated_bytes": 268435456, "decisions": null | "…" },
+//!   "schemas": { "templates/bcf-planning-2015-16.toml": "<sha256>", … },
+//!   "snapshot": null | "000007",
+//!   "stages": [ { "name": "ingest" | "validate" | "normalise" | "aggregate",
+//!                 "status": "not_run" | "pending" | "running" | "success" | "failed",
+//!                 "started_at": …, "finished_at": …, "duration_ms": 12,
+//!                 "counts": { "files": 20, … }, "error": null } ],
+//!   "files": [ { "source_file": "…", "sha256": "…", "status": "accepted" | …,
+//!                "parse": "parsed" | "cached" | "failed" | "none", "error_count": 0,
+//!                "warning_count": 0, "first_error": null | "sheet!cell: message" } ] }
+//! ```
+//! A record left `running` by a process that died shows as `interrupted` in `bcf status`.
+//! `parse` is `failed` when the file could not be read for a reason that may pass (it changed
+//! while being read, or could not be opened): such a parse is never cached, and `bcf rerun`
+//! validates again to retry it.
+
+use super::plan::Stage;
+use crate::model::Status;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const FORMAT: &str = "bcf-run/1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Success,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    NotRun,
+    /// To be run by the command in progress.
+    Pending,
+    Running,
+    Success,
+    Failed,
+}
+
+/// How a file's parse was had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParseHow {
+    Parsed,
+    Cached,
+    /// The file could not be read this time (not cached; a rerun retries it).
+    Failed,
+    /// Not a workbook to parse (skipped, duplicate, not downloaded).
+    None,
+}
+
+/// Named counts a stage reports.
+pub type Counts = BTreeMap<String, u64>;
+
+pub fn counts(pairs: &[(&str, usize)]) -> Counts {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v as u64)).collect()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    pub format: String,
+    pub tool_version: String,
+    pub run_id: String,
+    pub command: String,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+    pub config: ConfigRecord,
+    pub schemas: BTreeMap<String, String>,
+    /// The snapshot this command published, if it published one.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    pub stages: Vec<StageRecord>,
+    pub files: Vec<FileRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConfigRecord {
+    pub input: String,
+    pub out: String,
+    pub baseline_year: String,
+    pub schemas_dir: String,
+    pub max_inflated_bytes: u64,
+    #[serde(default)]
+    pub decisions: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageRecord {
+    pub name: Stage,
+    pub status: StageStatus,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub counts: Counts,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    pub source_file: String,
+    pub sha256: String,
+    pub status: Status,
+    pub parse: ParseHow,
+    pub error_count: i32,
+    pub warning_count: i32,
+    pub first_error: Option<String>,
+}
+
+impl RunRecord {
+    pub fn new(command: &str, config: ConfigRecord, schemas: BTreeMap<String, String>) -> RunRecord {
+        let started_at = crate::model::now();
+        RunRecord {
+            format: FORMAT.into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            run_id: format!("{}-{}", started_at.replace(['-', ':'], ""), std::process::id()),
+            command: command.into(),
+            status: RunStatus::Running,
+            started_at,
+            finished_at: None,
+            error: None,
+            config,
+            schemas,
+            snapshot: None,
+            stages: Stage::ALL.iter().map(|&s| StageRecord::not_run(s)).collect(),
+            files: Vec::new(),
+        }
+    }
+
+    pub fn stage(&self, stage: Stage) -> &StageRecord {
+        &self.stages[stage as usize]
+    }
+
+    pub fn stage_mut(&mut self, stage: Stage) -> &mut StageRecord {
+        &mut self.stages[stage as usize]
+    }
+
+    /// Carries stages (and files) this command does not run from the previous record.
+    pub fn carry_over(&mut self, previous: &RunRecord, stages: &[Stage]) {
+        for s in Stage::ALL {
+            if !stages.contains(&s) {
+                self.stages[s as usize] = previous.stage(s).clone();
+            }
+        }
+        if !stages.contains(&Stage::Validate) {
+            self.files = previous.files.clone();
+        }
+    }
+
+    pub fn mark_pending(&mut self, stages: &[Stage]) {
+        for &s in stages {
+            *self.stage_mut(s) = StageRecord { status: StageStatus::Pending, ..StageRecord::not_run(s) };
+        }
+    }
+
+    pub fn start(&mut self, stage: Stage) {
+        let st = self.stage_mut(stage);
+        st.status = StageStatus::Running;
+        st.started_at = Some(crate::model::now());
+    }
+
+    pub fn finish(&mut self, stage: Stage, counts: Counts, duration_ms: u64) {
+        let st = self.stage_mut(stage);
+        st.status = StageStatus::Success;
+        st.finished_at = Some(crate::model::now());
+        st.duration_ms = Some(duration_ms);
+        st.counts = counts;
+    }
+
+    /// The command failed: the record, and any stage still running, say why.
+    pub fn fail(&mut self, error: &str) {
+        self.status = RunStatus::Failed;
+        self.error = Some(error.to_string());
+        for st in self.stages.iter_mut().filter(|s| s.status == StageStatus::Running) {
+            st.status = StageStatus::Failed;
+            st.error = Some(error.to_string());
+            st.finished_at = Some(crate::model::now());
+        }
+    }
+
+    pub fn succeed(&mut self) {
+        self.status = RunStatus::Success;
+        self.finished_at = Some(crate::model::now());
+    }
+}
+
+impl StageRecord {
+    fn not_run(name: Stage) -> StageRecord {
+        StageRecord {
+            name,
+            status: StageStatus::NotRun,
+            started_at: None,
+            finished_at: None,
+            duration_ms: None,
+            counts: Counts::new(),
+            error: None,
+        }
+    }
+}
+
+/// The per-file records of a validation: every input file, in input order.
+pub fn file_records(
+    inputs: &[crate::ingest::InputFile],
+    parses: &[crate::validate::stage::FileParse],
+) -> Vec<FileRecord> {
+    use crate::model::Severity;
+    let by_source: std::collections::HashMap<&str, &crate::validate::stage::FileParse> =
+        parses.iter().map(|p| (p.validated.source_file.as_str(), p)).collect();
+    inputs
+        .iter()
+        .map(|f| {
+            let p = by_source.get(f.source_file.as_str());
+            let findings = p.map(|p| p.validated.parsed.findings.as_slice()).unwrap_or_default();
+            let count = |s| findings.iter().filter(|x| x.severity() == s).count() as i32;
+            let first_error = findings.iter().find(|x| x.severity() == Severity::Error).map(|x| {
+                let at = x.location();
+                if at.is_empty() {
+                    x.message.clone()
+                } else {
+                    format!("{at}: {}", x.message)
+                }
+            });
+            FileRecord {
+                source_file: f.source_file.clone(),
+                sha256: f.sha256.clone(),
+                status: crate::normalise::status_of(&f.disposition, p.map(|p| &p.validated)),
+                parse: p.map_or(ParseHow::None, |p| p.how),
+                error_count: count(Severity::Error),
+                warning_count: count(Severity::Warning),
+                first_error,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,392 @@
+//! The output tables: their rows, and each table's columns declared once (`columns`), which
+//! the Parquet writer (`parquet`), `datapackage.json` and the README all follow.
+
+pub mod columns;
+pub mod parquet;
+
+use crate::model::{ArcStr, Basis, Date, FinancialYear, Pence, Rule, Severity, Status};
+use crate::validate::submissions::CoverStatus;
+use columns::{Cell, Column, Kind, Partition, TableDef};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `submissions.parquet`: one row per input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionRow {
+    pub source_file: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub template_id: Option<String>,
+    pub area_code: Option<String>,
+    pub area_name: Option<String>,
+    pub status: Status,
+    pub error_count: i32,
+    pub warning_count: i32,
+    pub submission_date: Option<Date>,
+}
+
+/// `findings.parquet`: one row per finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub source_file: String,
+    pub rule: Rule,
+    pub severity: Severity,
+    pub sheet: Option<String>,
+    pub cell: Option<String>,
+    pub message: String,
+}
+
+impl FindingRow {
+    /// `Sheet!C12`, `Sheet`, or empty.
+    pub fn location(&self) -> String {
+        crate::model::location(self.sheet.as_deref(), self.cell.as_deref())
+    }
+}
+
+/// `lines/financial_year=…/part-0.parquet`: one income line that counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRow {
+    pub financial_year: FinancialYear,
+    pub basis: Basis,
+    pub area_code: ArcStr,
+    pub area_name: ArcStr,
+    pub template_id: ArcStr,
+    pub funding_source: ArcStr,
+    pub contributor: Option<String>,
+    pub amount: Pence,
+    pub source_file: ArcStr,
+    pub sheet: ArcStr,
+    pub cell: String,
+}
+
+/// `schemes/financial_year=…/part-0.parquet`: one scheme amount that counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeRow {
+    pub financial_year: FinancialYear,
+    pub basis: Basis,
+    pub area_code: ArcStr,
+    pub template_id: ArcStr,
+    pub scheme_id: Option<String>,
+    pub scheme_name: Option<String>,
+    pub scheme_type: Option<String>,
+    pub area_of_spend: Option<String>,
+    pub commissioner: Option<String>,
+    pub provider: Option<String>,
+    pub funding_source: Option<ArcStr>,
+    pub amount: Pence,
+    pub source_file: ArcStr,
+    pub sheet: ArcStr,
+    pub cell: String,
+}
+
+/// `coverage.parquet`: one row per expected area, financial year and basis of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageRow {
+    pub area_code: String,
+    pub area_name: String,
+    pub financial_year: FinancialYear,
+    pub basis: Basis,
+    pub status: CoverStatus,
+    pub source_file: Option<String>,
+    pub template_id: Option<String>,
+    pub submission_date: Option<Date>,
+    pub replaced_files: Vec<String>,
+}
+
+/// `national_totals.parquet`: one row per financial year and basis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NationalRow {
+    pub financial_year: FinancialYear,
+    pub basis: Basis,
+    pub areas_expected: i32,
+    pub areas_included: i32,
+    pub mandated_minimum: Pence,
+    pub voluntary_la: Pence,
+    pub voluntary_nhs: Pence,
+    pub voluntary_above_minimum: Pence,
+    pub total_pooled: Pence,
+    pub baseline_year: FinancialYear,
+    pub voluntary_vs_baseline_ratio: Option<f64>,
+}
+
+/// The money columns of the national totals, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NationalColumn {
+    MandatedMinimum,
+    VoluntaryLa,
+    VoluntaryNhs,
+    VoluntaryAboveMinimum,
+    TotalPooled,
+}
+
+impl NationalColumn {
+    pub const ALL: [NationalColumn; 5] = [
+        NationalColumn::MandatedMinimum,
+        NationalColumn::VoluntaryLa,
+        NationalColumn::VoluntaryNhs,
+        NationalColumn::VoluntaryAboveMinimum,
+        NationalColumn::TotalPooled,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NationalColumn::MandatedMinimum => "mandated_minimum_gbp",
+            NationalColumn::VoluntaryLa => "voluntary_la_gbp",
+            NationalColumn::VoluntaryNhs => "voluntary_nhs_gbp",
+            NationalColumn::VoluntaryAboveMinimum => "voluntary_above_minimum_gbp",
+            NationalColumn::TotalPooled => "total_pooled_gbp",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            NationalColumn::MandatedMinimum => "Mandated minimum",
+            NationalColumn::VoluntaryLa => "Voluntary LA",
+            NationalColumn::VoluntaryNhs => "Voluntary NHS",
+            NationalColumn::VoluntaryAboveMinimum => "Voluntary above minimum",
+            NationalColumn::TotalPooled => "Total pooled",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<NationalColumn> {
+        NationalColumn::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn of(self, r: &NationalRow) -> Pence {
+        match self {
+            NationalColumn::MandatedMinimum => r.mandated_minimum,
+            NationalColumn::VoluntaryLa => r.voluntary_la,
+            NationalColumn::VoluntaryNhs => r.voluntary_nhs,
+            NationalColumn::VoluntaryAboveMinimum => r.voluntary_above_minimum,
+            NationalColumn::TotalPooled => r.total_pooled,
+        }
+    }
+
+    /// Whether a line of a funding source of this category counts towards the column.
+    pub fn counts(self, category: Option<crate::schema::TotalCategory>) -> bool {
+        use crate::schema::TotalCategory::*;
+        matches!(
+            (self, category),
+            (NationalColumn::MandatedMinimum, Some(Mandatory))
+                | (NationalColumn::VoluntaryLa, Some(VoluntaryLa))
+                | (NationalColumn::VoluntaryNhs, Some(VoluntaryNhs))
+                | (NationalColumn::VoluntaryAboveMinimum, Some(VoluntaryLa | VoluntaryNhs))
+                | (NationalColumn::TotalPooled, Some(_))
+        )
+    }
+}
+
+/// Every table of one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tables {
+    pub submissions: Vec<SubmissionRow>,
+    pub findings: Vec<FindingRow>,
+    pub lines: Vec<LineRow>,
+    pub schemes: Vec<SchemeRow>,
+    pub coverage: Vec<CoverageRow>,
+    pub national: Vec<NationalRow>,
+}
+
+impl Tables {
+    /// The financial years of the lines table (its partitions).
+    pub fn line_years(&self) -> BTreeSet<FinancialYear> {
+        self.lines.iter().map(|r| r.financial_year).collect()
+    }
+
+    /// The financial years of the schemes table (its partitions).
+    pub fn scheme_years(&self) -> BTreeSet<FinancialYear> {
+        self.schemes.iter().map(|r| r.financial_year).collect()
+    }
+
+    /// Files per status, e.g. `20 accepted, 1 skipped` (statuses in alphabetical order).
+    pub fn status_summary(&self) -> String {
+        let mut counts = BTreeMap::<&str, usize>::new();
+        for s in &self.submissions {
+            *counts.entry(s.status.as_str()).or_default() += 1;
+        }
+        counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The national row of a period.
+    pub fn national_row(&self, year: FinancialYear, basis: Basis) -> Option<&NationalRow> {
+        self.national.iter().find(|r| r.financial_year == year && r.basis == basis)
+    }
+}
+
+const fn col<R>(
+    name: &'static str,
+    kind: Kind,
+    nullable: bool,
+    doc: &'static str,
+    get: for<'a> fn(&'a R) -> Cell<'a>,
+) -> Column<R> {
+    Column { name, kind, nullable, doc, get }
+}
+
+use Kind::{Float64, Int32, Int64, Money, Utf8, Utf8List};
+
+pub static SUBMISSIONS: TableDef<SubmissionRow> = TableDef {
+    name: "submissions",
+    title: "One row per input file",
+    primary_key: &["source_file"],
+    partition: None,
+    columns: &[
+        col("source_file", Utf8, false, "Path relative to the input root, /-separated", |r| Cell::Str(&r.source_file)),
+        col("sha256", Utf8, false, "SHA-256 of the file's bytes (hex)", |r| Cell::Str(&r.sha256)),
+        col("bytes", Int64, false, "File size in bytes", |r| Cell::I64(r.bytes)),
+        col("template_id", Utf8, true, "Template family; null if not recognised", |r| {
+            Cell::OptStr(r.template_id.as_deref())
+        }),
+        col("area_code", Utf8, true, "ONS code of the HWB; null for allocations and unmatched areas", |r| {
+            Cell::OptStr(r.area_code.as_deref())
+        }),
+        col("area_name", Utf8, true, "HWB name as in areas.csv", |r| Cell::OptStr(r.area_name.as_deref())),
+        col(
+            "status",
+            Utf8,
+            false,
+            "accepted, accepted_with_warnings, rejected, superseded, duplicate or skipped",
+            |r| Cell::Str(r.status.as_str()),
+        ),
+        col("error_count", Int32, false, "Findings of severity error", |r| Cell::I32(r.error_count)),
+        col("warning_count", Int32, false, "Findings of severity warning", |r| Cell::I32(r.warning_count)),
+        col("submission_date", Utf8, true, "Cover submission date, ISO yyyy-mm-dd", |r| {
+            Cell::OptDate(r.submission_date)
+        }),
+    ],
+};
+
+pub static FINDINGS: TableDef<FindingRow> = TableDef {
+    name: "findings",
+    title: "Every validation finding",
+    primary_key: &[],
+    partition: None,
+    columns: &[
+        col("source_file", Utf8, false, "As in submissions", |r| Cell::Str(&r.source_file)),
+        col("rule", Utf8, false, "Validation rule id (catalogue §5)", |r| Cell::Str(r.rule.id())),
+        col("severity", Utf8, false, "error or warning", |r| Cell::Str(r.severity.as_str())),
+        col("sheet", Utf8, true, "Sheet name; null when not about a sheet", |r| Cell::OptStr(r.sheet.as_deref())),
+        col("cell", Utf8, true, "A1-style cell; null when not about one cell", |r| Cell::OptStr(r.cell.as_deref())),
+        col("message", Utf8, false, "What was found and what to do", |r| Cell::Str(&r.message)),
+    ],
+};
+
+pub static LINES: TableDef<LineRow> = TableDef {
+    name: "lines",
+    title: "Income lines that count (catalogue §6.1), Hive-partitioned by financial_year",
+    primary_key: &[],
+    partition: Some(Partition {
+        name: "financial_year",
+        doc: "Hive partition column (folder name)",
+        get: |r| r.financial_year,
+    }),
+    columns: &[
+        col("basis", Utf8, false, "plan or actual", |r| Cell::Str(r.basis.as_str())),
+        col("area_code", Utf8, false, "ONS code of the HWB", |r| Cell::Str(&r.area_code)),
+        col("area_name", Utf8, false, "HWB name", |r| Cell::Str(&r.area_name)),
+        col("template_id", Utf8, false, "Template family", |r| Cell::Str(&r.template_id)),
+        col("funding_source", Utf8, false, "Funding source id", |r| Cell::Str(&r.funding_source)),
+        col("contributor", Utf8, true, "Contributing organisation as typed", |r| {
+            Cell::OptStr(r.contributor.as_deref())
+        }),
+        col("amount_gbp", Money, false, "Amount in pounds", |r| Cell::Money(r.amount)),
+        col("source_file", Utf8, false, "File the amount was read from", |r| Cell::Str(&r.source_file)),
+        col("sheet", Utf8, false, "Sheet the amount was read from", |r| Cell::Str(&r.sheet)),
+        col("cell", Utf8, false, "Cell the amount was read from", |r| Cell::Str(&r.cell)),
+    ],
+};
+
+pub static SCHEMES: TableDef<SchemeRow> = TableDef {
+    name: "schemes",
+    title: "Scheme amounts that count (catalogue §6.1), Hive-partitioned by financial_year",
+    primary_key: &[],
+    partition: Some(Partition {
+        name: "financial_year",
+        doc: "Hive partition column (folder name)",
+        get: |r| r.financial_year,
+    }),
+    columns: &[
+        col("basis", Utf8, false, "plan or actual", |r| Cell::Str(r.basis.as_str())),
+        col("area_code", Utf8, false, "ONS code of the HWB", |r| Cell::Str(&r.area_code)),
+        col("template_id", Utf8, false, "Template family", |r| Cell::Str(&r.template_id)),
+        col("scheme_id", Utf8, true, "Scheme ID as typed", |r| Cell::OptStr(r.scheme_id.as_deref())),
+        col("scheme_name", Utf8, true, "Scheme name", |r| Cell::OptStr(r.scheme_name.as_deref())),
+        col("scheme_type", Utf8, true, "Scheme type", |r| Cell::OptStr(r.scheme_type.as_deref())),
+        col("area_of_spend", Utf8, true, "Area of spend", |r| Cell::OptStr(r.area_of_spend.as_deref())),
+        col("commissioner", Utf8, true, "Commissioner", |r| Cell::OptStr(r.commissioner.as_deref())),
+        col("provider", Utf8, true, "Provider", |r| Cell::OptStr(r.provider.as_deref())),
+        col("funding_source", Utf8, true, "Funding source id; null if not mapped", |r| {
+            Cell::OptStr(r.funding_source.as_deref())
+        }),
+        col("amount_gbp", Money, false, "Expenditure in pounds", |r| Cell::Money(r.amount)),
+        col("source_file", Utf8, false, "File the amount was read from", |r| Cell::Str(&r.source_file)),
+        col("sheet", Utf8, false, "Sheet the amount was read from", |r| Cell::Str(&r.sheet)),
+        col("cell", Utf8, false, "Cell the amount was read from", |r| Cell::Str(&r.cell)),
+    ],
+};
+
+pub static NATIONAL: TableDef<NationalRow> = TableDef {
+    name: "national_totals",
+    title: "One row per financial year and basis",
+    primary_key: &["financial_year", "basis"],
+    partition: None,
+    columns: &[
+        col("financial_year", Utf8, false, "Financial year, e.g. 2015-16", |r| Cell::Year(r.financial_year)),
+        col("basis", Utf8, false, "plan or actual", |r| Cell::Str(r.basis.as_str())),
+        col("areas_expected", Int32, false, "Health and Wellbeing Boards that exist that year", |r| {
+            Cell::I32(r.areas_expected)
+        }),
+        col("areas_included", Int32, false, "Areas whose accepted submission covers this year and basis", |r| {
+            Cell::I32(r.areas_included)
+        }),
+        col("mandated_minimum_gbp", Money, false, "Sum of lines of mandatory funding sources", |r| {
+            Cell::Money(r.mandated_minimum)
+        }),
+        col("voluntary_la_gbp", Money, false, "Sum of lines of voluntary local authority sources", |r| {
+            Cell::Money(r.voluntary_la)
+        }),
+        col("voluntary_nhs_gbp", Money, false, "Sum of lines of voluntary NHS sources", |r| {
+            Cell::Money(r.voluntary_nhs)
+        }),
+        col("voluntary_above_minimum_gbp", Money, false, "voluntary_la_gbp + voluntary_nhs_gbp", |r| {
+            Cell::Money(r.voluntary_above_minimum)
+        }),
+        col("total_pooled_gbp", Money, false, "mandated_minimum_gbp + voluntary_above_minimum_gbp", |r| {
+            Cell::Money(r.total_pooled)
+        }),
+        col("baseline_year", Utf8, false, "Baseline year of the comparison (plan basis)", |r| {
+            Cell::Year(r.baseline_year)
+        }),
+        col(
+            "voluntary_vs_baseline_ratio",
+            Float64,
+            true,
+            "Voluntary total / the baseline year's; null without a baseline",
+            |r| Cell::OptF64(r.voluntary_vs_baseline_ratio),
+        ),
+    ],
+};
+
+pub static COVERAGE: TableDef<CoverageRow> = TableDef {
+    name: "coverage",
+    title: "The submission register: one row per expected area, financial year and basis of the run",
+    primary_key: &["area_code", "financial_year", "basis"],
+    partition: None,
+    columns: &[
+        col("area_code", Utf8, false, "ONS code of the HWB", |r| Cell::Str(&r.area_code)),
+        col("area_name", Utf8, false, "HWB name as in areas.csv", |r| Cell::Str(&r.area_name)),
+        col("financial_year", Utf8, false, "Financial year, e.g. 2024-25", |r| Cell::Year(r.financial_year)),
+        col("basis", Utf8, false, "plan or actual", |r| Cell::Str(r.basis.as_str())),
+        col("status", Utf8, false, "included, rejected (the area's latest submission covering it was rejected) or missing", |r| {
+            Cell::Str(r.status.as_str())
+        }),
+        col("source_file", Utf8, true, "The file that supplies the figures (included) or was rejected; null when missing", |r| {
+            Cell::OptStr(r.source_file.as_deref())
+        }),
+        col("template_id", Utf8, true, "That file's template family", |r| Cell::OptStr(r.template_id.as_deref())),
+        col("submission_date", Utf8, true, "That file's submission date, ISO yyyy-mm-dd", |r| Cell::OptDate(r.submission_date)),
+        col("replaced_files", Utf8List, false, "Files of the area covering this year and basis that it replaced (superseded, or overlapped by another template)", |r| {
+            Cell::StrList(&r.replaced_files)
+        }),
+    ],
+};

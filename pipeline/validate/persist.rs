@@ -1,0 +1,98 @@
+//! `OUT/.bcf/validate.json`, the validate stage's result: per validated file its status, how its
+//! parse was had, where the parse is (the parse cache, by key, or written out here when it is
+//! not cached) and the findings the rules across files added to it.
+
+use super::cross::Validated;
+use super::stage::FileParse;
+use super::ParsedFile;
+use crate::error::RunError;
+use crate::model::{Finding, Status};
+use crate::run::record::ParseHow;
+use crate::store::cache::ParseCache;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Entry {
+    pub source_file: String,
+    pub sha256: String,
+    pub status: Status,
+    pub how: ParseHow,
+    pub parse: Stored,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cross_findings: Vec<Finding>,
+}
+
+/// Where an entry's parse is.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stored {
+    Cached { cache_key: String },
+    Inline { parsed: ParsedFile },
+}
+
+/// The entries for `validate.json`.
+pub fn entries(files: &[FileParse]) -> Vec<Entry> {
+    files
+        .iter()
+        .map(|f| {
+            let v = &f.validated;
+            let (parse, cross_findings) = match &f.cache_key {
+                Some(key) => (Stored::Cached { cache_key: key.clone() }, v.parsed.findings[f.own_findings..].to_vec()),
+                None => (Stored::Inline { parsed: v.parsed.clone() }, Vec::new()),
+            };
+            Entry {
+                source_file: v.source_file.clone(),
+                sha256: v.sha256.clone(),
+                status: v.status,
+                how: f.how,
+                parse,
+                cross_findings,
+            }
+        })
+        .collect()
+}
+
+/// The last validation, each parse read back from the cache where it is kept; `None` if there
+/// is none. A parse the cache no longer holds is [`RunError::ParseGone`].
+pub fn load(validate_json: &Path, cache_path: &Path) -> Result<Option<Vec<Validated>>, RunError> {
+    let Some(entries) = crate::store::json::load::<Vec<Entry>>(validate_json, "run `bcf validate` again")? else {
+        return Ok(None);
+    };
+    // Opened by the first entry that needs it.
+    let mut cache: Option<ParseCache> = None;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let mut parsed = match e.parse {
+            Stored::Inline { parsed } => parsed,
+            Stored::Cached { cache_key } => {
+                let cache = cache.get_or_insert_with(|| ParseCache::open(cache_path));
+                cache.get::<ParsedFile>(&cache_key, &e.sha256).ok_or_else(|| RunError::ParseGone {
+                    path: cache_path.to_path_buf(),
+                    file: e.source_file.clone(),
+                })?
+            }
+        };
+        parsed.findings.extend(e.cross_findings);
+        out.push(Validated { source_file: e.source_file, sha256: e.sha256, parsed, status: e.status });
+    }
+    Ok(Some(out))
+}
+
+/// Writes `validate.json`; the SHA-256 of what was written, which names this validation.
+pub fn save(path: &Path, entries: &[Entry]) -> Result<String, RunError> {
+    let bytes = serde_json::to_vec(entries).map_err(|e| RunError::io("write", path)(std::io::Error::other(e)))?;
+    crate::store::atomic::write_bytes_atomic(path, &bytes, crate::store::atomic::Durability::Synced)
+        .map_err(RunError::io("write", path))?;
+    Ok(digest(&bytes))
+}
+
+/// The SHA-256 naming the validation now in `validate.json`, if there is one.
+pub fn current_digest(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|b| digest(&b))
+}
+
+fn digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
