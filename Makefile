@@ -10,11 +10,11 @@ OUT ?= out/demo
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
 	$(CARGO) run --quiet -- run --input fixtures/samples --out $(OUT)
-	@echo "Outputs in $(OUT)/ (report: $(OUT)/report.md)"
+	@echo "Outputs in $(OUT)/current/ (report: $(OUT)/current/report.md)"
 
 ## Every test, including the pyarrow/DuckDB read-back (installed into $(VENV)).
 test: venv
-	BCF_PYTHON=$(abspath $(PY)) $(CARGO) test --all-targets
+	BCF_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace --all-targets
 
 ## Render the demo report in headless Chromium: DOM totals equal the Parquet, screenshot and PDF.
 report-check: venv chromium
@@ -41,11 +41,11 @@ fuzz:
 
 ## Formatting and lints, as CI runs them.
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
-	$(CARGO) fmt
+	$(CARGO) fmt --all
 
 ## Python clients used by tests and benchmarks (PyPI).
 venv: $(VENV)/.installed

@@ -9,11 +9,13 @@ SEED=${BENCH_SEED:-1}
 mkdir -p "$WORK"
 
 cargo build --release --quiet --bin bcf --example floor
+cargo build --release --quiet -p bcf-fixtures
 BCF=target/release/bcf
+FIXTURES=target/release/bcf-fixtures
 FLOOR=target/release/examples/floor
 
 corpus() { # DIR SEED
-  [[ -f "$1/.done" ]] || { rm -rf "$1"; "$BCF" --quiet fixtures --out "$1" --seed "$2" >/dev/null; touch "$1/.done"; }
+  [[ -f "$1/.done" ]] || { rm -rf "$1"; "$FIXTURES" --out "$1" --seed "$2" >/dev/null; touch "$1/.done"; }
 }
 corpus "$WORK/corpus" "$SEED"
 corpus "$WORK/corpus2/a" "$SEED"

@@ -180,10 +180,15 @@ fn parse_basis(s: &str) -> Result<Basis, String> {
 
 #[derive(Subcommand)]
 enum SchemasCommand {
-    /// Load every schema file and report every problem at once.
+    /// Load every schema file and report every problem at once; with --blanks, also check each
+    /// schema against the blank template it describes.
     Check {
         #[arg(long, env = "BCF_SCHEMAS")]
         schemas: Option<PathBuf>,
+        /// A folder of blank template workbooks (`<template-id>.xlsx`, or any name: a blank is
+        /// matched to its template by title), or one blank workbook.
+        #[arg(long)]
+        blanks: Option<PathBuf>,
     },
 }
 
@@ -294,7 +299,7 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
             print!("{}", bcf::status::describe(&out)?);
             Ok(EXIT_OK)
         }
-        Command::Schemas { command: SchemasCommand::Check { schemas } } => schemas_check(schemas),
+        Command::Schemas { command: SchemasCommand::Check { schemas, blanks } } => schemas_check(schemas, blanks),
     }
 }
 
@@ -348,22 +353,65 @@ fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn schemas_check(schemas: Option<PathBuf>) -> anyhow::Result<u8> {
+fn schemas_check(schemas: Option<PathBuf>, blanks: Option<PathBuf>) -> anyhow::Result<u8> {
     let dir = schemas.unwrap_or_else(bcf::schema::default_dir);
-    match bcf::schema::load(&dir) {
-        Ok(set) => {
-            println!("{} template schemas OK in {}", set.templates.len(), dir.display());
-            for t in &set.templates {
-                println!("  {}  {}", t.id, t.description);
-            }
-            Ok(EXIT_OK)
-        }
+    let set = match bcf::schema::load(&dir) {
+        Ok(set) => set,
         Err(problems) => {
             for p in &problems {
                 println!("{p}");
             }
             println!("{} problem(s)", problems.len());
-            Ok(EXIT_FAILED)
+            return Ok(EXIT_FAILED);
+        }
+    };
+    println!("{} template schemas OK in {}", set.templates.len(), dir.display());
+    for t in &set.templates {
+        println!("  {}  {}", t.id, t.description);
+    }
+    let Some(blanks) = blanks else { return Ok(EXIT_OK) };
+    let files: Vec<PathBuf> = if blanks.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&blanks)
+            .with_context(|| format!("cannot read {}", blanks.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| bcf::ingest::skip_reason(&p.file_name().unwrap_or_default().to_string_lossy()).is_none())
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![blanks]
+    };
+    let mut problems = 0;
+    for file in &files {
+        problems += check_blank(&set, file);
+    }
+    println!("{problems} problem(s) in {} blank template(s)", files.len());
+    Ok(if problems == 0 { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// Checks one blank workbook against its template's schema; how many problems it has.
+fn check_blank(set: &bcf::schema::SchemaSet, file: &std::path::Path) -> usize {
+    let name = Terminal(&file.display().to_string()).to_string();
+    let Some(t) = bcf::schema::blank::template_for(set, file) else {
+        println!("{name}: matches no template schema (name it <template-id>.xlsx)");
+        return 1;
+    };
+    match bcf::schema::blank::check(t, file) {
+        Ok(problems) if problems.is_empty() => {
+            println!("{name}: {} OK", t.id);
+            0
+        }
+        Ok(problems) => {
+            println!("{name}: {}", t.id);
+            for p in &problems {
+                println!("  {}", Terminal(&p.to_string()));
+            }
+            problems.len()
+        }
+        Err(e) => {
+            println!("{name}: cannot be read: {}", Terminal(&e.to_string()));
+            1
         }
     }
 }

@@ -1,11 +1,6 @@
 //! Exit codes and messages a scheduler relies on.
 
-use crate::support::{bcf_bin, fixtures};
-use std::process::Command;
-
-fn bcf(args: &[&str]) -> std::process::Output {
-    Command::new(bcf_bin()).args(args).env("BCF_LOG", "warn").output().expect("bcf runs")
-}
+use crate::support::{bcf, fixtures};
 
 #[test]
 fn help_documents_the_commands() {
@@ -54,8 +49,8 @@ fn a_run_that_cannot_complete_exits_1_with_one_line() {
         "--baseline",
         "2015",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("2015"));
+    assert_eq!(out.status.code(), Some(2), "a baseline that is not a year is a bad argument");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"2015\" is not a financial year"));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Outputs read back by real BI clients: pyarrow and DuckDB (installed by `.ci/run`).
 
-use crate::support::{fixtures, project_root, run_on};
+use crate::support::{fixtures, project_root, published, run_on};
 use std::process::Command;
 
 #[test]
@@ -9,7 +9,7 @@ fn pyarrow_and_duckdb_read_types_and_hive_partitions() {
     let python = std::env::var("BCF_PYTHON").unwrap_or_else(|_| "python3".into());
     let result = Command::new(&python)
         .arg(project_root().join("tests/clients/check_outputs.py"))
-        .arg(out.path())
+        .arg(published(out.path()))
         .arg(fixtures().join("expected"))
         .output()
         .unwrap_or_else(|e| {

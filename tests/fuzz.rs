@@ -8,7 +8,8 @@
 //! Properties:
 //! - our own readers (the size check, the CFB and BIFF scans, the ODS reader) never panic on
 //!   any bytes, whole-file or inside a zip entry;
-//! - the whole per-file read (`run::validate_one`, which wraps calamine) always returns, with
+//! - the whole per-file read (`validate::stage::parse_catching_panics`, which wraps calamine)
+//!   always returns, with
 //!   findings for anything unreadable: no abort, no escaping panic;
 //! - amount parsing never panics, and reads back every amount written in the habits of
 //!   catalogue §3.
@@ -154,27 +155,18 @@ fn read_ours(path: &std::path::Path) {
 
 fn context() -> &'static (bcf::schema::SchemaSet, bcf::reference::Areas) {
     static CTX: OnceLock<(bcf::schema::SchemaSet, bcf::reference::Areas)> = OnceLock::new();
-    CTX.get_or_init(|| bcf::run::load_reference(&bcf::schema::default_dir()).expect("schemas"))
+    CTX.get_or_init(|| bcf::reference::load_all(&bcf::schema::default_dir()).expect("schemas"))
 }
 
 /// The production path for one file: must return (panics inside are caught there).
 fn read_all(path: &std::path::Path) -> bcf::validate::ParsedFile {
     let (schemas, areas) = context();
     let ctx = bcf::validate::Context { schemas, areas, limits: small_limits() };
-    let (sha256, bytes) = bcf::ingest::hash_file(path).unwrap();
-    let input = bcf::ingest::InputFile {
-        source_file: "fuzz.xlsx".into(),
-        path: path.to_path_buf(),
-        bytes,
-        sha256,
-        disposition: bcf::ingest::Disposition::Workbook,
-        stat: None,
-    };
-    bcf::run::validate_one(&input, &ctx)
+    bcf::validate::stage::parse_catching_panics(std::fs::read(path).unwrap(), &ctx)
 }
 
 fn quiet_panics<T>(f: impl FnOnce() -> T) -> T {
-    // validate_one catches calamine's panics; keep their messages out of the test output.
+    // The read catches calamine's panics; keep their messages out of the test output.
     static HOOK: OnceLock<()> = OnceLock::new();
     HOOK.get_or_init(|| {
         let default = std::panic::take_hook();

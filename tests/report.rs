@@ -1,6 +1,6 @@
 //! What analysts read: the HTML report, feedback files, explain, the data package and JSON logs.
 
-use crate::support::{bcf_bin, fixtures, read_parquet, run_on};
+use crate::support::{bcf_bin, fixtures, published, read_parquet, run_on};
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -18,9 +18,9 @@ fn report_totals(html: &str) -> BTreeMap<String, String> {
 #[test]
 fn report_numbers_equal_national_totals_parquet() {
     let (out, _) = run_on(&fixtures().join("samples"));
-    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    let html = std::fs::read_to_string(published(out.path()).join("report.html")).unwrap();
     let got = report_totals(&html);
-    let rows = read_parquet(&out.path().join("national_totals.parquet"));
+    let rows = read_parquet(&published(out.path()).join("national_totals.parquet"));
     let columns = [
         "mandated_minimum_gbp",
         "voluntary_la_gbp",
@@ -46,7 +46,7 @@ fn report_numbers_equal_national_totals_parquet() {
 #[test]
 fn report_page_is_self_contained() {
     let (out, _) = run_on(&fixtures().join("samples"));
-    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap().to_lowercase();
+    let html = std::fs::read_to_string(published(out.path()).join("report.html")).unwrap().to_lowercase();
     for banned in ["<script", "<link", "@import", "url(", "<img", "<iframe", "@font-face", "src="] {
         assert!(!html.contains(banned), "report.html must not contain {banned}");
     }
@@ -61,8 +61,8 @@ fn feedback_files_say_what_to_do() {
     let input = tempfile::tempdir().unwrap();
     std::fs::write(input.path().join("Kent return.xlsx"), b"<html><table><tr><td>1</td></tr></table></html>").unwrap();
     let (out, t) = run_on(input.path());
-    assert_eq!(t.submissions[0].status, "rejected");
-    let rows = crate::support::read_csv(&out.path().join("feedback/unmatched.csv"));
+    assert_eq!(t.submissions[0].status, bcf::model::Status::Rejected);
+    let rows = crate::support::read_csv(&published(out.path()).join("feedback/unmatched.csv"));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["rule"], "file-unreadable");
     assert_eq!(rows[0]["source_file"], "Kent return.xlsx");
@@ -70,7 +70,7 @@ fn feedback_files_say_what_to_do() {
     assert!(rows[0]["what_to_do"].contains("save it as .xlsx"), "{:?}", rows[0]);
     // Clean areas get no feedback file.
     let (clean, _) = run_on(&fixtures().join("samples"));
-    assert!(!clean.path().join("feedback").exists());
+    assert!(!published(clean.path()).join("feedback").exists());
 }
 
 fn explain(out: &std::path::Path, args: &[&str]) -> String {
@@ -86,7 +86,8 @@ fn explain_an_area_lists_every_line_with_its_cell() {
         [("E10000016", "2020-21"), ("E09000007", "2015-16"), ("E06000052", "2018-19"), ("E06000063", "2024-25")]
     {
         let text = explain(out.path(), &["--area", code, "--year", year]);
-        let lines: Vec<_> = t.lines.iter().filter(|l| *l.area_code == *code && *l.financial_year == *year).collect();
+        let lines: Vec<_> =
+            t.lines.iter().filter(|l| *l.area_code == *code && l.financial_year.to_string() == year).collect();
         assert!(!lines.is_empty());
         for l in &lines {
             let want = format!("{}!{}", l.sheet, l.cell);
@@ -96,7 +97,7 @@ fn explain_an_area_lists_every_line_with_its_cell() {
                 .unwrap_or_else(|| panic!("{want} in\n{text}"));
             assert!(row.trim_end().ends_with(&l.amount.to_gbp()), "{row}");
         }
-        let total: i128 = lines.iter().filter(|l| &*l.basis == "plan").map(|l| l.amount.0).sum();
+        let total: i128 = lines.iter().filter(|l| l.basis == bcf::model::Basis::Plan).map(|l| l.amount.0).sum();
         let plan = text.split("\nplan\n").nth(1).expect("a plan section");
         let contributes = plan.lines().find(|r| r.trim_start().starts_with("total_pooled_gbp")).unwrap();
         assert!(contributes.contains(&bcf::model::Pence(total).to_gbp()), "{contributes}");
@@ -109,7 +110,7 @@ fn explain_an_area_lists_every_line_with_its_cell() {
 fn explain_a_total_ranks_areas_and_adds_up() {
     let (out, t) = run_on(&fixtures().join("samples"));
     let text = explain(out.path(), &["--total", "voluntary_above_minimum_gbp", "--year", "2020-21", "--basis", "plan"]);
-    let national = t.national.iter().find(|r| r.financial_year == "2020-21" && r.basis == "plan").unwrap();
+    let national = t.national_row(bcf::model::FinancialYear(2020), bcf::model::Basis::Plan).unwrap();
     assert!(text.starts_with(&format!(
         "voluntary_above_minimum_gbp, 2020-21 plan: {}",
         national.voluntary_above_minimum.to_gbp()
@@ -132,16 +133,17 @@ fn explain_a_total_ranks_areas_and_adds_up() {
         .args(["--total", "nope", "--year", "2020-21"])
         .output()
         .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2), "an unknown total is a bad argument");
 }
 
 #[test]
 fn datapackage_describes_every_output_file_and_column() {
     let (out, _) = run_on(&fixtures().join("samples"));
+    let dir = published(out.path());
     let pkg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("datapackage.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("datapackage.json")).unwrap()).unwrap();
     let resources = pkg["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 5);
+    assert_eq!(resources.len(), 6);
     for r in resources {
         let paths: Vec<String> = match &r["path"] {
             serde_json::Value::String(p) => vec![p.clone()],
@@ -151,7 +153,7 @@ fn datapackage_describes_every_output_file_and_column() {
         let fields: Vec<&str> =
             r["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
         for p in paths {
-            let file = std::fs::File::open(out.path().join(&p)).unwrap();
+            let file = std::fs::File::open(dir.join(&p)).unwrap();
             let schema =
                 parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().clone();
             let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -195,7 +197,7 @@ fn json_logs_parse_line_by_line() {
             assert!(v["span"]["source_file"].is_string(), "per-file span: {line}");
         }
     }
-    assert_eq!(files, 20);
+    assert_eq!(files, 29);
     let quiet = run_samples(&["--quiet"], out.path());
     assert!(quiet.stderr.is_empty(), "--quiet: {}", String::from_utf8_lossy(&quiet.stderr));
 }

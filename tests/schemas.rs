@@ -1,46 +1,72 @@
-//! Every schema loads; a broken schema folder reports every problem at once.
+//! Every schema in `schemas/` loads, matches the blank template it describes and reads the
+//! sample returns of its family; a broken schema folder reports every problem at once; and a
+//! new template year is a new schema file, with no change to Rust. Nothing here lists the
+//! template ids: the tests discover them.
 
-use crate::support::{bcf_bin, project_root};
-use std::path::Path;
+use crate::support::{bcf, family, fixtures, fs, project_root, reference, run_on};
+use bcf::schema::TemplateKind;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
+#[test]
+fn every_schema_is_named_after_its_id_and_every_source_is_in_the_vocabulary() {
+    let (set, _) = reference();
+    let files = fs::files(&project_root().join("schemas/templates"));
+    assert_eq!(files.len(), set.templates.len(), "one template per file");
+    for t in &set.templates {
+        assert!(set.file_hashes.contains_key(&format!("templates/{}.toml", t.id)), "file named after its id: {}", t.id);
+    }
+    let listed = std::fs::read_to_string(project_root().join("schemas/funding_sources.toml")).unwrap();
+    let declared = listed.matches("[sources.").count();
+    assert_eq!(set.funding_sources.len(), declared, "every declared source is loaded");
+}
+
+#[test]
+fn every_return_schema_matches_its_blank_template() {
+    let (set, _) = reference();
+    for t in set.templates.iter().filter(|t| t.kind == TemplateKind::Return) {
+        let blank = fixtures().join("blank").join(format!("{}.xlsx", t.id));
+        assert!(blank.exists(), "{}: add its blank template as fixtures/blank/{}.xlsx", t.id, t.id);
+        let problems = bcf::schema::blank::check(t, &blank).unwrap();
+        assert!(problems.is_empty(), "{}: {problems:#?}", t.id);
     }
 }
 
 #[test]
-fn every_schema_file_loads() {
-    let set = bcf::schema::load(&project_root().join("schemas")).expect("schemas load");
-    let mut ids: Vec<&str> = set.templates.iter().map(|t| t.id.as_str()).collect();
-    ids.sort();
-    assert_eq!(
-        ids,
-        [
-            "bcf-allocations",
-            "bcf-planning-2015-16",
-            "bcf-planning-2017-19",
-            "bcf-planning-2023-25",
-            "bcf-year-end-2020-21"
-        ]
+fn the_blank_check_lists_what_is_missing_or_ambiguous_with_its_sheet() {
+    let (set, _) = reference();
+    let mut t = set.template("bcf-year-end-2024-25").unwrap().clone();
+    t.cover.as_mut().unwrap().label_column = Some("B".into()); // the labels are in C
+    let income = t.income.as_mut().unwrap();
+    income.amount_columns[1].title = "Outturn 2024-25".into();
+    income.sections[0].header = "Variance".into(); // in every section's header row
+    let blank = fixtures().join("blank/bcf-year-end-2024-25.xlsx");
+    let text: Vec<String> = bcf::schema::blank::check(&t, &blank).unwrap().iter().map(|p| p.to_string()).collect();
+    let has = |needle: &str| text.iter().any(|p| p.contains(needle));
+    assert!(has("2. Cover: the cover label \"Date of submission:\" is missing"), "{text:#?}");
+    assert!(
+        has("3. Income: the column \"Outturn 2024-25\" in the header of the section \"iBCF Contribution\" is missing"),
+        "{text:#?}"
     );
-    for t in &set.templates {
-        assert!(set.file_hashes.contains_key(&format!("templates/{}.toml", t.id)), "file named after its id: {}", t.id);
+    assert!(has("3. Income: the section \"Variance\" is ambiguous: found at E7, E11"), "{text:#?}");
+    let out = bcf(&["schemas", "check", "--blanks", fixtures().join("blank").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 problem(s) in 6 blank template(s)"));
+}
+
+#[test]
+fn every_return_family_has_sample_returns_that_are_accepted() {
+    let (set, _) = reference();
+    let (_out, t) = run_on(&fixtures().join("samples"));
+    for tpl in &set.templates {
+        let of: Vec<_> = t.submissions.iter().filter(|s| s.template_id.as_deref() == Some(tpl.id.as_str())).collect();
+        assert!(!of.is_empty(), "{}: add sample returns of this family to fixtures/samples/", tpl.id);
+        assert!(of.iter().all(|s| s.status.contributes()), "{}: {of:#?}", tpl.id);
     }
-    assert_eq!(set.funding_sources.len(), 8);
 }
 
 #[test]
 fn broken_schemas_report_every_problem_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&project_root().join("schemas"), dir.path());
+    fs::copy_tree(&project_root().join("schemas"), dir.path(), |_| true);
     let t = dir.path().join("templates");
     let edit = |file: &str, from: &str, to: &str| {
         let p = t.join(file);
@@ -51,6 +77,7 @@ fn broken_schemas_report_every_problem_at_once() {
     edit("bcf-planning-2017-19.toml", "funding_source = \"ibcf\"", "funding_source = \"ibfc\"");
     edit("bcf-planning-2023-25.toml", "financial_year = \"2024-25\"", "financial_year = \"2024-26\"");
     edit("bcf-year-end-2020-21.toml", "table_rows = 150", "table_rows = 150\ncolour = \"red\"");
+    edit("bcf-planning-2019-20.toml", "role = \"submission_date\", ", "");
     std::fs::copy(t.join("bcf-planning-2015-16.toml"), t.join("copy-of-2015-16.toml")).unwrap();
 
     let problems = bcf::schema::load(dir.path()).expect_err("broken schemas");
@@ -61,18 +88,69 @@ fn broken_schemas_report_every_problem_at_once() {
     assert!(has("bcf-planning-2017-19.toml", "`ibfc`"), "{text:#?}");
     assert!(has("bcf-planning-2023-25.toml", "2024-26"), "{text:#?}");
     assert!(has("bcf-year-end-2020-21.toml", "colour"), "{text:#?}");
+    assert!(has("bcf-planning-2019-20.toml", "role = \"submission_date\""), "{text:#?}");
     assert!(has("copy-of-2015-16.toml", "used by another schema file"), "{text:#?}");
 
-    let out =
-        std::process::Command::new(bcf_bin()).args(["schemas", "check", "--schemas"]).arg(dir.path()).output().unwrap();
+    let out = bcf(&["schemas", "check", "--schemas", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("4 problem(s)"), "{stdout}");
+    assert!(stdout.contains(&format!("{} problem(s)", problems.len())), "{stdout}");
+    assert!(problems.len() >= 6, "the copy also repeats a catalogue_order: {text:#?}");
 }
 
 #[test]
 fn schemas_check_passes_on_the_project() {
-    let out = std::process::Command::new(bcf_bin()).args(["schemas", "check"]).output().unwrap();
+    let out = bcf(&["schemas", "check"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("5 template schemas OK"));
+    let n = reference().0.templates.len();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{n} template schemas OK")));
+}
+
+/// A seventh family: a schema written into a copy of `schemas/`, a return generated from it,
+/// and a run over that return, with no change to any Rust.
+#[test]
+fn a_new_template_year_is_a_new_schema_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy_tree(&project_root().join("schemas"), dir.path(), |_| true);
+    let templates = dir.path().join("templates");
+    let text = std::fs::read_to_string(templates.join("bcf-planning-2023-25.toml")).unwrap();
+    let text = text
+        .replace("bcf-planning-2023-25", "bcf-planning-2025-26")
+        .replace("2023-25 Planning Template", "2025-26 Planning Template")
+        .replace("catalogue_order = 5", "catalogue_order = 8")
+        .replace("\"2023-24\"", "\"2025-26\"")
+        .replace("Expenditure (£) 2023-24", "Expenditure (£) 2025-26")
+        .replace("\"2024-25\"", "\"2026-27\"")
+        .replace("Expenditure (£) 2024-25", "Expenditure (£) 2026-27")
+        .replace("5. Income", "3. Income")
+        .replace("6. Expenditure", "4. Expenditure");
+    std::fs::write(templates.join("bcf-planning-2025-26.toml"), text).unwrap();
+    let (schemas, areas) = bcf::reference::load_all(dir.path()).expect("the new schema loads");
+    let new = bcf_fixtures::Family::find(&schemas, "bcf-planning-2025-26").unwrap();
+    assert_eq!(new.years().iter().map(|y| y.to_string()).collect::<Vec<_>>(), ["2025-26", "2026-27"]);
+
+    let input = tempfile::tempdir().unwrap();
+    let spec = bcf_fixtures::ReturnSpec::typical(&new, "Kent", 7);
+    spec.write(&input.path().join("Kent 2025-26.xlsx")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut cfg = bcf::run::RunConfig::new(input.path(), out.path());
+    cfg.schemas_dir = dir.path().to_path_buf();
+    let t = bcf::run::run_all(&cfg).unwrap();
+    let s = &t.submissions[0];
+    assert_eq!((s.template_id.as_deref(), s.area_code.as_deref()), (Some("bcf-planning-2025-26"), Some("E10000016")));
+    assert!(s.status.contributes(), "{:#?}", t.findings);
+    for ((source, year, basis), p) in spec.income_totals() {
+        let lines: i128 = t
+            .lines
+            .iter()
+            .filter(|l| *l.funding_source == *source && l.financial_year == year && l.basis == basis)
+            .map(|l| l.amount.0)
+            .sum();
+        assert_eq!(lines, p.0, "{source} {year} {basis}");
+    }
+    let row =
+        t.national.iter().find(|r| r.financial_year.to_string() == "2026-27").expect("a national row for the new year");
+    assert_eq!(row.areas_included, 1);
+    assert_eq!(row.areas_expected as usize, areas.count_in(row.financial_year));
+    let _ = family("bcf-planning-2023-25"); // the project's own schemas are untouched
 }

@@ -52,7 +52,7 @@ pub struct InputFile {
 /// Paths as JSON: text where they are text, otherwise their bytes in hex.
 mod os_path {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     #[derive(Serialize, Deserialize)]
     #[serde(untagged)]
@@ -61,7 +61,7 @@ mod os_path {
         Bytes { hex: String },
     }
 
-    pub fn serialize<S: Serializer>(path: &PathBuf, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
         match path.to_str() {
             Some(t) => Stored::Text(t.to_string()),
             None => Stored::Bytes { hex: hex::encode(path.as_os_str().as_encoded_bytes()) },
@@ -298,6 +298,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn links_pipes_and_odd_names_are_rows_and_never_followed() {
+        use std::ffi::OsStr;
         use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();

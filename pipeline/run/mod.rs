@@ -89,6 +89,7 @@ impl Session<'_> {
             let ms = started.elapsed().as_millis() as u64;
             info!(stage = stage.name(), ms, "stage done");
             self.record.finish(stage, counts, ms);
+            self.save_record()?;
             crate::store::checkpoint(&format!("after-{}", stage.name()));
             if full_run && stage == Stage::Ingest && self.up_to_date() {
                 info!("the published outputs are up to date: nothing to do");

@@ -2,6 +2,7 @@
 //! types, checks them, and compiles them into the runtime form the validate stage uses.
 //! Template specifics never appear in Rust code.
 
+pub mod blank;
 mod spec;
 
 pub use spec::*;

@@ -205,7 +205,7 @@ mod tests {
         // A line that pairs one record's key with another's parse, and a line cut short.
         let text = std::fs::read_to_string(&path).unwrap();
         let forged = text.lines().next().unwrap().replace("Kent", "Rotherham");
-        std::fs::write(&path, format!("{forged}\n{}{{\"key\":\"cc\",\"sha", text.lines().nth(1).unwrap())).unwrap();
+        std::fs::write(&path, format!("{forged}\n{}\n{{\"key\":\"cc\",\"sha", text.lines().nth(1).unwrap())).unwrap();
         let cache = ParseCache::open(&path);
         assert!(cache.get::<serde_json::Value>("aa", "11").is_none(), "a record whose check fails is ignored");
         assert_eq!(cache.get::<serde_json::Value>("bb", "22").unwrap()["area"], "Camden");

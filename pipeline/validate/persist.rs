@@ -28,7 +28,7 @@ pub struct Entry {
 #[serde(rename_all = "snake_case")]
 pub enum Stored {
     Cached { cache_key: String },
-    Inline { parsed: ParsedFile },
+    Inline { parsed: Box<ParsedFile> },
 }
 
 /// The entries for `validate.json`.
@@ -39,7 +39,7 @@ pub fn entries(files: &[FileParse]) -> Vec<Entry> {
             let v = &f.validated;
             let (parse, cross_findings) = match &f.cache_key {
                 Some(key) => (Stored::Cached { cache_key: key.clone() }, v.parsed.findings[f.own_findings..].to_vec()),
-                None => (Stored::Inline { parsed: v.parsed.clone() }, Vec::new()),
+                None => (Stored::Inline { parsed: Box::new(v.parsed.clone()) }, Vec::new()),
             };
             Entry {
                 source_file: v.source_file.clone(),
@@ -64,7 +64,7 @@ pub fn load(validate_json: &Path, cache_path: &Path) -> Result<Option<Vec<Valida
     let mut out = Vec::with_capacity(entries.len());
     for e in entries {
         let mut parsed = match e.parse {
-            Stored::Inline { parsed } => parsed,
+            Stored::Inline { parsed } => *parsed,
             Stored::Cached { cache_key } => {
                 let cache = cache.get_or_insert_with(|| ParseCache::open(cache_path));
                 cache.get::<ParsedFile>(&cache_key, &e.sha256).ok_or_else(|| RunError::ParseGone {

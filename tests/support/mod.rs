@@ -1,11 +1,18 @@
-//! Shared test helpers: running the pipeline into a temporary folder and reading outputs.
+//! Shared test helpers: running the pipeline (as a library or as the `bcf` binary) into a
+//! temporary folder, the project's schemas and families, and reading outputs back.
 #![allow(dead_code)]
 
 pub mod hostile_gen;
 
-use bcf::run::{run, RunConfig};
+use bcf::reference::Areas;
+use bcf::run::{run_all, RunConfig};
+use bcf::schema::SchemaSet;
 use bcf::tables::Tables;
+use bcf_fixtures::Family;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,11 +26,48 @@ pub fn bcf_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bcf"))
 }
 
+/// The project's schemas and reference areas, loaded once.
+pub fn reference() -> &'static (SchemaSet, Areas) {
+    static REF: OnceLock<(SchemaSet, Areas)> = OnceLock::new();
+    REF.get_or_init(|| bcf::reference::load_all(&project_root().join("schemas")).expect("the project's schemas load"))
+}
+
+pub fn areas() -> &'static Areas {
+    &reference().1
+}
+
+/// A return family of the project's schemas, by template id.
+pub fn family(id: &str) -> Family {
+    Family::find(&reference().0, id).unwrap_or_else(|| panic!("no template {id} in schemas/"))
+}
+
+/// Every return family in `schemas/`, in catalogue order.
+pub fn families() -> Vec<Family> {
+    Family::all(&reference().0)
+}
+
 /// Runs the whole pipeline over `input` into a fresh temporary output folder.
 pub fn run_on(input: &Path) -> (tempfile::TempDir, Tables) {
     let out = tempfile::tempdir().expect("temp dir");
-    let tables = run(&RunConfig::new(input, out.path())).expect("run completes");
+    let tables = run_all(&RunConfig::new(input, out.path())).expect("run completes");
     (out, tables)
+}
+
+/// The folder `OUT/current` points at: the published outputs.
+pub fn published(out: &Path) -> PathBuf {
+    std::fs::canonicalize(out.join("current")).unwrap_or_else(|e| panic!("{}/current: {e}", out.display()))
+}
+
+/// Runs the `bcf` binary with warnings-only logs.
+pub fn bcf(args: &[&str]) -> Output {
+    Command::new(bcf_bin()).args(args).env("BCF_LOG", "warn").output().expect("bcf runs")
+}
+
+/// Runs `bcf`, requires success, and returns its standard output.
+pub fn ok(args: &[&str]) -> String {
+    let out = bcf(args);
+    assert!(out.status.success(), "bcf {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The submission row of one file.
@@ -34,14 +78,20 @@ pub fn submission<'a>(t: &'a Tables, source_file: &str) -> &'a bcf::tables::Subm
         .unwrap_or_else(|| panic!("no submission row for {source_file}: {:#?}", t.submissions))
 }
 
-/// The findings of one file as (rule, sheet!cell) pairs.
+/// The findings of one file as (rule id, sheet!cell) pairs.
 pub fn findings_of(t: &Tables, source_file: &str) -> Vec<(String, String)> {
-    t.findings.iter().filter(|f| f.source_file == source_file).map(|f| (f.rule.clone(), f.location())).collect()
+    t.findings
+        .iter()
+        .filter(|f| f.source_file == source_file)
+        .map(|f| (f.rule.id().to_string(), f.location()))
+        .collect()
 }
 
-/// Reads a CSV file into rows of strings keyed by header.
-pub fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut rdr = csv::Reader::from_path(path).expect("csv");
+/// Reads a CSV file into rows of strings keyed by header (a UTF-8 BOM is skipped).
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let mut rdr = csv::Reader::from_reader(bytes);
     let headers = rdr.headers().expect("headers").clone();
     rdr.records()
         .map(|r| {
@@ -52,8 +102,10 @@ pub fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
 }
 
 /// Reads a Parquet file into rows of display strings (null → empty), by column name.
-pub fn read_parquet(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
-    use arrow_array::{Array, Decimal128Array, Float64Array, Int32Array, Int64Array, StringArray};
+pub fn read_parquet(path: &Path) -> Vec<BTreeMap<String, String>> {
+    use arrow_array::{
+        Array, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array, ListArray, StringArray,
+    };
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet").build().expect("reader");
@@ -62,20 +114,27 @@ pub fn read_parquet(path: &Path) -> Vec<std::collections::BTreeMap<String, Strin
         let batch = batch.expect("batch");
         let schema = batch.schema();
         for i in 0..batch.num_rows() {
-            let mut row = std::collections::BTreeMap::new();
+            let mut row = BTreeMap::new();
             for (f, col) in schema.fields().iter().zip(batch.columns()) {
+                let any = col.as_any();
                 let v = if col.is_null(i) {
                     String::new()
-                } else if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
+                } else if let Some(a) = any.downcast_ref::<StringArray>() {
                     a.value(i).to_string()
-                } else if let Some(a) = col.as_any().downcast_ref::<Decimal128Array>() {
+                } else if let Some(a) = any.downcast_ref::<Decimal128Array>() {
                     a.value_as_string(i)
-                } else if let Some(a) = col.as_any().downcast_ref::<Int32Array>() {
+                } else if let Some(a) = any.downcast_ref::<Int32Array>() {
                     a.value(i).to_string()
-                } else if let Some(a) = col.as_any().downcast_ref::<Int64Array>() {
+                } else if let Some(a) = any.downcast_ref::<Int64Array>() {
                     a.value(i).to_string()
-                } else if let Some(a) = col.as_any().downcast_ref::<Float64Array>() {
+                } else if let Some(a) = any.downcast_ref::<Float64Array>() {
                     format!("{:.6}", a.value(i))
+                } else if let Some(a) = any.downcast_ref::<Date32Array>() {
+                    bcf::model::Date { days: a.value(i) }.to_string()
+                } else if let Some(a) = any.downcast_ref::<ListArray>() {
+                    let items = a.value(i);
+                    let items = items.as_any().downcast_ref::<StringArray>().expect("a list of strings");
+                    (0..items.len()).map(|k| items.value(k)).collect::<Vec<_>>().join("|")
                 } else {
                     panic!("unexpected column type {:?}", f.data_type())
                 };
@@ -87,20 +146,73 @@ pub fn read_parquet(path: &Path) -> Vec<std::collections::BTreeMap<String, Strin
     rows
 }
 
-/// Every file under `dir`, relative path → bytes.
-pub fn tree_bytes(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).expect("read_dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).expect("read"));
+/// Walking and copying folders, without following links.
+pub mod fs {
+    use std::path::{Path, PathBuf};
+
+    /// Every file under `dir`, sorted.
+    pub fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_dir() {
+                    todo.push(e.path());
+                } else {
+                    out.push(e.path());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// A path relative to `root`, `/`-separated.
+    pub fn rel(root: &Path, p: &Path) -> String {
+        p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/")
+    }
+
+    /// Every file under `dir`, relative path → bytes.
+    pub fn tree_bytes(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        files(dir).into_iter().map(|p| (rel(dir, &p), std::fs::read(&p).unwrap())).collect()
+    }
+
+    /// Copies the files under `from` whose relative path passes `keep` to `to`.
+    pub fn copy_tree(from: &Path, to: &Path, keep: impl Fn(&str) -> bool) {
+        for p in files(from) {
+            let rel = rel(from, &p);
+            if keep(&rel) {
+                let dest = to.join(&rel);
+                std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+                std::fs::copy(&p, &dest).unwrap();
             }
         }
     }
-    let mut out = std::collections::BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+}
+
+pub use fs::tree_bytes;
+
+/// The published outputs of `out` as relative path → bytes (the current snapshot's files).
+pub fn published_bytes(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::tree_bytes(&published(out))
+}
+
+/// The samples copied into a fresh folder, the files kept by `keep`.
+pub fn samples_copy(keep: impl Fn(&str) -> bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy_tree(&fixtures().join("samples"), dir.path(), keep);
+    dir
+}
+
+/// `OUT/run.json` as JSON.
+pub fn record(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap()
+}
+
+/// One count of one stage in the run record.
+pub fn stage_count(out: &Path, stage: &str, key: &str) -> u64 {
+    let r = record(out);
+    let st = r["stages"].as_array().unwrap().iter().find(|s| s["name"] == stage).unwrap().clone();
+    st["counts"][key].as_u64().unwrap_or_else(|| panic!("{stage}.{key} in {st}"))
 }
