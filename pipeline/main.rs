@@ -92,6 +92,18 @@ struct RunArgs {
     /// Seconds without data before a download attempt times out.
     #[arg(long, default_value_t = 30)]
     http_read_timeout: u64,
+    /// Seconds one download attempt may take in all.
+    #[arg(long, default_value_t = 300)]
+    http_total_timeout: u64,
+    /// A download bringing fewer than this many bytes in any --http-low-speed-window seconds
+    /// is cut off (and retried).
+    #[arg(long, default_value_t = 1024)]
+    http_low_speed_bytes: u64,
+    #[arg(long, default_value_t = 30)]
+    http_low_speed_window: u64,
+    /// Most files a manifest may list.
+    #[arg(long, default_value_t = 10_000)]
+    max_manifest_entries: usize,
 }
 
 #[derive(clap::Args)]
@@ -267,7 +279,12 @@ fn run_config(args: &RunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
     let mut cfg = stage_config(&args.stage, Some(input), bar);
     cfg.http.concurrency = args.http_concurrency.max(1);
     cfg.http.max_retries = args.http_retries;
-    cfg.http.read_timeout = std::time::Duration::from_secs(args.http_read_timeout.max(1));
+    let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+    cfg.http.read_timeout = secs(args.http_read_timeout);
+    cfg.http.total_timeout = secs(args.http_total_timeout);
+    cfg.http.low_speed_bytes = args.http_low_speed_bytes;
+    cfg.http.low_speed_window = secs(args.http_low_speed_window);
+    cfg.http.max_manifest_entries = args.max_manifest_entries;
     Ok(cfg)
 }
 

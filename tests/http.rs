@@ -39,6 +39,8 @@ enum Reply {
     Stall { content_length: usize, body: Vec<u8>, pause: Duration },
     /// `reply` after waiting `delay`.
     Slow { delay: Duration, reply: Box<Reply> },
+    /// A 200 announcing `content_length` bytes and sending one byte every `every`.
+    Trickle { content_length: usize, every: Duration },
 }
 
 impl Reply {
@@ -222,6 +224,15 @@ async fn write_reply(socket: &mut TcpStream, reply: Reply) -> std::io::Result<()
             socket.write_all(&head(200, Some(content_length), &[])).await?;
             socket.write_all(&body).await?;
         }
+        Reply::Trickle { content_length, every } => {
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {content_length}\r\nConnection: close\r\n\r\n");
+            socket.write_all(head.as_bytes()).await?;
+            for _ in 0..content_length {
+                socket.write_all(b"x").await?;
+                socket.flush().await?;
+                tokio::time::sleep(every).await;
+            }
+        }
         Reply::Stall { content_length, body, pause } => {
             socket.write_all(&head(200, Some(content_length), &[])).await?;
             socket.write_all(&body).await?;
@@ -309,6 +320,7 @@ fn fast_opts() -> HttpOptions {
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(50),
         max_file_bytes: 1024 * 1024,
+        ..HttpOptions::default()
     }
 }
 
@@ -923,4 +935,102 @@ async fn failed_downloads_are_findings_and_the_run_completes() {
     assert!(tampered.message.contains("SHA-256"), "{}", tampered.message);
     let missing = t.findings.iter().find(|f| f.source_file == "2023-25/Missing.xlsx").expect("finding");
     assert!(missing.message.contains("404"), "{}", missing.message);
+}
+
+// ---------------------------------------------------------------------------
+// Staying where it was sent; bounded manifests
+
+fn redirect(to: &str) -> Reply {
+    Reply::Full { status: 302, headers: vec![("Location".into(), to.into())], body: Vec::new() }
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_port_is_not_followed_for_files_or_the_manifest() {
+    let elsewhere = TestServer::start(|_req: &Request<'_>| Reply::ok(b"internal service")).await;
+    let target = elsewhere.url("/admin");
+    let t = target.clone();
+    let server = one_file_server(None, move |_req: &Request<'_>| redirect(&t)).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    let reason = failed_reason(&results[0]);
+    assert!(reason.contains("redirected") && reason.contains("does not follow"), "{reason}");
+    assert_eq!(results[0].attempts, 1, "a refused redirect is not retried");
+    assert!(elsewhere.hits().is_empty(), "nothing reached the other port");
+
+    let manifest_redirects = TestServer::start(move |_req: &Request<'_>| redirect(&target)).await;
+    let err = fetch_manifest(&manifest_redirects.url("/returns/manifest.json"), store.path(), &fast_opts())
+        .await
+        .expect_err("the manifest's redirect is refused");
+    assert!(err.to_string().contains("does not follow"), "{err}");
+    assert!(elsewhere.hits().is_empty());
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_same_origin_is_followed() {
+    let body = content(31, 700);
+    let manifest = manifest_json(&[("f.xlsx", Some(&body))]);
+    let server = TestServer::start(move |req: &Request<'_>| match req.path {
+        "/returns/manifest.json" => Reply::ok(&manifest),
+        "/returns/f.xlsx" => redirect("/returns/moved/f.xlsx"),
+        "/returns/moved/f.xlsx" => Reply::ok(&body),
+        _ => Reply::status(404),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let results = run(&server, store.path(), &fast_opts()).await;
+    assert!(matches!(&results[0].outcome, DownloadOutcome::Stored { bytes: 700, .. }), "{:?}", results[0]);
+}
+
+#[tokio::test]
+async fn a_body_of_one_byte_a_second_is_cut_by_the_low_speed_limit() {
+    let server = one_file_server(None, |_req: &Request<'_>| Reply::Trickle {
+        content_length: 10_000,
+        every: Duration::from_millis(500),
+    })
+    .await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let window = Duration::from_secs(2);
+    let opts = HttpOptions { low_speed_bytes: 100, low_speed_window: window, max_retries: 0, ..fast_opts() };
+    let started = Instant::now();
+    let results = run(&server, store.path(), &opts).await;
+    let reason = failed_reason(&results[0]);
+    assert!(reason.contains("slowed to") && reason.contains("the limit is 100 bytes per 2 s"), "{reason}");
+    assert!(started.elapsed() < window * 3, "cut after {:?}", started.elapsed());
+    assert!(files_in(&store.path().join("tmp")).is_empty(), "the partial body is removed");
+}
+
+#[tokio::test]
+async fn a_manifest_over_the_entry_cap_is_refused_as_it_streams() {
+    let files: Vec<serde_json::Value> =
+        (0..50_000).map(|i| serde_json::json!({ "path": format!("{i}.xlsx") })).collect();
+    let manifest = serde_json::to_vec(&serde_json::json!({ "files": files })).expect("json");
+    let server = TestServer::start(static_site(manifest, vec![])).await;
+    let store = tempfile::tempdir().expect("tempdir");
+    let opts = HttpOptions { max_manifest_entries: 10_000, ..fast_opts() };
+    let err = fetch_manifest(&server.url("/returns/manifest.json"), store.path(), &opts).await.expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("more than 10000 files") && text.contains("--max-manifest-entries"), "{text}");
+    assert_eq!(server.hits().len(), 1, "no file was requested");
+    let small = HttpOptions { max_manifest_bytes: 1024, ..fast_opts() };
+    let err = fetch_manifest(&server.url("/returns/manifest.json"), store.path(), &small).await.expect_err("refused");
+    assert!(err.to_string().contains("larger than 1 KiB"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_listed_twice_is_an_error_on_the_repeat_and_the_return_still_counts() {
+    let files = sample_files();
+    let (york, body) = files.iter().find(|(p, _)| p.contains("York")).expect("york").clone();
+    let manifest =
+        serde_json::to_vec(&serde_json::json!({ "files": [{ "path": york }, { "path": york }] })).expect("json");
+    let york: &'static str = Box::leak(york.into_boxed_str());
+    let server = TestServer::start(static_site(manifest, vec![(york, body)])).await;
+    let out = tempfile::tempdir().expect("tmp");
+    let t = pipeline_on_url(server.url("/returns/manifest.json"), out.path().to_path_buf()).await;
+    let status = |p: &str| t.submissions.iter().find(|s| s.source_file == p).map(|s| s.status).expect("row");
+    assert!(status(york).contributes(), "{:?}", t.submissions);
+    let repeat = format!("{york} (entry 2)");
+    assert_eq!(status(&repeat), bcf::model::Status::Rejected);
+    let f = t.findings.iter().find(|f| f.source_file == repeat).expect("a finding on the repeat");
+    assert!(f.message.contains("lists") && f.message.contains("remove the repeated entry"), "{}", f.message);
+    assert!(t.lines.iter().any(|l| *l.source_file == *york), "the return's money counts");
 }
