@@ -10,13 +10,9 @@ pub enum RunError {
     Schemas(Vec<crate::schema::SchemaProblem>),
     #[error("reference data {path}: {message}")]
     Reference { path: PathBuf, message: String },
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// (The cause is in the message, not a `source`, so a chain of errors shows it once.)
+    #[error("cannot {action} {path}: {cause}")]
+    Io { action: &'static str, path: PathBuf, cause: io::Error },
     #[error("{path} is damaged ({detail}); {remedy}")]
     Damaged { path: PathBuf, detail: String, remedy: String },
     #[error("{}", busy_message(.out, .holder))]
@@ -51,6 +47,6 @@ impl RunError {
     /// An I/O error on one path, saying what was being done.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> RunError {
         let path = path.into();
-        move |source| RunError::Io { action, path, source }
+        move |cause| RunError::Io { action, path, cause }
     }
 }

@@ -11,5 +11,6 @@ mod http;
 mod report;
 mod reruns;
 mod rules;
+mod safety;
 mod samples;
 mod schemas;

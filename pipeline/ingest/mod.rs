@@ -226,8 +226,10 @@ fn classify(mut files: Vec<InputFile>) -> Vec<InputFile> {
     files.sort_by(|a, b| a.source_file.as_bytes().cmp(b.source_file.as_bytes()));
     let mut first_by_hash: HashMap<String, String> = HashMap::with_capacity(files.len());
     for f in &mut files {
+        // A folder's row (`name/`) is judged by what happened to it, not by a file name.
+        let folder = f.source_file.ends_with('/');
         let name = f.source_file.rsplit('/').next().unwrap_or_default();
-        let skip = skip_reason(name);
+        let skip = skip_reason(name).filter(|_| !folder);
         match (&f.disposition, skip) {
             (Disposition::Workbook | Disposition::Unreadable(_), Some(reason)) => {
                 f.disposition = Disposition::Skipped(reason)
@@ -346,6 +348,20 @@ mod tests {
         let json = serde_json::to_string(&found).unwrap();
         let back: Vec<InputFile> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, found, "raw names survive ingest.json");
+    }
+
+    #[test]
+    fn a_lock_file_that_vanishes_before_it_is_read_is_still_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = hashed("2023-25/~$Kent.xlsx".into(), dir.path().join("~$Kent.xlsx"));
+        assert!(matches!(&gone.disposition, Disposition::Unreadable(m) if m.contains("disappeared")));
+        let vanished = hashed("2023-25/Kent.xlsx".into(), dir.path().join("Kent.xlsx"));
+        let files = classify(vec![gone, vanished]);
+        assert!(
+            matches!(&files[0].disposition, Disposition::Unreadable(_)),
+            "a return that vanished is a row that says so"
+        );
+        assert!(matches!(&files[1].disposition, Disposition::Skipped(m) if m.contains("lock file")));
     }
 
     #[cfg(unix)]

@@ -20,7 +20,11 @@ pub fn real_dir_or_create(dir: &Path) -> Result<(), RunError> {
             dir.display()
         ))),
         Ok(_) => Err(RunError::Refused(format!("{} is not a folder; move it away and run again", dir.display()))),
-        Err(_) => std::fs::create_dir(dir).map_err(RunError::io("create", dir)),
+        Err(_) => match std::fs::create_dir(dir) {
+            // Another command made it meanwhile: look again.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && is_real_dir(dir) => Ok(()),
+            made => made.map_err(RunError::io("create", dir)),
+        },
     }
 }
 
