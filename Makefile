@@ -19,7 +19,7 @@ test: venv
 ## Render the demo report in headless Chromium: DOM totals equal the Parquet, screenshot and PDF.
 report-check: venv chromium
 	$(CARGO) run --quiet -- --quiet run --input fixtures/samples --out out/report-check > /dev/null
-	$(PY) tests/report/check_in_chromium.py out/report-check
+	$(PY) tests/report/check_in_chromium.py out/report-check out/report-check-artifacts
 
 ## Debian's Chromium, installed if missing.
 chromium:

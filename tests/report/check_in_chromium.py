@@ -1,8 +1,9 @@
-"""Renders OUT/report.html in headless Chromium and checks it against national_totals.parquet.
+"""Renders OUT/current/report.html in headless Chromium and checks it against national_totals.parquet.
 
-usage: check_in_chromium.py OUT_DIR
-Writes OUT_DIR/report.png (screenshot) and OUT_DIR/report.pdf (print), and checks the rendered
-DOM's totals equal the Parquet file's, to the penny.
+usage: check_in_chromium.py OUT ARTIFACTS
+Reads the published snapshot OUT/current (as a BI tool would), writes ARTIFACTS/report.png
+(screenshot) and ARTIFACTS/report.pdf (print), and checks the rendered DOM's totals equal the
+Parquet file's, to the penny. Artifacts go outside OUT: a snapshot holds only what bcf wrote.
 """
 import html.parser
 import os
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-out = Path(sys.argv[1]).resolve()
+out = (Path(sys.argv[1]) / "current").resolve()
+artifacts = Path(sys.argv[2])
+artifacts.mkdir(parents=True, exist_ok=True)
 page = (out / "report.html").as_uri()
 chromium = shutil.which("chromium") or shutil.which("chromium-browser")
 assert chromium, "chromium is not installed (apt-get install chromium)"
@@ -65,10 +68,10 @@ for row in table:
         assert p.cells[key] == str(row[c]), (key, p.cells[key], row[c])
 assert p.rows == len(table) + 1, p.rows  # header + one row per year and basis
 
-shot = out / "report.png"
+shot = artifacts / "report.png"
 r = chrome("--window-size=1280,2400", f"--screenshot={shot}", page)
 assert r.returncode == 0 and shot.stat().st_size > 20_000, ("screenshot", r.stderr)
-pdf = out / "report.pdf"
+pdf = artifacts / "report.pdf"
 r = chrome("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page)
 assert r.returncode == 0 and pdf.read_bytes()[:5] == b"%PDF-", ("print", r.stderr)
 print(f"chromium check OK: {len(table)} rows, {len(p.cells)} totals match; {shot} {pdf}")
