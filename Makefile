@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz
+.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz compare
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
@@ -28,6 +28,11 @@ chromium:
 ## Benchmarks on a synthetic national corpus: ratios against the floor and pandas.
 bench: bench-venv
 	PY=$(abspath $(PY)) bench/run.sh
+
+## Byte-identity of published outputs against another commit: make compare REF=<commit>
+## (see bench/compare.sh for FAMILIES, SAMPLES and EXCLUDE).
+compare:
+	bench/compare.sh
 
 bench-venv: venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt

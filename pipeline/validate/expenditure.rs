@@ -3,8 +3,8 @@
 use super::income::TOLERANCE;
 use super::{cells, ParsedFile, SchemeLine};
 use crate::model::{ArcStr, Basis, CellPos, FinancialYear, Finding, Pence, Rule};
-use crate::schema::TemplateSpec;
-use crate::workbook::{norm, OpenError, Workbook};
+use crate::schema::{ExpenditureSpec, TemplateSpec};
+use crate::workbook::{norm, OpenError, Sheet, Workbook};
 use std::collections::BTreeMap;
 
 pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result<(), OpenError> {
@@ -16,9 +16,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
-    let sheet_name: ArcStr = name.as_str().into();
-    let header = norm(&spec.header);
-    let Some(hpos) = sheet.find_label(&header) else {
+    let Some(hpos) = sheet.find_label(&norm(&spec.header)) else {
         out.findings.push(Finding::sheet(
             Rule::FieldMissing,
             &name,
@@ -26,81 +24,119 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         ));
         return Ok(());
     };
-    let find_col = |title: &str| -> Option<u32> { sheet.find_in_row(hpos.row, &norm(title)) };
-    let mut missing = Vec::new();
-    let mut required = |title: &str| {
-        let c = find_col(title);
-        if c.is_none() {
-            missing.push(title.to_string());
-        }
-        c
-    };
-    let c = &spec.columns;
-    let scheme_id = required(&c.scheme_id);
-    let scheme_name = required(&c.scheme_name);
-    let funding = required(&c.funding_source);
-    let amounts: Vec<(usize, Option<u32>)> =
-        spec.amount_columns.iter().enumerate().map(|(i, a)| (i, required(&a.title))).collect();
-    let optional = |t: &Option<String>| t.as_deref().and_then(find_col);
-    let (scheme_type, area_of_spend, commissioner, provider) =
-        (optional(&c.scheme_type), optional(&c.area_of_spend), optional(&c.commissioner), optional(&c.provider));
-    for title in missing {
-        out.findings.push(Finding::cell(
-            Rule::FieldMissing,
-            &name,
-            hpos,
-            format!("the column \"{title}\" is missing from the scheme table's header"),
-        ));
+    if let Some(table) = Table::locate(sheet, hpos, spec, &mut out.findings) {
+        table.read_rows(sheet, spec, out);
     }
-    let (Some(scheme_id), Some(scheme_name), Some(funding)) = (scheme_id, scheme_name, funding) else {
-        return Ok(());
-    };
-    let amounts: Vec<(usize, u32)> = amounts.into_iter().filter_map(|(i, c)| c.map(|c| (i, c))).collect();
-    let last_col = sheet.row(hpos.row).map(|(p, _)| p.col).max().unwrap_or(hpos.col);
+    check_against_income(out, &name);
+    Ok(())
+}
 
-    let mut blank_run = 0u32;
-    let last_row = sheet.last_row().unwrap_or(hpos.row);
-    // Room for a line per amount column of every row up to the last (a stray cell far below
-    // the table is not taken at its word).
-    out.schemes.reserve((((last_row - hpos.row) as usize) * amounts.len()).min(4096));
-    for row in hpos.row + 1..=last_row {
-        let blank = sheet.row(row).filter(|(p, _)| p.col >= hpos.col && p.col <= last_col).all(|(_, c)| c.is_blank());
-        if blank {
+/// Where the scheme table's columns are, found by their header titles.
+struct Table {
+    header: CellPos,
+    last_col: u32,
+    /// scheme id, scheme name, scheme type, area of spend, commissioner, provider.
+    described: [Option<u32>; 6],
+    funding: u32,
+    /// (index into the schema's amount columns, sheet column).
+    amounts: Vec<(usize, u32)>,
+}
+
+impl Table {
+    /// Finds every column; a required one that is missing is a finding, and with any of the
+    /// identifying columns missing there is no table to read.
+    fn locate(sheet: &Sheet, hpos: CellPos, spec: &ExpenditureSpec, findings: &mut Vec<Finding>) -> Option<Table> {
+        let find_col = |title: &str| -> Option<u32> { sheet.find_in_row(hpos.row, &norm(title)) };
+        let mut missing = Vec::new();
+        let mut required = |title: &str| {
+            let c = find_col(title);
+            if c.is_none() {
+                missing.push(title.to_string());
+            }
+            c
+        };
+        let c = &spec.columns;
+        let (scheme_id, scheme_name, funding) =
+            (required(&c.scheme_id), required(&c.scheme_name), required(&c.funding_source));
+        let amounts: Vec<(usize, Option<u32>)> =
+            spec.amount_columns.iter().enumerate().map(|(i, a)| (i, required(&a.title))).collect();
+        for title in missing {
+            findings.push(Finding::cell(
+                Rule::FieldMissing,
+                &sheet.name,
+                hpos,
+                format!("the column \"{title}\" is missing from the scheme table's header"),
+            ));
+        }
+        let optional = |t: &Option<String>| t.as_deref().and_then(find_col);
+        let described = [
+            Some(scheme_id?),
+            Some(scheme_name?),
+            optional(&c.scheme_type),
+            optional(&c.area_of_spend),
+            optional(&c.commissioner),
+            optional(&c.provider),
+        ];
+        Some(Table {
+            header: hpos,
+            last_col: sheet.row(hpos.row).map(|(p, _)| p.col).max().unwrap_or(hpos.col),
+            described,
+            funding: funding?,
+            amounts: amounts.into_iter().filter_map(|(i, c)| c.map(|c| (i, c))).collect(),
+        })
+    }
+
+    /// Reads rows below the header until a gap longer than the template's pre-formatted rows:
+    /// what lies beyond it is a stray value, not a scheme.
+    fn read_rows(&self, sheet: &Sheet, spec: &ExpenditureSpec, out: &mut ParsedFile) {
+        let sheet_name: ArcStr = sheet.name.as_str().into();
+        let last_row = sheet.last_row().unwrap_or(self.header.row);
+        // Room for a line per amount column of every row up to the last (a stray cell far below
+        // the table is not taken at its word).
+        out.schemes.reserve((((last_row - self.header.row) as usize) * self.amounts.len()).min(4096));
+        let mut blank_run = 0u32;
+        for row in self.header.row + 1..=last_row {
+            let blank = sheet
+                .row(row)
+                .filter(|(p, _)| p.col >= self.header.col && p.col <= self.last_col)
+                .all(|(_, c)| c.is_blank());
+            if !blank {
+                blank_run = 0;
+                self.read_row(sheet, row, spec, &sheet_name, out);
+                continue;
+            }
             blank_run += 1;
-            // A gap longer than the template's pre-formatted rows ends the table: what lies
-            // beyond it is a stray value, not a scheme.
             if blank_run > spec.table_rows {
                 break;
             }
-            continue;
         }
-        blank_run = 0;
+    }
+
+    /// One scheme line per filled amount column of the row.
+    fn read_row(&self, sheet: &Sheet, row: u32, spec: &ExpenditureSpec, sheet_name: &ArcStr, out: &mut ParsedFile) {
         let txt = |col: Option<u32>| col.and_then(|c| cells::text(sheet, CellPos::new(row, c)));
-        // The row's descriptive cells, read once for all its amount columns.
+        // The row's descriptive cells and funding source, read once for all its amount columns.
         let mut described: Option<[Option<String>; 6]> = None;
         let mut source: Option<Option<ArcStr>> = None;
-        for &(i, col) in &amounts {
+        for &(i, col) in &self.amounts {
             let pos = CellPos::new(row, col);
             let Some(amount) = cells::amount(sheet, pos, &mut out.findings) else {
                 continue;
             };
-            let src = source
+            let funding_source = source
                 .get_or_insert_with(|| {
                     cells::funding_source(
                         sheet,
-                        CellPos::new(row, funding),
+                        CellPos::new(row, self.funding),
                         &spec.funding_source_values,
                         &spec.columns.funding_source.to_lowercase(),
                         &mut out.findings,
                     )
                 })
                 .clone();
+            let [scheme_id, scheme_name, scheme_type, area_of_spend, commissioner, provider] =
+                described.get_or_insert_with(|| self.described.map(txt)).clone();
             let a = &spec.amount_columns[i];
-            let [scheme_id, scheme_name, scheme_type, area_of_spend, commissioner, provider] = described
-                .get_or_insert_with(|| {
-                    [Some(scheme_id), Some(scheme_name), scheme_type, area_of_spend, commissioner, provider].map(txt)
-                })
-                .clone();
             out.schemes.push(SchemeLine {
                 scheme_id,
                 scheme_name,
@@ -108,7 +144,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
                 area_of_spend,
                 commissioner,
                 provider,
-                funding_source: src,
+                funding_source,
                 financial_year: a.financial_year,
                 basis: a.basis,
                 amount,
@@ -117,8 +153,6 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
             });
         }
     }
-    check_against_income(out, &name);
-    Ok(())
 }
 
 /// Per funding source and planned year, expenditure should spend what the income provides.

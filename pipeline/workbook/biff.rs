@@ -91,19 +91,45 @@ fn sheet_name(data: &[u8]) -> String {
 /// Checks a Workbook stream. `Ok` means calamine can open it within the limits, and gives
 /// the number of dense cells calamine will hold (values and formulas, all sheets).
 pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
-    let mut sheets: Vec<(usize, String)> = Vec::new();
-    let mut sst_bytes: u64 = 0;
+    let globals = scan_globals(stream)?;
+    if globals.sst_bytes > limits.max_resident_part_bytes {
+        return Err(OpenError::TooLarge(format!(
+            "the workbook's shared strings table is {} MiB, beyond the {} MiB limit for parts read whole",
+            globals.sst_bytes >> 20,
+            limits.max_resident_part_bytes >> 20
+        )));
+    }
+    let mut dense_total: u64 = 0;
+    for (pos, name) in &globals.sheets {
+        if *pos >= stream.len() {
+            return Err(OpenError::unreadable(format!(
+                "not a readable xls workbook: sheet '{name}' points outside the workbook stream"
+            )));
+        }
+        let sheet = scan_sheet(stream, *pos, name)?;
+        dense_total = sheet.within(name, limits, dense_total)?;
+    }
+    Ok(dense_total)
+}
+
+/// What the workbook globals say: each sheet's stream offset and name, and the size of the
+/// shared-strings table.
+struct Globals {
+    sheets: Vec<(usize, String)>,
+    sst_bytes: u64,
+}
+
+fn scan_globals(stream: &[u8]) -> Result<Globals, OpenError> {
+    let mut globals = Globals { sheets: Vec::new(), sst_bytes: 0 };
     let mut in_sst = false;
     let mut first = true;
     for r in records(stream, 0) {
-        if first {
-            if r.typ != 0x0809 {
-                return Err(OpenError::unreadable(
-                    "not a readable xls workbook: the workbook stream does not start with a BOF record",
-                ));
-            }
-            first = false;
+        if first && r.typ != 0x0809 {
+            return Err(OpenError::unreadable(
+                "not a readable xls workbook: the workbook stream does not start with a BOF record",
+            ));
         }
+        first = false;
         // calamine treats a FILEPASS with a non-zero first field as encryption; any FILEPASS
         // record means the rest of the stream is encrypted.
         if r.typ == 0x002F {
@@ -112,12 +138,12 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
             ));
         }
         match r.typ {
-            0x0085 => sheets.push((u32_at(r.data, 0) as usize, sheet_name(r.data))),
+            0x0085 => globals.sheets.push((u32_at(r.data, 0) as usize, sheet_name(r.data))),
             0x00FC => {
                 in_sst = true;
-                sst_bytes += r.data.len() as u64;
+                globals.sst_bytes += r.data.len() as u64;
             }
-            0x003C if in_sst => sst_bytes += r.data.len() as u64,
+            0x003C if in_sst => globals.sst_bytes += r.data.len() as u64,
             0x000A => break,
             _ => in_sst = false,
         }
@@ -125,108 +151,107 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
     if first {
         return Err(OpenError::unreadable("not a readable xls workbook: the workbook stream is empty or truncated"));
     }
-    if sst_bytes > limits.max_resident_part_bytes {
-        return Err(OpenError::TooLarge(format!(
-            "the workbook's shared strings table is {} MiB, beyond the {} MiB limit for parts read whole",
-            sst_bytes >> 20,
-            limits.max_resident_part_bytes >> 20
-        )));
+    Ok(globals)
+}
+
+/// What calamine will allocate for one sheet: the dense value and formula ranges, and the
+/// reserve its DIMENSIONS record asks for.
+#[derive(Default)]
+struct SheetScan {
+    values: BBox,
+    formulas: BBox,
+    reserve: u64,
+}
+
+fn scan_sheet(stream: &[u8], pos: usize, name: &str) -> Result<SheetScan, OpenError> {
+    let mut sheet = SheetScan::default();
+    let mut seen_bof = false;
+    let mut depth = 0usize;
+    for r in records(stream, pos) {
+        match r.typ {
+            // A nested substream (a chart inside the sheet) is skipped whole.
+            0x0809 if seen_bof => depth += 1,
+            0x0809 => seen_bof = true,
+            0x000A if depth > 0 => depth -= 1,
+            0x000A => break,
+            _ if depth > 0 => (),
+            _ => sheet.record(r.typ, r.data, name)?,
+        }
     }
-    let mut dense_total: u64 = 0;
-    for (pos, name) in &sheets {
-        if *pos >= stream.len() {
-            return Err(OpenError::unreadable(format!(
-                "not a readable xls workbook: sheet '{name}' points outside the workbook stream"
-            )));
-        }
-        let mut values = BBox::default();
-        let mut formulas = BBox::default();
-        let mut reserve: u64 = 0;
-        let mut seen_bof = false;
-        let mut depth = 0usize;
-        for r in records(stream, *pos) {
-            if depth > 0 {
-                match r.typ {
-                    0x0809 => depth += 1,
-                    0x000A => depth -= 1,
-                    _ => (),
+    Ok(sheet)
+}
+
+impl SheetScan {
+    fn record(&mut self, typ: u16, d: &[u8], name: &str) -> Result<(), OpenError> {
+        match typ {
+            0x0200 => self.reserve = self.reserve.max(dimensions(d, name)?),
+            // NUMBER, LABEL, RSTRING, BOOLERR, RK, LABELSST, STRING-less cells: row, col.
+            0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD => self.values.add(u16_at(d, 0), u16_at(d, 2)),
+            0x00BD if d.len() >= 6 => {
+                // MULRK: one cell per 6 bytes, from colFirst.
+                let (row, first_col) = (u16_at(d, 0), u16_at(d, 2));
+                let n = ((d.len() - 6) / 6) as u32;
+                if n > 0 {
+                    self.values.add(row, first_col);
+                    self.values.add(row, first_col + n - 1);
+                    self.values.count += n.saturating_sub(2) as u64;
                 }
-                continue;
             }
-            let d = r.data;
-            match r.typ {
-                0x0809 => {
-                    if seen_bof {
-                        depth += 1;
-                    } else {
-                        seen_bof = true;
-                    }
-                }
-                0x0200 => {
-                    // DIMENSIONS, decoded the way calamine decodes it.
-                    let (rf, rl, mut cf, cl) = match d.len() {
-                        10 => (u16_at(d, 0), u16_at(d, 2), u16_at(d, 4), u16_at(d, 6)),
-                        14 | 16 => (u32_at(d, 0), u32_at(d, 4), u16_at(d, 8), u16_at(d, 10)),
-                        _ => continue, // calamine reports a damaged record
-                    };
-                    if cf > 0xFF || cl < cf {
-                        cf = 0;
-                    }
-                    let (start, end) =
-                        if rl >= 1 && cl >= 1 { ((rf, cf), (rl - 1, cl - 1)) } else { ((rf, cf), (rf, cf)) };
-                    if end.0 < start.0 {
-                        return Err(OpenError::unreadable(format!(
-                            "not a readable xls workbook: sheet '{name}' has a damaged DIMENSIONS record"
-                        )));
-                    }
-                    let rows = (end.0 - start.0) as u64 + 1;
-                    let cols = (end.1 - start.1) as u64 + 1;
-                    reserve = reserve.max(rows * cols);
-                }
-                // NUMBER, LABEL, RSTRING, BOOLERR, RK, LABELSST, STRING-less cells: row, col.
-                0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD => {
-                    values.add(u16_at(d, 0), u16_at(d, 2));
-                }
-                0x00BD if d.len() >= 6 => {
-                    // MULRK: one cell per 6 bytes, from colFirst.
-                    let row = u16_at(d, 0);
-                    let first_col = u16_at(d, 2);
-                    let n = ((d.len() - 6) / 6) as u32;
-                    if n > 0 {
-                        values.add(row, first_col);
-                        values.add(row, first_col + n - 1);
-                        values.count += n.saturating_sub(2) as u64;
-                    }
-                }
-                0x0006 => {
-                    let (row, col) = (u16_at(d, 0), u16_at(d, 2));
-                    values.add(row, col);
-                    formulas.add(row, col);
-                }
-                0x000A => break,
-                _ => (),
+            0x0006 => {
+                let (row, col) = (u16_at(d, 0), u16_at(d, 2));
+                self.values.add(row, col);
+                self.formulas.add(row, col);
             }
+            _ => (),
         }
+        Ok(())
+    }
+
+    /// Adds this sheet to the running total of dense cells, or refuses the workbook when this
+    /// sheet or the total goes beyond the limits.
+    fn within(&self, name: &str, limits: Limits, dense_so_far: u64) -> Result<u64, OpenError> {
         let max_cells = limits.max_cells_per_sheet as u64;
-        if values.count > max_cells || formulas.count > max_cells {
+        if self.values.count > max_cells || self.formulas.count > max_cells {
             return Err(OpenError::TooLarge(format!("sheet '{name}' has more than {max_cells} filled cells")));
         }
-        let (va, fa) = (values.area(), formulas.area());
+        let (va, fa) = (self.values.area(), self.formulas.area());
         // The largest single allocation: the reserve from DIMENSIONS or the dense range.
-        let biggest = reserve.max(va).max(fa);
-        dense_total = dense_total.saturating_add(va).saturating_add(fa);
-        if biggest > limits.max_dense_cells || dense_total > limits.max_dense_cells {
-            let extent = if va >= fa { values.extent() } else { formulas.extent() };
-            return Err(OpenError::TooLarge(format!(
-                "the .xls workbook is too large to read safely: sheet '{name}' spans {}{} ({} cells; the limit for all sheets together is {}, about {} MiB); \
-                 delete stray values far from the tables, or save the workbook as .xlsx",
-                if extent.is_empty() { "its declared dimensions".to_string() } else { extent },
-                if reserve > va.max(fa) { " by its declared dimensions" } else { "" },
-                biggest.max(va + fa),
-                limits.max_dense_cells,
-                (limits.max_dense_cells * DENSE_CELL_BYTES) >> 20,
-            )));
+        let biggest = self.reserve.max(va).max(fa);
+        let total = dense_so_far.saturating_add(va).saturating_add(fa);
+        if biggest <= limits.max_dense_cells && total <= limits.max_dense_cells {
+            return Ok(total);
         }
+        let extent = if va >= fa { self.values.extent() } else { self.formulas.extent() };
+        Err(OpenError::TooLarge(format!(
+            "the .xls workbook is too large to read safely: sheet '{name}' spans {}{} ({} cells; the limit for all sheets together is {}, about {} MiB); \
+             delete stray values far from the tables, or save the workbook as .xlsx",
+            if extent.is_empty() { "its declared dimensions".to_string() } else { extent },
+            if self.reserve > va.max(fa) { " by its declared dimensions" } else { "" },
+            biggest.max(va + fa),
+            limits.max_dense_cells,
+            (limits.max_dense_cells * DENSE_CELL_BYTES) >> 20,
+        )))
     }
-    Ok(dense_total)
+}
+
+/// The cells a DIMENSIONS record makes calamine reserve, decoded the way calamine decodes it
+/// (0 for a record calamine reports as damaged).
+fn dimensions(d: &[u8], name: &str) -> Result<u64, OpenError> {
+    let (rf, rl, mut cf, cl) = match d.len() {
+        10 => (u16_at(d, 0), u16_at(d, 2), u16_at(d, 4), u16_at(d, 6)),
+        14 | 16 => (u32_at(d, 0), u32_at(d, 4), u16_at(d, 8), u16_at(d, 10)),
+        _ => return Ok(0),
+    };
+    if cf > 0xFF || cl < cf {
+        cf = 0;
+    }
+    let (start, end) = if rl >= 1 && cl >= 1 { ((rf, cf), (rl - 1, cl - 1)) } else { ((rf, cf), (rf, cf)) };
+    if end.0 < start.0 {
+        return Err(OpenError::unreadable(format!(
+            "not a readable xls workbook: sheet '{name}' has a damaged DIMENSIONS record"
+        )));
+    }
+    // With `cl == cf` calamine's column count wraps to zero in a release build: no reserve.
+    let cols = end.1.wrapping_sub(start.1).wrapping_add(1) as u64;
+    Ok((end.0 - start.0) as u64 * cols + cols)
 }
