@@ -1,25 +1,46 @@
-//! Outputs read back by real BI clients: pyarrow and DuckDB (installed by `.ci/run`).
+//! Outputs read back by real clients: pyarrow, DuckDB and Frictionless (installed by `make venv`).
 
-use crate::support::{fixtures, project_root, published, run_on};
+use crate::support::{families, fixtures, project_root, published, reference, run_on};
+use std::path::Path;
 use std::process::Command;
+
+/// Runs a script of `tests/clients/` with the test venv's Python; its stdout.
+fn client(script: &str, args: &[&Path]) -> String {
+    let python = std::env::var("BCF_PYTHON").unwrap_or_else(|_| "python3".into());
+    let result = Command::new(&python)
+        .arg(project_root().join("tests/clients").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e} (set BCF_PYTHON; `make venv` installs the clients)"));
+    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+    assert!(result.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&result.stderr));
+    stdout
+}
 
 #[test]
 fn pyarrow_and_duckdb_read_types_and_hive_partitions() {
     let (out, _) = run_on(&fixtures().join("samples"));
-    let python = std::env::var("BCF_PYTHON").unwrap_or_else(|_| "python3".into());
-    let result = Command::new(&python)
-        .arg(project_root().join("tests/clients/check_outputs.py"))
-        .arg(published(out.path()))
-        .arg(fixtures().join("expected"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {python}: {e} (set BCF_PYTHON; `make venv` installs pyarrow and duckdb)")
-        });
-    assert!(
-        result.status.success(),
-        "client check failed:\n{}\n{}",
-        String::from_utf8_lossy(&result.stdout),
-        String::from_utf8_lossy(&result.stderr)
-    );
-    assert!(String::from_utf8_lossy(&result.stdout).contains("clients OK"));
+    let stdout = client("check_outputs.py", &[&published(out.path()), &fixtures().join("expected")]);
+    assert!(stdout.contains("clients OK"));
+}
+
+#[test]
+fn frictionless_validates_the_package_of_the_samples() {
+    let (out, _) = run_on(&fixtures().join("samples"));
+    assert!(client("check_package.py", &[&published(out.path())]).contains("package OK"));
+}
+
+/// A national corpus of every family, plus a file whose name a spreadsheet would run as a
+/// formula (it lands in `feedback/unmatched.csv`): the package validates, every row.
+#[test]
+fn frictionless_validates_the_package_of_a_national_corpus_with_feedback() {
+    let input = tempfile::tempdir().unwrap();
+    let (schemas, areas) = reference();
+    bcf_fixtures::national_corpus(input.path(), 7, schemas, areas, &families()).unwrap();
+    std::fs::write(input.path().join("=cmd|' -C calc'!A0.xlsx"), b"not a workbook").unwrap();
+    let (out, t) = run_on(input.path());
+    assert!(t.findings.iter().any(|f| f.source_file.starts_with("=cmd")), "the planted file has a finding");
+    let dir = published(out.path());
+    assert!(dir.join("feedback/unmatched.csv").is_file());
+    assert!(client("check_package.py", &[&dir]).contains("package OK"));
 }

@@ -143,29 +143,43 @@ fn datapackage_describes_every_output_file_and_column() {
     let pkg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("datapackage.json")).unwrap()).unwrap();
     let resources = pkg["resources"].as_array().unwrap();
-    assert_eq!(resources.len(), 6);
-    for r in resources {
-        let paths: Vec<String> = match &r["path"] {
-            serde_json::Value::String(p) => vec![p.clone()],
-            serde_json::Value::Array(a) => a.iter().map(|p| p.as_str().unwrap().to_string()).collect(),
-            other => panic!("{other}"),
-        };
-        let fields: Vec<&str> =
-            r["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-        for p in paths {
-            let file = std::fs::File::open(dir.join(&p)).unwrap();
-            let schema =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().clone();
-            let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-            let mut cols: Vec<&str> = names.iter().map(String::as_str).collect();
-            if p.contains("financial_year=") {
-                cols.push("financial_year");
-            }
-            cols.sort();
-            let mut want = fields.clone();
-            want.sort();
-            assert_eq!(cols, want, "{p}");
-        }
+    let described: Vec<&str> = resources.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    let on_disk: Vec<String> =
+        crate::support::fs::files(&dir).iter().map(|p| crate::support::fs::rel(&dir, p)).collect();
+    let mut want: Vec<&str> = on_disk.iter().map(String::as_str).filter(|p| *p != "datapackage.json").collect();
+    let mut got = described.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "one resource per published file");
+    for r in resources.iter().filter(|r| r["format"] == "parquet") {
+        let p = r["path"].as_str().unwrap();
+        let file = std::fs::File::open(dir.join(p)).unwrap();
+        let schema =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().schema().clone();
+        let in_file: Vec<(String, String)> =
+            schema.fields().iter().map(|f| (f.name().clone(), arrow_name(f.data_type()))).collect();
+        let declared: Vec<(String, String)> = r["schema"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap().to_string(), f["arrowType"].as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(declared, in_file, "{p}: the file's columns and types, in order");
+    }
+}
+
+/// An Arrow type as `datapackage.json`'s `arrowType` names it.
+fn arrow_name(t: &arrow_schema::DataType) -> String {
+    use arrow_schema::DataType::*;
+    match t {
+        Utf8 => "utf8".into(),
+        Int32 => "int32".into(),
+        Int64 => "int64".into(),
+        Float64 => "float64".into(),
+        Date32 => "date32".into(),
+        Decimal128(p, s) => format!("decimal128({p},{s})"),
+        List(item) => format!("list<{}>", arrow_name(item.data_type())),
+        other => format!("{other:?}"),
     }
 }
 

@@ -326,3 +326,58 @@ fn a_damaged_journal_says_how_to_recover() {
     std::fs::remove_file(out.path().join(".bcf/publish.json")).unwrap();
     ok(&["run", "--input", i.to_str().unwrap(), "--out", o]);
 }
+
+/// A BI tool reading `OUT/current` while publishes run: each time it resolves `current` once
+/// and reads the national totals and the lines beneath it, it gets one publish's files, whole.
+#[test]
+fn a_reader_during_publishes_sees_one_publish_whole() {
+    let all = samples_copy(|_| true);
+    let some = samples_copy(|r| r.starts_with("2020-21") || r.starts_with("2023-25") || r.starts_with("allocations"));
+    let consistent = |tree: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
+        tree.iter()
+            .filter(|(k, _)| *k == "national_totals.parquet" || k.starts_with("lines/"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let (want_all, want_some) = (consistent(&clean(all.path())), consistent(&clean(some.path())));
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap().to_string();
+    ok(&["run", "--input", all.path().to_str().unwrap(), "--out", &o]);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (done, current) = (done.clone(), out.path().join("current"));
+        std::thread::spawn(move || {
+            let (mut whole, mut gone) = (0, 0);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(snapshot) = std::fs::canonicalize(&current) else { continue };
+                // A snapshot pruned while it was read (`--keep`) is gone, never mixed: its listing
+                // afterwards no longer matches what was read.
+                let read = std::panic::catch_unwind(|| {
+                    let tree = fs::tree_bytes(&snapshot);
+                    let listed: Vec<String> = fs::files(&snapshot).iter().map(|p| fs::rel(&snapshot, p)).collect();
+                    (tree, listed)
+                });
+                let (tree, listed) = read.unwrap_or_default();
+                if tree.is_empty() || !tree.keys().eq(listed.iter()) {
+                    gone += 1;
+                    continue;
+                }
+                let seen = consistent(&tree);
+                assert!(
+                    seen == want_all || seen == want_some,
+                    "{}: totals and lines of one publish",
+                    snapshot.display()
+                );
+                whole += 1;
+            }
+            (whole, gone)
+        })
+    };
+    for k in 0..6 {
+        let input = if k % 2 == 0 { some.path() } else { all.path() };
+        ok(&["run", "--input", input.to_str().unwrap(), "--out", &o, "--keep", "2"]);
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (whole, _gone) = reader.join().expect("the reader never saw a mixed publish");
+    assert!(whole > 0, "the reader read while publishes ran");
+}

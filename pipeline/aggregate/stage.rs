@@ -31,7 +31,7 @@ pub fn stage(
     tables.national = super::national_totals(tables, schemas, areas, baseline);
     let staging = store.layout().staging();
     let feedback_files =
-        write_outputs(&staging, tables, areas).map_err(RunError::io("write the outputs in", &staging))?;
+        write_outputs(&staging, tables, (schemas, areas)).map_err(RunError::io("write the outputs in", &staging))?;
     state.stages.push(Stage::Aggregate);
     json::save(&store.staging_state_path(), &state, Durability::Synced)?;
     Ok(counts(&[("national_rows", tables.national.len()), ("feedback_files", feedback_files)]))
@@ -43,15 +43,18 @@ pub fn complete(store: &Store, validation: &str) -> bool {
 }
 
 /// The national totals, reports, feedback files and data package; how many feedback files.
-fn write_outputs(dir: &Path, t: &Tables, areas: &Areas) -> io::Result<usize> {
+fn write_outputs(dir: &Path, t: &Tables, reference: (&SchemaSet, &Areas)) -> io::Result<usize> {
+    let (schemas, areas) = reference;
+    let provenance = parquet::Provenance::of(schemas);
     let feedback = feedback::by_area(t);
     crate::parallel::all(vec![
         Box::new(|| std::fs::write(dir.join("report.html"), html::page(t, areas))),
         Box::new(|| std::fs::write(dir.join("report.md"), markdown::markdown(t))),
         Box::new(|| write_feedback(&dir.join("feedback"), &feedback)),
-        Box::new(|| parquet::write_table(&tables::NATIONAL, dir, &t.national)),
+        Box::new(|| parquet::write_table(&tables::NATIONAL, dir, &t.national, &provenance)),
     ])?;
-    std::fs::write(dir.join("datapackage.json"), datapackage::package(&described(dir, t)))?;
+    let feedback_files: Vec<String> = feedback.iter().map(|f| format!("feedback/{}", f.file_name)).collect();
+    std::fs::write(dir.join("datapackage.json"), datapackage::package(dir, &described(dir, t), &feedback_files)?)?;
     Ok(feedback.len())
 }
 
@@ -60,7 +63,7 @@ fn write_feedback(folder: &Path, feedback: &[feedback::AreaFeedback<'_>]) -> io:
         return Ok(());
     }
     std::fs::create_dir_all(folder)?;
-    feedback.iter().try_for_each(|area| std::fs::write(folder.join(&area.file_name), area.csv()))
+    feedback.iter().try_for_each(|area| std::fs::write(folder.join(&area.file_name), area.csv()?))
 }
 
 /// Every table, with the files written for it (relative to `dir`).

@@ -31,14 +31,14 @@ pub fn tables_of(inputs: &[InputFile], validated: Vec<Validated>, schemas: &Sche
 }
 
 /// Writes the per-file tables into a fresh staging folder.
-pub fn stage(store: &Store, tables: &Tables, validation: &str) -> Result<Counts, RunError> {
+pub fn stage(store: &Store, tables: &Tables, validation: &str, schemas: &SchemaSet) -> Result<Counts, RunError> {
     let staging = store.layout().staging();
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(RunError::io("clear the staging folder", &staging))?;
     }
     std::fs::create_dir_all(&staging).map_err(RunError::io("create", &staging))?;
     let write_err = RunError::io("write the outputs in", &staging);
-    write_data(&staging, tables).map_err(write_err)?;
+    write_data(&staging, tables, &parquet::Provenance::of(schemas)).map_err(write_err)?;
     crate::store::checkpoint("during-normalise");
     let state = StagingState { validation: validation.to_string(), stages: vec![Stage::Normalise] };
     json::save(&store.staging_state_path(), &state, Durability::Synced)?;
@@ -52,13 +52,13 @@ pub fn stage(store: &Store, tables: &Tables, validation: &str) -> Result<Counts,
 }
 
 /// The tables are independent: each is written by the next free thread.
-fn write_data(dir: &std::path::Path, t: &Tables) -> std::io::Result<()> {
+fn write_data(dir: &std::path::Path, t: &Tables, p: &parquet::Provenance) -> std::io::Result<()> {
     crate::parallel::all(vec![
-        Box::new(|| parquet::write_table(&tables::LINES, dir, &t.lines)),
-        Box::new(|| parquet::write_table(&tables::SCHEMES, dir, &t.schemes)),
-        Box::new(|| parquet::write_table(&tables::SUBMISSIONS, dir, &t.submissions)),
-        Box::new(|| parquet::write_table(&tables::FINDINGS, dir, &t.findings)),
-        Box::new(|| parquet::write_table(&tables::COVERAGE, dir, &t.coverage)),
+        Box::new(|| parquet::write_table(&tables::LINES, dir, &t.lines, p)),
+        Box::new(|| parquet::write_table(&tables::SCHEMES, dir, &t.schemes, p)),
+        Box::new(|| parquet::write_table(&tables::SUBMISSIONS, dir, &t.submissions, p)),
+        Box::new(|| parquet::write_table(&tables::FINDINGS, dir, &t.findings, p)),
+        Box::new(|| parquet::write_table(&tables::COVERAGE, dir, &t.coverage, p)),
     ])
 }
 

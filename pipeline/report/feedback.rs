@@ -4,6 +4,7 @@
 
 use crate::tables::{FindingRow, SubmissionRow, Tables};
 use std::collections::{BTreeMap, HashMap};
+use std::io;
 
 /// One area's feedback file: its name, and the findings it lists with their submissions.
 pub struct AreaFeedback<'a> {
@@ -12,11 +13,25 @@ pub struct AreaFeedback<'a> {
 }
 
 impl AreaFeedback<'_> {
-    /// The file's CSV text, written from the rows as they are.
-    pub fn csv(&self) -> String {
-        csv_text(&self.rows)
+    /// The file's bytes: a UTF-8 byte-order mark (so Excel reads `£` as `£`), then the CSV.
+    pub fn csv(&self) -> io::Result<Vec<u8>> {
+        csv_bytes(&self.rows)
     }
 }
+
+/// The feedback CSV's columns, in order, with what each means.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("area_code", "ONS code of the HWB, empty when the file's area is unknown"),
+    ("area_name", "HWB name"),
+    ("source_file", "The file the finding is about, relative to the input root"),
+    ("status", "The file's status: accepted, accepted_with_warnings, rejected or skipped"),
+    ("severity", "error or warning"),
+    ("rule", "Validation rule id (catalogue §5)"),
+    ("sheet", "Sheet of the finding, if any"),
+    ("cell", "Cell of the finding, if any"),
+    ("found", "What was found"),
+    ("what_to_do", "What the area should do about it"),
+];
 
 /// The feedback files of the areas with findings, sorted by file name. Their texts are made
 /// by whoever writes them, so areas can be written side by side with the other outputs.
@@ -38,22 +53,22 @@ fn text(field: Option<&str>) -> &str {
     field.unwrap_or_default()
 }
 
-fn csv_text(rows: &[(&FindingRow, Option<&SubmissionRow>)]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(256 * (rows.len() + 1)));
-    let _ = w.write_record([
-        "area_code",
-        "area_name",
-        "source_file",
-        "status",
-        "severity",
-        "rule",
-        "sheet",
-        "cell",
-        "found",
-        "what_to_do",
-    ]);
+/// A cell that a spreadsheet would read as a formula (OWASP's CSV injection: `=`, `+`, `-`,
+/// `@`, tab, carriage return) is prefixed with `'`, which Excel and LibreOffice show as text.
+fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+fn csv_bytes(rows: &[(&FindingRow, Option<&SubmissionRow>)]) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(256 * (rows.len() + 1));
+    buf.extend_from_slice("\u{feff}".as_bytes());
+    let mut w = csv::Writer::from_writer(buf);
+    w.write_record(COLUMNS.iter().map(|(name, _)| name))?;
     for (f, sub) in rows {
-        let _ = w.write_record([
+        let record = [
             text(sub.and_then(|s| s.area_code.as_deref())),
             text(sub.and_then(|s| s.area_name.as_deref())),
             &f.source_file,
@@ -64,9 +79,8 @@ fn csv_text(rows: &[(&FindingRow, Option<&SubmissionRow>)]) -> String {
             text(f.cell.as_deref()),
             &f.message,
             f.rule.def().advice,
-        ]);
+        ];
+        w.write_record(record.iter().map(|c| neutral(c).into_owned()))?;
     }
-    // Every field is a `str`, so the bytes are UTF-8: the conversion copies nothing.
-    let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    w.into_inner().map_err(|e| e.into_error())
 }

@@ -113,7 +113,7 @@ impl Session<'_> {
             Stage::Validate => self.validate(scope),
             Stage::Normalise => {
                 let (tables, digest) = self.handoff.tables(self.store, self.schemas, self.areas, "normalise")?;
-                let counts = crate::normalise::stage::stage(self.store, tables, &digest)?;
+                let counts = crate::normalise::stage::stage(self.store, tables, &digest, self.schemas)?;
                 Ok(counts)
             }
             Stage::Aggregate => {

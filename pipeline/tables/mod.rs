@@ -223,7 +223,7 @@ const fn col<R>(
     Column { name, kind, nullable, doc, get }
 }
 
-use Kind::{Float64, Int32, Int64, Money, Utf8, Utf8List};
+use Kind::{Date32, Float64, Int32, Int64, Money, Utf8, Utf8List};
 
 pub static SUBMISSIONS: TableDef<SubmissionRow> = TableDef {
     name: "submissions",
@@ -250,9 +250,7 @@ pub static SUBMISSIONS: TableDef<SubmissionRow> = TableDef {
         ),
         col("error_count", Int32, false, "Findings of severity error", |r| Cell::I32(r.error_count)),
         col("warning_count", Int32, false, "Findings of severity warning", |r| Cell::I32(r.warning_count)),
-        col("submission_date", Utf8, true, "Cover submission date, ISO yyyy-mm-dd", |r| {
-            Cell::OptDate(r.submission_date)
-        }),
+        col("submission_date", Date32, true, "Cover submission date", |r| Cell::OptDate(r.submission_date)),
     ],
 };
 
@@ -384,7 +382,7 @@ pub static COVERAGE: TableDef<CoverageRow> = TableDef {
             Cell::OptStr(r.source_file.as_deref())
         }),
         col("template_id", Utf8, true, "That file's template family", |r| Cell::OptStr(r.template_id.as_deref())),
-        col("submission_date", Utf8, true, "That file's submission date, ISO yyyy-mm-dd", |r| Cell::OptDate(r.submission_date)),
+        col("submission_date", Date32, true, "That file's submission date", |r| Cell::OptDate(r.submission_date)),
         col("replaced_files", Utf8List, false, "Files of the area covering this year and basis that it replaced (superseded, or overlapped by another template)", |r| {
             Cell::StrList(&r.replaced_files)
         }),

@@ -19,8 +19,33 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Bumped when a table's columns change.
-pub const SCHEMA_VERSION: &str = "1";
+/// Bumped when a table's columns change (2: `submission_date` became a `date32`).
+pub const SCHEMA_VERSION: &str = "2";
+
+/// The writer as Parquet readers expect to see it: `<app> version <x> (build <y>)`.
+pub const CREATED_BY: &str = concat!("bcf version ", env!("CARGO_PKG_VERSION"), " (build ", env!("BCF_BUILD"), ")");
+
+/// What every file says of where it came from, beside `bcf.table`: the schema version and the
+/// SHA-256 of each template schema file the run read (a JSON object by relative path).
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    template_schemas: String,
+}
+
+impl Provenance {
+    pub fn of(schemas: &crate::schema::SchemaSet) -> Provenance {
+        Provenance { template_schemas: serde_json::to_string(&schemas.file_hashes).unwrap_or_default() }
+    }
+
+    /// The key-value pairs, in a fixed order.
+    fn metadata(&self, table: &str) -> Vec<(String, String)> {
+        vec![
+            ("bcf.table".to_string(), table.to_string()),
+            ("bcf.schema_version".to_string(), SCHEMA_VERSION.to_string()),
+            ("bcf.template_schemas".to_string(), self.template_schemas.clone()),
+        ]
+    }
+}
 
 fn data_type(kind: Kind) -> DataType {
     match kind {
@@ -119,35 +144,37 @@ fn money_array<'a>(name: &str, cells: impl Iterator<Item = Cell<'a>>) -> io::Res
     Ok(Arc::new(arr))
 }
 
-/// The table's rows as one batch with its declared schema.
-pub fn batch<R>(def: &TableDef<R>, rows: &[&R]) -> io::Result<RecordBatch> {
+/// The table's rows as one batch with its declared schema, whose metadata (in the Arrow
+/// schema that Parquet readers show, as well as the file footer) says what it is.
+pub fn batch<R>(def: &TableDef<R>, rows: &[&R], provenance: &Provenance) -> io::Result<RecordBatch> {
     let fields: Vec<Field> = def.columns.iter().map(|c| Field::new(c.name, data_type(c.kind), c.nullable)).collect();
     let arrays = def.columns.iter().map(|c| array(c, rows)).collect::<io::Result<Vec<_>>>()?;
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(io::Error::other)
+    let metadata: std::collections::HashMap<String, String> = provenance.metadata(def.name).into_iter().collect();
+    RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, metadata)), arrays).map_err(io::Error::other)
 }
 
-fn properties(table: &str) -> WriterProperties {
+fn properties(table: &str, provenance: &Provenance) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_dictionary_enabled(true)
         // Amounts are nearly all distinct: a dictionary would only cost the hashing.
         .set_column_dictionary_enabled(ColumnPath::from("amount_gbp"), false)
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_created_by(format!("bcf {}", env!("CARGO_PKG_VERSION")))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new("bcf.table".to_string(), table.to_string()),
-            KeyValue::new("bcf.schema_version".to_string(), SCHEMA_VERSION.to_string()),
-        ]))
+        .set_created_by(CREATED_BY.to_string())
+        .set_key_value_metadata(Some(
+            provenance.metadata(table).into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
+        ))
         .build()
 }
 
 /// Writes a batch to `path` (a new file in the staging folder, which no reader sees).
-pub fn write_batch(path: &Path, table: &str, batch: &RecordBatch) -> io::Result<()> {
+pub fn write_batch(path: &Path, table: &str, batch: &RecordBatch, provenance: &Provenance) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let file = io::BufWriter::new(File::create(path)?);
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties(table))).map_err(io::Error::other)?;
+    let mut writer =
+        ArrowWriter::try_new(file, batch.schema(), Some(properties(table, provenance))).map_err(io::Error::other)?;
     writer.write(batch).map_err(io::Error::other)?;
     writer.into_inner().map_err(io::Error::other)?.flush()
 }
@@ -171,7 +198,9 @@ pub fn files<'a, R>(def: &TableDef<R>, dir: &Path, rows: &'a [R]) -> Vec<(PathBu
 }
 
 /// Writes one table under `dir`.
-pub fn write_table<R: Sync>(def: &TableDef<R>, dir: &Path, rows: &[R]) -> io::Result<()> {
+pub fn write_table<R: Sync>(def: &TableDef<R>, dir: &Path, rows: &[R], provenance: &Provenance) -> io::Result<()> {
     use rayon::prelude::*;
-    files(def, dir, rows).into_par_iter().try_for_each(|(path, rows)| write_batch(&path, def.name, &batch(def, &rows)?))
+    files(def, dir, rows)
+        .into_par_iter()
+        .try_for_each(|(path, rows)| write_batch(&path, def.name, &batch(def, &rows, provenance)?, provenance))
 }

@@ -27,10 +27,18 @@ want = {
 for name, typ in want.items():
     assert nt.schema.field(name).type == typ, (name, nt.schema.field(name).type)
 
+# Dates are dates (schema version 2), in the register and in the file list.
+for name in ("submissions", "coverage"):
+    assert pq.read_schema(out / f"{name}.parquet").field("submission_date").type == pa.date32(), name
+
 # lines: Hive partitions discovered by pyarrow, amounts decimal.
 lines = ds.dataset(out / "lines", format="parquet", partitioning="hive").to_table()
 assert lines.schema.field("amount_gbp").type == money
-assert "financial_year" in lines.schema.names
+# The partition column's type is the client's choice, as the README says: pyarrow's dataset
+# API gives a string, pq.read_table a dictionary of strings, DuckDB a VARCHAR.
+assert lines.schema.field("financial_year").type == pa.string()
+assert pq.read_table(out / "lines").schema.field("financial_year").type == pa.dictionary(pa.int32(), pa.string())
+assert duckdb.sql(f"select distinct typeof(financial_year) from read_parquet('{out}/lines/**/*.parquet', hive_partitioning=true)").fetchall() == [("VARCHAR",)]
 years = sorted(set(lines.column("financial_year").to_pylist()))
 with open(expected / "lines_by_source.csv") as f:
     expected_years = sorted({r["financial_year"] for r in csv.DictReader(f)})
