@@ -23,6 +23,8 @@ src="${TMPDIR:-/tmp}/bcf-compare/src-${sha:0:12}"
 rm -rf "$WORK/inputs" "$WORK/runs"
 mkdir -p "$WORK/inputs" "$WORK/runs"
 [[ -d "$src" ]] || git worktree add --detach --force "$src" "$sha" >/dev/null
+# One build id for both, so Parquet's created_by does not differ just because the commits do.
+export BCF_BUILD=compare
 cargo build --release --quiet --bin bcf
 cargo build --release --quiet -p bcf-fixtures
 CARGO_TARGET_DIR="$src/target" cargo build --release --quiet --bin bcf --manifest-path "$src/Cargo.toml"
