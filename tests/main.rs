@@ -14,3 +14,4 @@ mod rules;
 mod safety;
 mod samples;
 mod schemas;
+mod supply;

@@ -39,7 +39,24 @@ fn report_numbers_equal_national_totals_parquet() {
     assert!(html.contains("£222,581,396.18"));
     assert!(html.contains("<svg"), "a chart");
     assert!(html.contains("4 of 151"), "coverage against expected");
-    assert!(html.contains("Missing (147)"), "missing areas are named");
+    // The coverage grid is the register: its counts and marks are coverage.parquet's.
+    let coverage = read_parquet(&published(out.path()).join("coverage.parquet"));
+    for r in &rows {
+        let n = |status: &str| {
+            coverage
+                .iter()
+                .filter(|c| {
+                    c["financial_year"] == r["financial_year"] && c["basis"] == r["basis"] && c["status"] == status
+                })
+                .count()
+        };
+        let counts = format!("<th class=\"mark\">{} / {} / {}</th>", n("included"), n("rejected"), n("missing"));
+        assert!(html.contains(&counts), "{counts} for {} {}", r["financial_year"], r["basis"]);
+    }
+    for (status, mark) in [("included", "✓"), ("rejected", "✗"), ("missing", "·")] {
+        let cells = html.matches(&format!("<td class=\"mark {status}\">{mark}</td>")).count();
+        assert_eq!(cells, coverage.iter().filter(|c| c["status"] == status).count(), "{status} cells");
+    }
     assert!(html.contains("York") && html.contains("Wakefield"));
 }
 

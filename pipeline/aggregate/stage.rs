@@ -31,7 +31,7 @@ pub fn stage(
     tables.national = super::national_totals(tables, schemas, areas, baseline);
     let staging = store.layout().staging();
     let feedback_files =
-        write_outputs(&staging, tables, (schemas, areas)).map_err(RunError::io("write the outputs in", &staging))?;
+        write_outputs(&staging, tables, schemas).map_err(RunError::io("write the outputs in", &staging))?;
     state.stages.push(Stage::Aggregate);
     json::save(&store.staging_state_path(), &state, Durability::Synced)?;
     Ok(counts(&[("national_rows", tables.national.len()), ("feedback_files", feedback_files)]))
@@ -43,12 +43,11 @@ pub fn complete(store: &Store, validation: &str) -> bool {
 }
 
 /// The national totals, reports, feedback files and data package; how many feedback files.
-fn write_outputs(dir: &Path, t: &Tables, reference: (&SchemaSet, &Areas)) -> io::Result<usize> {
-    let (schemas, areas) = reference;
+fn write_outputs(dir: &Path, t: &Tables, schemas: &SchemaSet) -> io::Result<usize> {
     let provenance = parquet::Provenance::of(schemas);
     let feedback = feedback::by_area(t);
     crate::parallel::all(vec![
-        Box::new(|| std::fs::write(dir.join("report.html"), html::page(t, areas))),
+        Box::new(|| std::fs::write(dir.join("report.html"), html::page(t))),
         Box::new(|| std::fs::write(dir.join("report.md"), markdown::markdown(t))),
         Box::new(|| write_feedback(&dir.join("feedback"), &feedback)),
         Box::new(|| parquet::write_table(&tables::NATIONAL, dir, &t.national, &provenance)),

@@ -35,14 +35,19 @@ impl fmt::Display for Html<'_> {
     }
 }
 
-/// Text for a Markdown table cell or list item: pipes escaped, line breaks as spaces.
+/// Text for a Markdown table cell or list item: pipes escaped, line breaks (which could start
+/// a heading) as spaces, and `<`, `>`, `&` as entities, so a renderer that passes HTML through
+/// (CommonMark with HTML on) shows the text instead of running it.
 pub struct Markdown<'a>(pub &'a str);
 
 impl fmt::Display for Markdown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_replacing(f, self.0, |b| match b {
             b'|' => Some("\\|"),
-            b'\n' => Some(" "),
+            b'\n' | b'\r' => Some(" "),
+            b'<' => Some("&lt;"),
+            b'>' => Some("&gt;"),
+            b'&' => Some("&amp;"),
             _ => None,
         })
     }
@@ -69,7 +74,16 @@ mod tests {
 
     #[test]
     fn markdown_escapes() {
-        let cases = [("", ""), ("a|b", "a\\|b"), ("|\n|", "\\| \\|"), ("line one\nline two", "line one line two")];
+        let cases = [
+            ("", ""),
+            ("a|b", "a\\|b"),
+            ("|\n|", "\\| \\|"),
+            ("line one\nline two", "line one line two"),
+            ("Kent\r# Heading", "Kent # Heading"),
+            ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+            ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+            ("A & B", "A &amp; B"),
+        ];
         for (raw, want) in cases {
             assert_eq!(Markdown(raw).to_string(), want, "{raw:?}");
         }

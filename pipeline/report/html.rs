@@ -5,11 +5,10 @@
 //! value, so checks can compare the page with `national_totals.parquet`.
 
 use super::escape::Html;
-use crate::model::{Pence, Status};
-use crate::reference::Areas;
+use crate::model::{Basis, FinancialYear, Pence};
 use crate::tables::{NationalColumn, NationalRow, Tables};
 use crate::validate::submissions::CoverStatus;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 fn escape(s: &str) -> Html<'_> {
@@ -31,13 +30,15 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 .status-rejected { color: var(--bad); font-weight: 600; } .sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); font-weight: 600; }
 .chart { width: 100%; max-width: 900px; height: auto; }
 .legend span { display: inline-block; margin-right: 1.25rem; } .swatch { display: inline-block; width: .9rem; height: .9rem; vertical-align: -2px; margin-right: .3rem; }
-ul.names { columns: 4 14rem; padding-left: 1.1rem; font-size: .9rem; color: var(--muted); }
+table.grid { width: auto; font-size: .85em; } table.grid td, table.grid th { padding: .1rem .45rem; }
+td.mark, th.mark { text-align: center; } td.included { color: #1f7a3a; } td.rejected { color: var(--bad); font-weight: 700; } td.missing { color: var(--muted); }
+span.code { color: var(--muted); font-size: .85em; }
 code { font-size: .9em; }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } h2 { break-after: avoid; } tr, .area { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
 "#;
 
 /// The report page.
-pub fn page(t: &Tables, areas: &Areas) -> String {
+pub fn page(t: &Tables) -> String {
     // About 250 bytes a finding or file, and 8 kB besides: one allocation for most pages.
     let mut s = String::with_capacity(8192 + 256 * (t.findings.len() + t.submissions.len()));
     let _ = write!(
@@ -53,7 +54,7 @@ pub fn page(t: &Tables, areas: &Areas) -> String {
     );
     totals_table(&mut s, &t.national);
     chart(&mut s, &t.national);
-    coverage(&mut s, t, areas);
+    coverage(&mut s, t);
     files(&mut s, t);
     findings(&mut s, t);
     s.push_str("</body>\n</html>\n");
@@ -156,47 +157,45 @@ fn chart(s: &mut String, rows: &[NationalRow]) {
     );
 }
 
-fn coverage(s: &mut String, t: &Tables, areas: &Areas) {
+type Period = (FinancialYear, Basis);
+
+/// The submission register at a glance: one row per area, one column per year and basis,
+/// each cell included (✓), rejected (✗) or missing (·), all from `coverage.parquet`'s rows.
+fn coverage(s: &mut String, t: &Tables) {
     let _ = writeln!(s, "<h2 id=\"coverage\">Coverage</h2>");
-    let rejected: BTreeSet<(&str, &str)> = t
-        .submissions
-        .iter()
-        .filter(|s| s.status == Status::Rejected)
-        .filter_map(|s| Some((s.area_code.as_deref()?, s.area_name.as_deref()?)))
-        .collect();
-    for r in &t.national {
-        let included: BTreeSet<&str> = t
-            .coverage
-            .iter()
-            .filter(|c| c.financial_year == r.financial_year && c.basis == r.basis && c.status == CoverStatus::Included)
-            .map(|c| c.area_code.as_str())
-            .collect();
-        let missing: Vec<&str> = areas
-            .areas
-            .iter()
-            .filter(|a| a.exists_in(r.financial_year) && !included.contains(a.code.as_str()))
-            .map(|a| a.name.as_str())
-            .collect();
-        let _ = writeln!(
-            s,
-            "<h3>{} {}: {} of {} areas included</h3>",
-            r.financial_year, r.basis, r.areas_included, r.areas_expected
-        );
-        if !missing.is_empty() {
-            let _ = writeln!(s, "<p>Missing ({}):</p><ul class=\"names\">", missing.len());
-            for m in missing {
-                let _ = write!(s, "<li>{}</li>", escape(m));
-            }
-            let _ = writeln!(s, "</ul>");
+    let periods: Vec<Period> = t.national.iter().map(|r| (r.financial_year, r.basis)).collect();
+    let mut by_area: BTreeMap<(&str, &str), BTreeMap<Period, CoverStatus>> = BTreeMap::new();
+    for c in &t.coverage {
+        by_area.entry((&c.area_name, &c.area_code)).or_default().insert((c.financial_year, c.basis), c.status);
+    }
+    let count = |p: &Period, status: CoverStatus| {
+        t.coverage.iter().filter(|c| (c.financial_year, c.basis) == *p && c.status == status).count()
+    };
+    let _ = write!(s, "<table id=\"coverage-grid\" class=\"grid\"><thead><tr><th>Area</th>");
+    for (year, basis) in &periods {
+        let _ = write!(s, "<th class=\"mark\">{year}<br>{basis}</th>");
+    }
+    let _ = write!(s, "</tr><tr><th>included / rejected / missing</th>");
+    for p in &periods {
+        let (i, r, m) =
+            (count(p, CoverStatus::Included), count(p, CoverStatus::Rejected), count(p, CoverStatus::Missing));
+        let _ = write!(s, "<th class=\"mark\">{i} / {r} / {m}</th>");
+    }
+    let _ = writeln!(s, "</tr></thead><tbody>");
+    for ((name, code), cells) in &by_area {
+        let _ = write!(s, "<tr><td>{} <span class=\"code\">{}</span></td>", escape(name), escape(code));
+        for p in &periods {
+            let (mark, class) = match cells.get(p) {
+                Some(CoverStatus::Included) => ("✓", "included"),
+                Some(CoverStatus::Rejected) => ("✗", "rejected"),
+                Some(CoverStatus::Missing) => ("·", "missing"),
+                None => ("", "none"),
+            };
+            let _ = write!(s, "<td class=\"mark {class}\">{mark}</td>");
         }
+        let _ = writeln!(s, "</tr>");
     }
-    if !rejected.is_empty() {
-        let _ = writeln!(
-            s,
-            "<p>Areas with a rejected return: {}.</p>",
-            rejected.iter().map(|(c, n)| format!("{} ({})", escape(n), escape(c))).collect::<Vec<_>>().join(", ")
-        );
-    }
+    let _ = writeln!(s, "</tbody></table>");
 }
 
 fn files(s: &mut String, t: &Tables) {

@@ -32,6 +32,7 @@ pub fn markdown(t: &Tables) -> String {
             r.voluntary_vs_baseline_ratio.map_or("–".to_string(), |x| format!("{x:.2}×")),
         );
     }
+    coverage(&mut s, t);
     let _ = writeln!(s, "\n## Files\n");
     let _ = writeln!(s, "{} files: {}.\n", t.submissions.len(), t.status_summary());
     let _ = writeln!(s, "| File | Template | Area | Status | Errors | Warnings |");
@@ -61,6 +62,24 @@ pub fn markdown(t: &Tables) -> String {
         }
     }
     s
+}
+
+/// Per year and basis, how many areas `coverage.parquet` has included, rejected and missing.
+fn coverage(s: &mut String, t: &Tables) {
+    use crate::validate::submissions::CoverStatus;
+    let _ = writeln!(s, "\n## Coverage\n");
+    let _ = writeln!(s, "| Year | Basis | Included | Rejected | Missing |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|");
+    for r in &t.national {
+        let n = |status: CoverStatus| {
+            t.coverage
+                .iter()
+                .filter(|c| c.financial_year == r.financial_year && c.basis == r.basis && c.status == status)
+                .count()
+        };
+        let (i, rj, m) = (n(CoverStatus::Included), n(CoverStatus::Rejected), n(CoverStatus::Missing));
+        let _ = writeln!(s, "| {} | {} | {i} | {rj} | {m} |", r.financial_year, r.basis);
+    }
 }
 
 fn md_escape(s: &str) -> Markdown<'_> {
