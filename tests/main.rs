@@ -15,3 +15,4 @@ mod safety;
 mod samples;
 mod schemas;
 mod supply;
+mod tidy;

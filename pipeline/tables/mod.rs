@@ -388,3 +388,15 @@ pub static COVERAGE: TableDef<CoverageRow> = TableDef {
         }),
     ],
 };
+
+/// Every output table, described, in the order `datapackage.json` and the README list them.
+pub fn described() -> Vec<columns::Described> {
+    vec![
+        NATIONAL.describe(),
+        SUBMISSIONS.describe(),
+        FINDINGS.describe(),
+        LINES.describe(),
+        SCHEMES.describe(),
+        COVERAGE.describe(),
+    ]
+}
