@@ -589,3 +589,27 @@ fn date_cell() -> String {
     let dir = tempfile::tempdir().unwrap();
     spec.write(&dir.path().join("x.xlsx")).unwrap().submission_date.unwrap().to_string()
 }
+
+/// A sheet of thousands of identical faults gives the first few findings and one that counts
+/// the rest, in `findings.parquet` and in the area's feedback file alike.
+#[test]
+fn a_flood_of_findings_is_bounded_per_rule_and_file() {
+    let mut b = Base::new();
+    b.add("flood.xlsx", "Barnsley", |s| {
+        for _ in 0..3_000 {
+            push_la_line(s, vec![Amount::pence(100_000_000_001), Amount::Blank]);
+        }
+    });
+    let (out, t) = b.world.run();
+    assert_eq!(status(&t, "flood.xlsx"), Status::Rejected);
+    let flood: Vec<&bcf::tables::FindingRow> =
+        t.findings.iter().filter(|f| f.source_file == "flood.xlsx" && f.rule.id() == "amount-out-of-range").collect();
+    assert_eq!(flood.len(), bcf::model::MAX_PER_RULE + 1, "the first ones and one that counts the rest");
+    let rest = flood.last().unwrap();
+    let left_out = 3_000 - bcf::model::MAX_PER_RULE;
+    assert!(rest.message.starts_with(&format!("{left_out} more findings of this kind")), "{}", rest.message);
+    let csv = crate::support::read_csv(&crate::support::published(out.path()).join("feedback/E08000016.csv"));
+    assert_eq!(csv.iter().filter(|r| r["rule"] == "amount-out-of-range").count(), bcf::model::MAX_PER_RULE + 1);
+    assert_no_lines(&t, "flood.xlsx");
+    b.check(&t, &[]);
+}

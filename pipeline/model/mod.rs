@@ -2,9 +2,11 @@
 //! findings and statuses.
 
 mod date;
+mod findings;
 mod rule;
 
 pub use date::{civil_from_days, days_from_civil, now, timestamp, Date};
+pub use findings::{Findings, MAX_PER_RULE, MAX_TEXT_CHARS};
 pub use rule::{Rule, RuleDef, Severity, RULES};
 
 use serde::{Deserialize, Serialize};

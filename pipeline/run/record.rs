@@ -223,7 +223,7 @@ pub fn file_records(
         .iter()
         .map(|f| {
             let p = by_source.get(f.source_file.as_str());
-            let findings = p.map(|p| p.validated.parsed.findings.as_slice()).unwrap_or_default();
+            let findings = p.map(|p| &p.validated.parsed.findings[..]).unwrap_or_default();
             let count = |s| findings.iter().filter(|x| x.severity() == s).count() as i32;
             let first_error = findings.iter().find(|x| x.severity() == Severity::Error).map(|x| {
                 let at = x.location();

@@ -113,7 +113,9 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), RunError> {
     if out.join(".bcf").exists() || force {
         return Ok(());
     }
-    let first = std::fs::read_dir(out).map_err(RunError::io("read", out))?.flatten().next();
+    // `.bcf` may appear between the check above and this listing: another bcf starting on the
+    // same folder, which the lock then deals with.
+    let first = std::fs::read_dir(out).map_err(RunError::io("read", out))?.flatten().find(|e| e.file_name() != ".bcf");
     match first {
         None => Ok(()),
         Some(e) => Err(RunError::Refused(format!(

@@ -1,6 +1,6 @@
 //! Reading money and date cells with the habits of catalogue §3, and the money rules of §5.
 
-use crate::model::{ArcStr, CellPos, Date, Finding, Pence, Rule};
+use crate::model::{ArcStr, CellPos, Date, Finding, Findings, Pence, Rule};
 use crate::money;
 use crate::workbook::{Sheet, Value};
 
@@ -9,7 +9,7 @@ pub const MAX_AMOUNT: Pence = Pence(1_000_000_000 * 100);
 
 /// Reads a money cell. `Ok(None)` is a blank cell. A cell that breaks a rule adds its finding
 /// and reads as `None`, so it never contributes.
-pub fn amount(sheet: &Sheet, pos: CellPos, findings: &mut Vec<Finding>) -> Option<Pence> {
+pub fn amount(sheet: &Sheet, pos: CellPos, findings: &mut Findings) -> Option<Pence> {
     let cell = sheet.get(pos)?;
     let at = |rule, msg: String| Finding::cell(rule, &sheet.name, pos, msg);
     let parsed = match &cell.value {
@@ -87,7 +87,7 @@ pub fn funding_source(
     pos: CellPos,
     values: &std::collections::BTreeMap<String, ArcStr>,
     what: &str,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) -> Option<ArcStr> {
     let typed = text(sheet, pos).unwrap_or_default();
     let key = crate::workbook::norm(&typed);

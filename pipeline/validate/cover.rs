@@ -1,7 +1,7 @@
 //! Cover fields, found by label with the value to the right (catalogue §2.1).
 
 use super::cells;
-use crate::model::{column_index, CellPos, Date, Finding, Rule};
+use crate::model::{column_index, CellPos, Date, Finding, Findings, Rule};
 use crate::schema::{CoverFieldSpec, FieldKind, FieldRole, TemplateSpec};
 use crate::workbook::{norm, OpenError, Sheet, Workbook};
 
@@ -13,7 +13,7 @@ pub struct Cover {
     pub submission_date: Option<Date>,
 }
 
-pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Vec<Finding>) -> Result<Cover, OpenError> {
+pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Findings) -> Result<Cover, OpenError> {
     let mut cover = Cover::default();
     let Some(spec) = &t.cover else {
         return Ok(cover);
@@ -37,7 +37,7 @@ fn field_value<'s>(
     sheet: &'s Sheet,
     field: &CoverFieldSpec,
     column: Option<u32>,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) -> Option<(CellPos, &'s crate::workbook::Cell)> {
     let label = norm(&field.label);
     let Some(label_pos) = sheet.find_label_in_column(&label, column) else {
@@ -68,7 +68,7 @@ fn read_field(
     cell: &crate::workbook::Cell,
     sheet: &str,
     cover: &mut Cover,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) {
     match field.kind {
         FieldKind::Date => match cells::date(&cell.value) {

@@ -2,7 +2,7 @@
 
 use super::income::TOLERANCE;
 use super::{cells, ParsedFile, SchemeLine};
-use crate::model::{ArcStr, Basis, CellPos, FinancialYear, Finding, Pence, Rule};
+use crate::model::{ArcStr, Basis, CellPos, FinancialYear, Finding, Findings, Pence, Rule};
 use crate::schema::{ExpenditureSpec, TemplateSpec};
 use crate::workbook::{norm, OpenError, Sheet, Workbook};
 use std::collections::BTreeMap;
@@ -45,7 +45,7 @@ struct Table {
 impl Table {
     /// Finds every column; a required one that is missing is a finding, and with any of the
     /// identifying columns missing there is no table to read.
-    fn locate(sheet: &Sheet, hpos: CellPos, spec: &ExpenditureSpec, findings: &mut Vec<Finding>) -> Option<Table> {
+    fn locate(sheet: &Sheet, hpos: CellPos, spec: &ExpenditureSpec, findings: &mut Findings) -> Option<Table> {
         let find_col = |title: &str| -> Option<u32> { sheet.find_in_row(hpos.row, &norm(title)) };
         let mut missing = Vec::new();
         let mut required = |title: &str| {

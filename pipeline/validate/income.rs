@@ -3,7 +3,7 @@
 //! and the Yes/No questions.
 
 use super::{cells, IncomeLine, ParsedFile, StreamCell};
-use crate::model::{ArcStr, CellPos, Finding, Pence, Rule};
+use crate::model::{ArcStr, CellPos, Finding, Findings, Pence, Rule};
 use crate::schema::{IncomeSectionSpec, IncomeSpec, TemplateSpec};
 use crate::workbook::{folds_to, folds_to_prefix, norm, Cell, OpenError, Sheet, Workbook};
 use std::collections::BTreeMap;
@@ -152,7 +152,7 @@ impl<'a> SectionReader<'a> {
         section: &IncomeSectionSpec,
         source_col: Option<u32>,
         row: u32,
-        findings: &mut Vec<Finding>,
+        findings: &mut Findings,
     ) -> Option<ArcStr> {
         if let Some(s) = &section.funding_source {
             return Some(s.clone());
@@ -213,7 +213,7 @@ fn check_grand_totals(
     spec: &IncomeSpec,
     columns: &BTreeMap<usize, u32>,
     sums: &Sums,
-    findings: &mut Vec<Finding>,
+    findings: &mut Findings,
 ) {
     for g in &spec.grand_totals {
         let Some(gpos) = sheet.find_label(&norm(&g.label)) else {
@@ -249,7 +249,7 @@ fn check_questions(sheet: &Sheet, spec: &IncomeSpec, out: &mut ParsedFile) {
     }
 }
 
-fn check_total(sheet: &Sheet, pos: CellPos, label: &str, lines: Pence, findings: &mut Vec<Finding>) {
+fn check_total(sheet: &Sheet, pos: CellPos, label: &str, lines: Pence, findings: &mut Findings) {
     let Some(stored) = cells::stored_total(sheet, pos) else {
         return;
     };

@@ -18,7 +18,7 @@ pub mod submissions;
 
 pub use stage::ParseMode;
 
-use crate::model::{ArcStr, Basis, Date, FinancialYear, Finding, Pence, Rule};
+use crate::model::{ArcStr, Basis, Date, FinancialYear, Finding, Findings, Pence, Rule};
 use crate::reference::{AreaMatch, Areas};
 use crate::schema::{SchemaSet, TemplateKind, TemplateSpec};
 use crate::workbook::{Limits, OpenError, Source, Workbook};
@@ -100,16 +100,18 @@ pub struct ParsedFile {
     /// Present for an allocations workbook.
     pub allocations: Option<Allocations>,
     pub stream_cells: Vec<StreamCell>,
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
 }
 
 /// The form parses are stored in (the parse cache): part of their cache key, so a parse stored
 /// in an earlier form is parsed again, never misread. Bump it when [`ParsedFile`] changes.
-pub const PARSE_FORMAT: u32 = 3;
+pub const PARSE_FORMAT: u32 = 4;
 
 impl ParsedFile {
     pub fn failed(finding: Finding) -> Self {
-        ParsedFile { findings: vec![finding], ..Default::default() }
+        let mut findings = Findings::new();
+        findings.push(finding);
+        ParsedFile { findings, ..Default::default() }
     }
 
     pub fn is_allocations(&self) -> bool {
@@ -147,6 +149,7 @@ pub fn parse(bytes: Vec<u8>, ctx: &Context<'_>) -> ParsedFile {
     if let Err(e) = result {
         out.findings.push(open_finding(e));
     }
+    out.findings.finish();
     out
 }
 
