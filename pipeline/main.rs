@@ -208,16 +208,35 @@ fn init_logging(format: LogFormat, quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BCF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        // Human logs quote what areas typed (file and sheet names): every control character is
+        // escaped on the way out, so no colours either.
+        LogFormat::Human => builder.with_ansi(false).with_writer(|| TerminalSafe(std::io::stderr())).init(),
+        LogFormat::Json => {
+            builder.with_writer(std::io::stderr).json().flatten_event(true).with_current_span(true).init()
+        }
+    }
+}
+
+/// Standard error with control characters (but line breaks) shown as `\u{…}` escapes.
+struct TerminalSafe(std::io::Stderr);
+
+impl std::io::Write for TerminalSafe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(for_terminal(&String::from_utf8_lossy(buf)).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.quiet);
+    bcf::validate::stage::install_panic_hook();
     // A bar only for people: on a terminal, with human logs, not quiet.
     let bar = (!cli.quiet && cli.log_format == LogFormat::Human && std::io::stderr().is_terminal()).then(progress_bar);
     let result = dispatch(cli.command, bar.clone());

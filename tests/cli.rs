@@ -1,6 +1,7 @@
 //! Exit codes and messages a scheduler relies on.
 
 use crate::support::{bcf, fixtures};
+use std::process::Command;
 
 #[test]
 fn help_documents_the_commands() {
@@ -66,4 +67,29 @@ fn rejected_returns_exit_0_unless_asked() {
     let mut strict = args.to_vec();
     strict.push("--fail-on-rejected");
     assert_eq!(bcf(&strict).status.code(), Some(3));
+}
+
+/// A file name can hold terminal escapes (retitle the window, clear it, ring the bell): logs,
+/// `bcf status` and error lines show them escaped, never send them.
+#[test]
+fn names_areas_typed_never_reach_a_terminal_as_control_characters() {
+    let input = tempfile::tempdir().unwrap();
+    let evil = "Kent\u{1b}]0;pwned\u{7}\u{1b}[2J.xlsx";
+    std::fs::write(input.path().join(evil), b"not a workbook").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(crate::support::bcf_bin())
+        .args(["run", "--input"])
+        .arg(input.path())
+        .arg("--out")
+        .arg(out.path())
+        .env("BCF_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let status = Command::new(crate::support::bcf_bin()).args(["status", "--out"]).arg(out.path()).output().unwrap();
+    for (what, bytes) in [("logs", &run.stderr), ("stdout", &run.stdout), ("status", &status.stdout)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!bytes.iter().any(|&b| b == 0x1b || b == 0x07), "{what} sent a control character: {text:?}");
+    }
+    assert!(String::from_utf8_lossy(&run.stderr).contains("Kent\\u{1b}]0;pwned"), "the name is shown, escaped");
 }

@@ -168,6 +168,7 @@ fn file_rows(inputs: &[InputFile], parses: Vec<Option<Validated>>) -> (Vec<Submi
                 sheet: f.sheet,
                 cell: f.cell,
                 message: f.message,
+                detail: f.detail,
             }));
         }
         submissions.push(row);

@@ -34,6 +34,8 @@ pub struct FindingRow {
     pub sheet: Option<String>,
     pub cell: Option<String>,
     pub message: String,
+    /// A reader library's own words, for the national team; never the message.
+    pub detail: Option<String>,
 }
 
 impl FindingRow {
@@ -266,6 +268,9 @@ pub static FINDINGS: TableDef<FindingRow> = TableDef {
         col("sheet", Utf8, true, "Sheet name; null when not about a sheet", |r| Cell::OptStr(r.sheet.as_deref())),
         col("cell", Utf8, true, "A1-style cell; null when not about one cell", |r| Cell::OptStr(r.cell.as_deref())),
         col("message", Utf8, false, "What was found and what to do", |r| Cell::Str(&r.message)),
+        col("detail", Utf8, true, "Technical detail (a reader's own error text); null if none", |r| {
+            Cell::OptStr(r.detail.as_deref())
+        }),
     ],
 };
 

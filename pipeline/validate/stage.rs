@@ -181,7 +181,11 @@ fn read_as_hashed(f: &InputFile, limits: &Limits) -> Result<Vec<u8>, Finding> {
 /// Parses bytes, turning a panic in a reader into a finding on this file: one file never stops
 /// the run. The panic is a property of the bytes, so its finding is cached like any other.
 pub fn parse_catching_panics(bytes: Vec<u8>, ctx: &Context<'_>) -> ParsedFile {
-    std::panic::catch_unwind(AssertUnwindSafe(|| super::parse(bytes, ctx))).unwrap_or_else(|panic| {
+    let parsed = {
+        let _reading = ReadingAFile::enter();
+        std::panic::catch_unwind(AssertUnwindSafe(|| super::parse(bytes, ctx)))
+    };
+    parsed.unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<String>()
             .cloned()
@@ -196,6 +200,41 @@ pub fn parse_catching_panics(bytes: Vec<u8>, ctx: &Context<'_>) -> ParsedFile {
             .with_detail(Some(format!("reader panicked: {what}"))),
         )
     })
+}
+
+thread_local! {
+    static READING_A_FILE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as reading an untrusted file, while it lives.
+struct ReadingAFile;
+
+impl ReadingAFile {
+    fn enter() -> ReadingAFile {
+        READING_A_FILE.with(|r| r.set(true));
+        ReadingAFile
+    }
+}
+
+impl Drop for ReadingAFile {
+    fn drop(&mut self) {
+        READING_A_FILE.with(|r| r.set(false));
+    }
+}
+
+/// Installs the process's panic hook: a panic while a file is read is that file's problem,
+/// reported as one warning line naming it (by [`parse_catching_panics`]), with the panic and
+/// its backtrace only at debug level; any other panic is bcf's own bug and is shown as usual.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if READING_A_FILE.with(|r| r.get()) {
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            tracing::debug!(%info, %backtrace, "a reader panicked");
+        } else {
+            default(info);
+        }
+    }));
 }
 
 /// What the validate stage hands on.
