@@ -73,6 +73,15 @@ enum Command {
         #[command(subcommand)]
         command: SchemasCommand,
     },
+    /// Internal: read one .xls workbook from standard input under an address-space limit and
+    /// write its parse to standard output (started by bcf itself).
+    #[command(name = "parse-worker", hide = true)]
+    ParseWorker {
+        #[arg(long)]
+        schemas: PathBuf,
+        #[arg(long)]
+        limits: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -285,7 +294,16 @@ fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::P
     cfg.wait = args.wait;
     cfg.force = args.force;
     cfg.progress = progress(bar);
+    cfg.parse_mode = parse_mode();
     cfg
+}
+
+/// The binary reads `.xls` in worker processes started from itself (see validate::worker).
+fn parse_mode() -> bcf::validate::ParseMode {
+    match std::env::current_exe() {
+        Ok(exe) => bcf::validate::ParseMode::XlsInWorkers { exe },
+        Err(_) => bcf::validate::ParseMode::InProcess,
+    }
 }
 
 fn run_config(args: &RunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<RunConfig> {
@@ -336,6 +354,11 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
             Ok(EXIT_OK)
         }
         Command::Schemas { command: SchemasCommand::Check { schemas, blanks } } => schemas_check(schemas, blanks),
+        Command::ParseWorker { schemas, limits } => {
+            let limits = serde_json::from_str(&limits).context("--limits is not a limits object")?;
+            bcf::validate::worker::serve(schemas, limits).map_err(anyhow::Error::msg)?;
+            Ok(EXIT_OK)
+        }
     }
 }
 
@@ -363,6 +386,7 @@ fn rerun(args: RerunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result
     cfg.out = args.out.clone();
     cfg.wait = args.wait;
     cfg.progress = progress(bar);
+    cfg.parse_mode = parse_mode();
     println!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
     let o = bcf::run::run(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
     Ok(finish(&o, args.fail_on_rejected))

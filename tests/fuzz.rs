@@ -43,6 +43,7 @@ fn small_limits() -> Limits {
         max_cells_per_sheet: 200_000,
         max_text_bytes_per_sheet: 8 << 20,
         max_dense_cells: 2_000_000,
+        max_worker_address_space_mib: 512,
     }
 }
 

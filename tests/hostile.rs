@@ -465,15 +465,24 @@ fn memory_bound_holds_for_the_binary() {
         xls.extend_from_slice(&[0; 512]); // a different file (not a duplicate)
         std::fs::write(input.path().join(format!("far-corner-{k}.xls")), &xls).unwrap();
     }
-    let stdout = run_bin_limited(input.path());
+    let (out, stdout) = run_bin_under(input.path(), MEMORY_LIMIT_MIB);
     // Two Kent returns with the same date conflict, but both were read whole.
     assert!(stdout.contains("2 rejected"), "{stdout}");
+    let findings = crate::support::read_parquet(&crate::support::published(out.path()).join("findings.parquet"));
+    assert!(findings.iter().all(|f| f["rule"] != "file-too-large"), "read whole, not refused: {findings:?}");
+    assert!(findings.iter().any(|f| f["rule"] == "submission-conflict"), "{findings:?}");
 }
 
 /// Runs `bcf run` over `input` under the address-space limit; returns its standard output.
 fn run_bin_limited(input: &Path) -> String {
-    let out = tempfile::tempdir().unwrap();
     let limit_mib = std::env::var("BCF_MEMORY_LIMIT_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(MEMORY_LIMIT_MIB);
+    run_bin_under(input, limit_mib).1
+}
+
+/// Runs `bcf run` over `input` with `limit_mib` MiB of address space (for it and, inherited,
+/// its workers); its output folder and standard output.
+fn run_bin_under(input: &Path, limit_mib: u64) -> (tempfile::TempDir, String) {
+    let out = tempfile::tempdir().unwrap();
     let limit_kib = limit_mib * 1024;
     // GNU time, where installed, reports the peak resident set (for docs/hostile-files.md).
     let time = if Path::new("/usr/bin/time").exists() { "/usr/bin/time -f 'peak RSS %M KiB'" } else { "" };
@@ -490,7 +499,38 @@ fn run_bin_limited(input: &Path) -> String {
         eprintln!("{}: {rss} (limit {limit_mib} MiB of address space)", input.display());
     }
     assert!(o.status.success(), "exit {:?}\n{stdout}\n{}", o.status, String::from_utf8_lossy(&o.stderr));
-    stdout
+    (out, stdout)
+}
+
+/// Under 1 GiB of address space, a far-corner `.xls` (1 GB to read) and a findings flood cost
+/// only themselves: the `.xls` worker dies and the file gets a finding, the flood gives a
+/// bounded number of findings, and every sample is accepted.
+#[test]
+fn a_run_under_1_gib_completes_with_the_far_corner_xls_and_a_findings_flood() {
+    let input = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures().join("samples"), input.path());
+    std::fs::copy(hostile_dir().join("far-corner.xls"), input.path().join("far-corner.xls")).unwrap();
+    let family = crate::support::family("bcf-planning-2023-25");
+    let mut flood = bcf_fixtures::ReturnSpec::typical(&family, "Leeds", 9);
+    let section = flood.section_mut("la_additional").unwrap();
+    for _ in 0..5_000 {
+        let amounts = vec![bcf_fixtures::Amount::pence(100_000_000_001), bcf_fixtures::Amount::Blank];
+        section.lines.push(bcf_fixtures::Line::new("Leeds City Council", amounts));
+    }
+    flood.write(&input.path().join("flood.xlsx")).unwrap();
+    let (out, stdout) = run_bin_under(input.path(), 1024);
+    let samples = crate::support::fs::files(&fixtures().join("samples")).len();
+    assert!(stdout.contains(&format!("{samples} accepted")), "{stdout}");
+    let findings = crate::support::read_parquet(&crate::support::published(out.path()).join("findings.parquet"));
+    let of = |file: &str| findings.iter().filter(|f| f["source_file"] == file).collect::<Vec<_>>();
+    let far = of("far-corner.xls");
+    assert_eq!(far.len(), 1, "{far:?}");
+    assert_eq!(far[0]["rule"], "file-too-large");
+    assert!(far[0]["message"].contains("needs more memory to read than bcf allows one file (1024 MiB)"), "{far:?}");
+    assert!(far[0]["detail"].contains("reader process"), "{far:?}");
+    let flood = of("flood.xlsx");
+    let out_of_range = flood.iter().filter(|f| f["rule"] == "amount-out-of-range").count();
+    assert_eq!(out_of_range, bcf::model::MAX_PER_RULE + 1, "bounded: the first ones and a count of the rest");
 }
 
 /// The documented bound (docs/hostile-files.md): address space for a run of two workers.

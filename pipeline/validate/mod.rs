@@ -17,6 +17,7 @@ pub mod stage;
 pub mod submissions;
 
 pub use stage::ParseMode;
+pub mod worker;
 
 use crate::model::{ArcStr, Basis, Date, FinancialYear, Finding, Findings, Pence, Rule};
 use crate::reference::{AreaMatch, Areas};
@@ -101,6 +102,12 @@ pub struct ParsedFile {
     pub allocations: Option<Allocations>,
     pub stream_cells: Vec<StreamCell>,
     pub findings: Findings,
+}
+
+/// What a worker process sends back (see [`worker`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WorkerReply {
+    pub parsed: ParsedFile,
 }
 
 /// The form parses are stored in (the parse cache): part of their cache key, so a parse stored

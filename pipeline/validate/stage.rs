@@ -25,6 +25,9 @@ use tracing::{info, info_span, warn};
 pub enum ParseMode {
     /// In this process, on its threads.
     InProcess,
+    /// `.xls` in worker processes started from this executable (the `bcf` binary), the rest
+    /// in process: see [`super::worker`].
+    XlsInWorkers { exe: std::path::PathBuf },
 }
 
 /// What a parse depends on: its cache key is the hash of these.
@@ -136,7 +139,17 @@ fn parse_and_cache(f: &InputFile, run: &Settings<'_>, cache: &ParseCache, key: &
         Err(finding) => return (ParsedFile::failed(finding), ParseHow::Failed),
     };
     let parsed = match run.mode {
-        ParseMode::InProcess => parse_catching_panics(bytes, &run.ctx),
+        ParseMode::XlsInWorkers { exe } if super::worker::is_xls(&bytes) => {
+            match super::worker::parse(exe, &run.ctx.schemas.root, &run.ctx.limits, bytes) {
+                Ok(parsed) => parsed,
+                Err(why) => {
+                    let message = "bcf could not start a process to read this .xls workbook; run again (the machine may be short of processes or memory)";
+                    let finding = Finding::file(Rule::FileUnreadable, message).with_detail(Some(why));
+                    return (ParsedFile::failed(finding), ParseHow::Failed);
+                }
+            }
+        }
+        _ => parse_catching_panics(bytes, &run.ctx),
     };
     info!(
         template = parsed.template_id.as_deref().unwrap_or("-"),

@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Resource limits for one workbook. Each breach is a `file-too-large` finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// No part of a workbook may inflate beyond this many bytes (catalogue §1; `.xls`: the
     /// file itself).
@@ -50,6 +50,9 @@ pub struct Limits {
     /// 16,777,216 is one full BIFF8 sheet (65,536 × 256), so a stray value in IV65536 is
     /// still read.
     pub max_dense_cells: u64,
+    /// `.xls` read by the `bcf` binary: the address space of the worker process that reads
+    /// one, in MiB. A file needing more kills only its worker and becomes a finding.
+    pub max_worker_address_space_mib: u64,
 }
 
 impl Default for Limits {
@@ -61,6 +64,7 @@ impl Default for Limits {
             max_cells_per_sheet: 2_000_000,
             max_text_bytes_per_sheet: 64 * 1024 * 1024,
             max_dense_cells: 17_000_000,
+            max_worker_address_space_mib: 2048,
         }
     }
 }

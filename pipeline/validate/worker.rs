@@ -1,0 +1,104 @@
+//! `.xls` workbooks are read in a worker process under an address-space limit.
+//!
+//! calamine's `.xls` reader holds every sheet densely while the workbook is open: a stray
+//! value in IV65536 costs about 1 GB, which the pre-scan in `workbook::biff` allows so that
+//! such a return is still read. In the `bcf` binary that read happens in a child process
+//! (`bcf parse-worker`) that first lowers its own address space to
+//! [`Limits::max_worker_address_space_mib`]: an allocation beyond it aborts the worker only,
+//! and the file gets a `file-too-large` finding; the run and every other file's result go on.
+//! The other formats are read by bounded streaming readers in process.
+
+use super::{ParsedFile, WorkerReply};
+use crate::model::{Finding, Rule};
+use crate::workbook::Limits;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The hidden subcommand a worker runs.
+pub const COMMAND: &str = "parse-worker";
+
+/// A compound-file (`.xls`) signature.
+pub fn is_xls(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
+}
+
+/// Parses `bytes` in a worker started from `exe`. `Err` when no worker could be started or
+/// heard from (the machine's problem, not the file's: not cached, retried next run).
+pub fn parse(exe: &Path, schemas_dir: &Path, limits: &Limits, bytes: Vec<u8>) -> Result<ParsedFile, String> {
+    let limits_json = serde_json::to_string(limits).map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .arg(COMMAND)
+        .arg("--schemas")
+        .arg(schemas_dir)
+        .arg("--limits")
+        .arg(limits_json)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start a reader process ({}): {e}", exe.display()))?;
+    let mut stdin = child.stdin.take().ok_or("no pipe to the reader process")?;
+    let feeder = std::thread::spawn(move || stdin.write_all(&bytes));
+    let mut reply = Vec::new();
+    let mut stdout = child.stdout.take().ok_or("no pipe from the reader process")?;
+    stdout.read_to_end(&mut reply).map_err(|e| format!("cannot hear from the reader process: {e}"))?;
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.by_ref().take(4096).read_to_string(&mut stderr);
+    }
+    let status = child.wait().map_err(|e| format!("cannot wait for the reader process: {e}"))?;
+    let _ = feeder.join(); // a worker that died early closes the pipe: its status says why
+    if status.success() {
+        if let Ok(WorkerReply { parsed }) = serde_json::from_slice(&reply) {
+            return Ok(parsed);
+        }
+    }
+    Ok(ParsedFile::failed(
+        Finding::file(
+            Rule::FileTooLarge,
+            format!(
+                "the .xls workbook needs more memory to read than bcf allows one file ({} MiB); delete stray values far from the tables, or save the workbook as .xlsx, and resubmit",
+                address_space(limits.max_worker_address_space_mib) >> 20
+            ),
+        )
+        .with_detail(Some(format!("reader process {status}: {}", stderr.lines().next().unwrap_or("")))),
+    ))
+}
+
+/// The worker's side: limit this process, read the workbook from standard input, write its
+/// parse to standard output.
+pub fn serve(schemas_dir: PathBuf, limits: Limits) -> Result<(), String> {
+    limit_address_space(limits.max_worker_address_space_mib)?;
+    let (schemas, areas) = crate::reference::load_all(&schemas_dir).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    std::io::stdin().read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    let ctx = super::Context { schemas: &schemas, areas: &areas, limits };
+    let parsed = super::stage::parse_catching_panics(bytes, &ctx);
+    let out = std::io::stdout().lock();
+    serde_json::to_writer(out, &WorkerReply { parsed }).map_err(|e| e.to_string())
+}
+
+/// The bytes of address space a worker gets: `mib`, or less where this process (and so the
+/// worker) is already limited.
+#[cfg(unix)]
+fn address_space(mib: u64) -> u64 {
+    let hard = rlimit::getrlimit(rlimit::Resource::AS).map_or(u64::MAX, |(_, hard)| hard);
+    (mib << 20).min(hard)
+}
+
+#[cfg(unix)]
+fn limit_address_space(mib: u64) -> Result<(), String> {
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::AS).map_err(|e| e.to_string())?;
+    rlimit::setrlimit(rlimit::Resource::AS, address_space(mib), hard).map_err(|e| e.to_string())
+}
+
+#[cfg(not(unix))]
+fn address_space(mib: u64) -> u64 {
+    mib << 20
+}
+
+#[cfg(not(unix))]
+fn limit_address_space(_mib: u64) -> Result<(), String> {
+    Ok(())
+}
