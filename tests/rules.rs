@@ -451,6 +451,11 @@ fn duplicate_byte_identical_copy_keeps_the_bytewise_first_path() {
     assert_eq!(findings(&t, "a copy/Barnsley.xlsx"), vec![]);
     assert_no_lines(&t, "a copy/Barnsley.xlsx");
     assert_eq!(submission(&t, "a copy/Barnsley.xlsx").sha256, submission(&t, "Z/Barnsley.xlsx").sha256);
+    assert_eq!(
+        submission(&t, "a copy/Barnsley.xlsx").status_reason.as_deref(),
+        Some("byte-identical to Z/Barnsley.xlsx, which is processed instead")
+    );
+    assert_eq!(submission(&t, "Z/Barnsley.xlsx").status_reason, None);
     b.check(&t, &[("E08000016", &spec)]);
 }
 
@@ -461,8 +466,14 @@ fn skipped_text_lock_and_thumbnail_files() {
     std::fs::write(b.world.path("clean/~$Kent.xlsx"), b"\x0bJo Bloggs").unwrap();
     std::fs::write(b.world.path("Thumbs.db"), [0xD0, 0xCF, 0x11, 0xE0, 0, 0, 0, 0]).unwrap();
     let (_o, t) = b.world.run();
-    for file in ["notes.txt", "clean/~$Kent.xlsx", "Thumbs.db"] {
+    for (file, why) in [
+        ("notes.txt", "not a workbook (.txt)"),
+        ("clean/~$Kent.xlsx", "an Office lock file"),
+        ("Thumbs.db", "not a workbook (.db)"),
+    ] {
         assert_eq!(status(&t, file), Status::Skipped, "{file}");
+        let reason = submission(&t, file).status_reason.clone().unwrap_or_default();
+        assert!(reason.starts_with(why), "{file}: {reason}");
         assert_eq!(findings(&t, file), vec![], "{file}");
         assert_eq!(submission(&t, file).template_id, None);
     }

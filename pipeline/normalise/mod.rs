@@ -152,6 +152,11 @@ fn file_rows(inputs: &[InputFile], parses: Vec<Option<Validated>>) -> (Vec<Submi
             error_count: 0,
             warning_count: 0,
             submission_date: None,
+            status_reason: match &input.disposition {
+                Disposition::Skipped(why) => Some(why.clone()),
+                Disposition::Duplicate(of) => Some(format!("byte-identical to {of}, which is processed instead")),
+                _ => None,
+            },
         };
         if let Some(p) = v.map(|v| v.parsed) {
             let count = |s: Severity| p.findings.iter().filter(|f| f.severity() == s).count() as i32;

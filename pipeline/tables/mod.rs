@@ -23,6 +23,8 @@ pub struct SubmissionRow {
     pub error_count: i32,
     pub warning_count: i32,
     pub submission_date: Option<Date>,
+    /// Why a file is skipped, or which file a duplicate copies; null otherwise.
+    pub status_reason: Option<String>,
 }
 
 /// `findings.parquet`: one row per finding.
@@ -253,6 +255,13 @@ pub static SUBMISSIONS: TableDef<SubmissionRow> = TableDef {
         col("error_count", Int32, false, "Findings of severity error", |r| Cell::I32(r.error_count)),
         col("warning_count", Int32, false, "Findings of severity warning", |r| Cell::I32(r.warning_count)),
         col("submission_date", Date32, true, "Cover submission date", |r| Cell::OptDate(r.submission_date)),
+        col(
+            "status_reason",
+            Utf8,
+            true,
+            "Why a file was skipped, or which file a duplicate copies; null otherwise",
+            |r| Cell::OptStr(r.status_reason.as_deref()),
+        ),
     ],
 };
 
