@@ -571,3 +571,23 @@ fn generator_helpers() {
     assert_eq!(gen::col_letters(26), "AA");
     let _ = W::Num(1.0);
 }
+
+/// The right title with a required sheet renamed is named as such, not as an unknown title.
+#[test]
+fn a_known_template_with_a_required_sheet_renamed_says_which_sheet() {
+    let kent = std::fs::read(gen::kent_path()).unwrap();
+    let renamed = gen::rewrite_zip(&kent, |name, bytes| match name {
+        "xl/workbook.xml" => {
+            Some(String::from_utf8(bytes).unwrap().replace("name=\"5. Income\"", "name=\"Income (old)\"").into_bytes())
+        }
+        _ => Some(bytes),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Kent.xlsx"), renamed).unwrap();
+    let (_out, t) = crate::support::run_on(dir.path());
+    let f: Vec<_> = t.findings.iter().filter(|f| f.source_file == "Kent.xlsx").collect();
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule.id(), "template-unknown");
+    assert!(f[0].message.contains("this is the Better Care Fund 2023-25 Planning Template"), "{}", f[0].message);
+    assert!(f[0].message.contains("sheet '5. Income' is missing or renamed"), "{}", f[0].message);
+}

@@ -23,8 +23,8 @@ h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.2rem; margin: 2r
 h3 { font-size: 1rem; margin: 1.25rem 0 .25rem; }
 p.lede { color: var(--muted); margin-top: 0; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; font-size: .93em; }
-td:first-child { white-space: nowrap; }
-th, td { padding: .35rem .5rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
+#national-totals td:first-child { white-space: nowrap; }
+th, td { padding: .35rem .5rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { font-weight: 600; background: #f3f5f9; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 .status-rejected { color: var(--bad); font-weight: 600; } .sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); font-weight: 600; }
