@@ -591,3 +591,53 @@ fn a_known_template_with_a_required_sheet_renamed_says_which_sheet() {
     assert!(f[0].message.contains("this is the Better Care Fund 2023-25 Planning Template"), "{}", f[0].message);
     assert!(f[0].message.contains("sheet '5. Income' is missing or renamed"), "{}", f[0].message);
 }
+
+/// Writers need not pad a compound file's last sector: such an `.xls` reads like the padded one.
+#[test]
+fn an_xls_whose_last_sector_is_not_padded_reads_like_the_padded_one() {
+    let xls = std::fs::read(fixtures().join("formats/BCF 2023-25 - Barnsley.xls")).unwrap();
+    let padding = xls.iter().rev().take_while(|&&b| b == 0).count().min(511);
+    assert!(padding > 0 && xls.len().is_multiple_of(512), "the fixture ends in a padded sector");
+    let read = |bytes: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Barnsley.xls"), bytes).unwrap();
+        let (_out, t) = crate::support::run_on(dir.path());
+        assert!(submission(&t, "Barnsley.xls").status.contributes(), "{:#?}", t.findings);
+        lines_of(&t)
+    };
+    assert_eq!(read(&xls[..xls.len() - padding]), read(&xls));
+}
+
+/// The workbook part need not be at `xl/workbook.xml`: found through `_rels/.rels`, a workbook
+/// kept under another folder reads like the original.
+#[test]
+fn an_xlsx_whose_workbook_is_found_through_rels_reads_like_the_original() {
+    let kent = std::fs::read(gen::kent_path()).unwrap();
+    let moved: Vec<(String, Vec<u8>)> = gen::unzip(&kent)
+        .into_iter()
+        .map(|(name, bytes)| {
+            let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+            match name.as_str() {
+                "_rels/.rels" => {
+                    (name, text(bytes).replace("Target=\"xl/workbook.xml\"", "Target=\"book/main.xml\"").into_bytes())
+                }
+                "[Content_Types].xml" => (
+                    name,
+                    text(bytes).replace("/xl/workbook.xml", "/book/main.xml").replace("/xl/", "/book/").into_bytes(),
+                ),
+                "xl/workbook.xml" => ("book/main.xml".to_string(), bytes),
+                "xl/_rels/workbook.xml.rels" => ("book/_rels/main.xml.rels".to_string(), bytes),
+                _ => (name.replacen("xl/", "book/", 1), bytes),
+            }
+        })
+        .collect();
+    assert!(!moved.iter().any(|(n, _)| n.starts_with("xl/")));
+    let read = |bytes: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Kent.xlsx"), bytes).unwrap();
+        let (_out, t) = crate::support::run_on(dir.path());
+        assert!(submission(&t, "Kent.xlsx").status.contributes(), "{:#?}", t.findings);
+        lines_of(&t)
+    };
+    assert_eq!(read(&gen::zip_of(&moved)), read(&kent));
+}

@@ -118,9 +118,14 @@ impl<'a> Cfb<'a> {
         Ok(cfb)
     }
 
+    /// A sector's bytes. The file's last sector may be short: writers need not pad it, and
+    /// a stream that ends in it is still whole (a stream cut short is caught by its size).
     fn sector(&self, id: u32) -> Option<&'a [u8]> {
         let start = (id as usize).checked_add(1)?.checked_mul(self.sector_size)?;
-        self.bytes.get(start..start.checked_add(self.sector_size)?)
+        if start >= self.bytes.len() {
+            return None;
+        }
+        self.bytes.get(start..start.checked_add(self.sector_size)?.min(self.bytes.len()))
     }
 
     /// Follows a FAT chain, at most `limit` bytes and at most one step per sector.

@@ -267,6 +267,11 @@ fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// The cap on a part read whole before the size check has run.
+fn small_part(limits: Limits) -> u64 {
+    limits.max_resident_part_bytes.min(limits.max_inflated_bytes)
+}
+
 fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
     let mut zip = zip::ZipArchive::new(src).map_err(|e| {
         OpenError::unreadable(format!("not a readable workbook: the zip container is damaged or truncated ({e})"))
@@ -281,6 +286,14 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
         Format::Xlsb
     } else if index_of("content.xml").is_some() {
         Format::Ods
+    } else if let Some(main) = office_document(&mut zip, &names, small_part(limits))?.filter(|m| index_of(m).is_some())
+    {
+        // The workbook where `_rels/.rels` says it is, not at xl/workbook.xml.
+        if main.ends_with(".bin") {
+            Format::Xlsb
+        } else {
+            Format::Xlsx
+        }
     } else if index_of("word/document.xml").is_some() {
         return Err(OpenError::unreadable("a Word document, not a spreadsheet"));
     } else if index_of("ppt/presentation.xml").is_some() {
@@ -288,7 +301,7 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
     } else {
         return Err(OpenError::unreadable("a zip file that holds no workbook"));
     };
-    let small = limits.max_resident_part_bytes.min(limits.max_inflated_bytes);
+    let small = small_part(limits);
     // An entry that passes the smaller cap on its sizes alone passes either cap, whatever its
     // name: only others need to know which parts are resident (which costs reading `.rels`).
     let passes_small = |i: usize| {
@@ -371,26 +384,35 @@ fn resident_parts<R: Read + Seek>(
         return Ok(resident);
     }
     let mut xl_dir = "xl/".to_string();
-    if let Some(i) = names.iter().position(|n| n == "_rels/.rels") {
-        let rels = read_entry_capped(zip, i, small)?;
-        let rels = xml_attrs(&rels, "Relationship").map_err(|e| damaged("'_rels/.rels'", e))?;
-        if let Some(target) = rels
-            .iter()
-            .filter(|a| attr(a, "Type").is_some_and(|t| t.ends_with("/officeDocument")))
-            .find_map(|a| attr(a, "Target"))
-        {
-            let target = norm_name(target);
-            let (dir, file) = target.rsplit_once('/').unwrap_or(("", &target));
-            xl_dir = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-            resident.insert(target.clone());
-            resident.insert(format!("{xl_dir}_rels/{file}.rels"));
-        }
+    if let Some(target) = office_document(zip, names, small)? {
+        let (dir, file) = target.rsplit_once('/').unwrap_or(("", &target));
+        xl_dir = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        resident.insert(format!("{xl_dir}_rels/{file}.rels"));
+        resident.insert(target);
     }
     for part in WHOLE_PARTS {
         resident.insert(format!("{xl_dir}{part}"));
         resident.insert(format!("xl/{part}"));
     }
     Ok(resident)
+}
+
+/// The main part `_rels/.rels` names (the workbook, wherever the writer put it), normalised.
+fn office_document<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    names: &[String],
+    small: u64,
+) -> Result<Option<String>, OpenError> {
+    let Some(i) = names.iter().position(|n| n == "_rels/.rels") else {
+        return Ok(None);
+    };
+    let rels = read_entry_capped(zip, i, small)?;
+    let rels = xml_attrs(&rels, "Relationship").map_err(|e| damaged("'_rels/.rels'", e))?;
+    Ok(rels
+        .iter()
+        .filter(|a| attr(a, "Type").is_some_and(|t| t.ends_with("/officeDocument")))
+        .find_map(|a| attr(a, "Target"))
+        .map(|t| norm_name(t.trim_start_matches('/'))))
 }
 
 /// Parts of an xlsx or xlsb that calamine reads whole, relative to the workbook's folder.
