@@ -641,3 +641,23 @@ fn an_xlsx_whose_workbook_is_found_through_rels_reads_like_the_original() {
     };
     assert_eq!(read(&gen::zip_of(&moved)), read(&kent));
 }
+
+/// An `.xls` in an old Mac code page calamine has no table for is named as such, not as damage.
+#[test]
+fn an_xls_in_a_mac_code_page_says_so_and_what_to_do() {
+    let mut xls = gen::xls_of(&[("Sheet1".to_string(), vec![(0, 0, W::Text("Kent".into()))])], false);
+    let cp1200 = [0x42, 0x00, 0x02, 0x00, 0xB0, 0x04];
+    let at = xls.windows(6).position(|w| w == cp1200).expect("a CODEPAGE record");
+    xls[at + 4..at + 6].copy_from_slice(&10029u16.to_le_bytes()); // Mac Central European
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Kent.xls"), xls).unwrap();
+    let (_out, t) = crate::support::run_on(dir.path());
+    let f: Vec<_> = t.findings.iter().filter(|f| f.source_file == "Kent.xls").collect();
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule.id(), "file-unreadable");
+    assert!(
+        f[0].message.contains("character set bcf cannot read") && f[0].message.contains("save it as .xlsx"),
+        "{f:?}"
+    );
+    assert!(f[0].detail.as_deref().unwrap_or_default().contains("272D"), "the library's words go to detail: {f:?}");
+}

@@ -451,7 +451,17 @@ impl Workbook {
             Format::Xls => {
                 let gate = (checked.dense_cells >= XLS_GATE_FROM_CELLS)
                     .then(|| XLS_GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-                let xls = calamine::Xls::new(src).map_err(|e| damaged("an .xls workbook", &e))?;
+                let xls = calamine::Xls::new(src).map_err(|e| {
+                    // Not damage: a character set (an old Mac Excel code page) calamine lacks.
+                    // calamine's CfbError is private, so its variant is known by its text only.
+                    if e.to_string().contains("Codepage") {
+                        return OpenError::unreadable_because(
+                            "the .xls workbook uses a character set bcf cannot read (an old Mac Excel code page); open it in Excel, save it as .xlsx and resubmit",
+                            &e,
+                        );
+                    }
+                    damaged("an .xls workbook", &e)
+                })?;
                 Inner::Xls { reader: xls, _gate: gate }
             }
             Format::Ods => Inner::Ods(ods::Ods::open(src.into_bytes(), limits)?),

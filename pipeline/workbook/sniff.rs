@@ -211,7 +211,10 @@ fn norm_name(name: &str) -> String {
 }
 
 fn damaged(what: &str, e: impl std::fmt::Display) -> OpenError {
-    OpenError::unreadable(format!("not a readable workbook: {what} is damaged or truncated ({e})"))
+    OpenError::unreadable_because(
+        format!("the workbook is damaged or truncated ({what} cannot be read); open it in Excel, save it again as .xlsx and resubmit"),
+        e,
+    )
 }
 
 /// Reads one small entry whole, refusing it beyond `cap` bytes.
