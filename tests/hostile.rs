@@ -661,3 +661,26 @@ fn an_xls_in_a_mac_code_page_says_so_and_what_to_do() {
     );
     assert!(f[0].detail.as_deref().unwrap_or_default().contains("272D"), "the library's words go to detail: {f:?}");
 }
+
+/// Every unreadable or too-large file the hostile fixtures give is told what to do, in words
+/// an area can act on; a library's own text never stands as the message.
+#[test]
+fn every_unreadable_or_too_large_message_says_what_to_do() {
+    let actions =
+        ["resubmit", "run again", "send the return", "save it", "save the", "remove", "delete", "choose", "restore"];
+    let (mut seen, mut wanting) = (0, Vec::new());
+    for name in rejected_or_skipped() {
+        let t = run_one(&name, Limits::default());
+        for f in t.findings.iter().filter(|f| matches!(f.rule.id(), "file-unreadable" | "file-too-large")) {
+            seen += 1;
+            let m = f.message.to_lowercase();
+            let library =
+                ["error:", "cfb error", "xml error", "zip error", "internal error"].iter().any(|l| m.contains(l));
+            if library || !actions.iter().any(|a| m.contains(a)) {
+                wanting.push(format!("{name}: {:?}", f.message));
+            }
+        }
+    }
+    assert!(seen >= 10, "the fixtures reach the unreadable causes ({seen})");
+    assert!(wanting.is_empty(), "messages without an action, or with a library's text:\n{}", wanting.join("\n"));
+}

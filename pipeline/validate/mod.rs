@@ -129,7 +129,11 @@ impl ParsedFile {
 fn open_finding(e: OpenError) -> Finding {
     match e {
         OpenError::Unreadable { message, detail } => Finding::file(Rule::FileUnreadable, message).with_detail(detail),
-        OpenError::TooLarge(m) => Finding::file(Rule::FileTooLarge, m),
+        OpenError::TooLarge(m) if m.contains("resubmit") => Finding::file(Rule::FileTooLarge, m),
+        OpenError::TooLarge(m) => Finding::file(
+            Rule::FileTooLarge,
+            format!("{m}; delete stray content far from the tables and sheets the template does not have, save the workbook as .xlsx and resubmit"),
+        ),
     }
 }
 

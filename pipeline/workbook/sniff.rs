@@ -113,10 +113,16 @@ fn describe_other(head: &[u8]) -> &'static str {
     }
 }
 
+/// What to do about a file that is not a workbook at all.
+const NOT_A_WORKBOOK: &str =
+    "; send the return as an Excel workbook (.xlsx), made from the template issued for the year";
+
 /// Identifies a file by its first bytes alone.
 pub fn sniff(head: &[u8]) -> Result<Format, OpenError> {
     if head.is_empty() {
-        return Err(OpenError::unreadable("the file is empty (0 bytes)"));
+        return Err(OpenError::unreadable(
+            "the file is empty (0 bytes): it was not copied or uploaded whole; send the return again",
+        ));
     }
     if head.starts_with(ZIP_MAGIC) {
         return Ok(Format::Xlsx); // refined from the zip's entries by `check`
@@ -127,7 +133,7 @@ pub fn sniff(head: &[u8]) -> Result<Format, OpenError> {
     if CFB_MAGIC.starts_with(head) || ZIP_MAGIC.starts_with(head) {
         return Err(OpenError::unreadable("the file is truncated (only the first bytes of a workbook)"));
     }
-    Err(OpenError::unreadable(describe_other(head).to_string()))
+    Err(OpenError::unreadable(format!("{}{NOT_A_WORKBOOK}", describe_other(head))))
 }
 
 fn too_large_file(limits: &Limits) -> OpenError {
@@ -197,8 +203,12 @@ fn check_cfb(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
     let stream = match cfb.stream("Workbook").or_else(|| cfb.stream("Book")) {
         Some(Ok(s)) => s,
         Some(Err(e)) => return Err(OpenError::unreadable(format!("not a readable xls workbook: {e}"))),
-        None if cfb.has("WordDocument") => return Err(OpenError::unreadable("a Word document, not a spreadsheet")),
-        None => return Err(OpenError::unreadable("an OLE compound file that holds no workbook")),
+        None if cfb.has("WordDocument") => {
+            return Err(OpenError::unreadable(format!("a Word document, not a spreadsheet{NOT_A_WORKBOOK}")))
+        }
+        None => {
+            return Err(OpenError::unreadable(format!("an OLE compound file that holds no workbook{NOT_A_WORKBOOK}")))
+        }
     };
     drop(bytes);
     let dense_cells = super::biff::check(&stream, limits)?;
@@ -276,9 +286,7 @@ fn small_part(limits: Limits) -> u64 {
 }
 
 fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
-    let mut zip = zip::ZipArchive::new(src).map_err(|e| {
-        OpenError::unreadable(format!("not a readable workbook: the zip container is damaged or truncated ({e})"))
-    })?;
+    let mut zip = zip::ZipArchive::new(src).map_err(|e| damaged("its zip container", e))?;
     let names: Vec<String> = (0..zip.len())
         .map(|i| zip.name_for_index(i).and_then(|n| n.ok()).map(|n| norm_name(&n)).unwrap_or_default())
         .collect();
@@ -298,11 +306,11 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
             Format::Xlsx
         }
     } else if index_of("word/document.xml").is_some() {
-        return Err(OpenError::unreadable("a Word document, not a spreadsheet"));
+        return Err(OpenError::unreadable(format!("a Word document, not a spreadsheet{NOT_A_WORKBOOK}")));
     } else if index_of("ppt/presentation.xml").is_some() {
-        return Err(OpenError::unreadable("a PowerPoint presentation, not a spreadsheet"));
+        return Err(OpenError::unreadable(format!("a PowerPoint presentation, not a spreadsheet{NOT_A_WORKBOOK}")));
     } else {
-        return Err(OpenError::unreadable("a zip file that holds no workbook"));
+        return Err(OpenError::unreadable(format!("a zip file that holds no workbook{NOT_A_WORKBOOK}")));
     };
     let small = small_part(limits);
     // An entry that passes the smaller cap on its sizes alone passes either cap, whatever its
