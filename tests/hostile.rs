@@ -684,3 +684,47 @@ fn every_unreadable_or_too_large_message_says_what_to_do() {
     assert!(seen >= 10, "the fixtures reach the unreadable causes ({seen})");
     assert!(wanting.is_empty(), "messages without an action, or with a library's text:\n{}", wanting.join("\n"));
 }
+
+/// A workbook that also holds an Excel 4 macro sheet (which calamine does not read) is told
+/// which sheet and what to do; a dialog sheet beside the template's sheets is no obstacle.
+#[test]
+fn macro_and_dialog_sheets_are_named_or_read_past() {
+    let kent = std::fs::read(gen::kent_path()).unwrap();
+    let with = |kind: &str, rel_type: &str, body: &str| {
+        let mut entries: Vec<(String, Vec<u8>)> = gen::unzip(&kent)
+            .into_iter()
+            .map(|(name, bytes)| {
+                let text = String::from_utf8(bytes).unwrap();
+                let text = match name.as_str() {
+                    "xl/workbook.xml" => text.replace("</sheets>", "<sheet name=\"Extra1\" sheetId=\"99\" r:id=\"rId99\"/></sheets>"),
+                    "xl/_rels/workbook.xml.rels" => text.replace(
+                        "</Relationships>",
+                        &format!("<Relationship Id=\"rId99\" Type=\"{rel_type}\" Target=\"{kind}/sheet1.xml\"/></Relationships>"),
+                    ),
+                    _ => text,
+                };
+                (name, text.into_bytes())
+            })
+            .collect();
+        entries.push((format!("xl/{kind}/sheet1.xml"), body.as_bytes().to_vec()));
+        gen::zip_of(&entries)
+    };
+    let ns = "xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"";
+    let macro_sheet = with(
+        "macrosheets",
+        "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+        &format!("<?xml version=\"1.0\"?><xm:macrosheet {ns} xmlns:xm=\"http://schemas.microsoft.com/office/excel/2006/main\"><sheetData/></xm:macrosheet>"),
+    );
+    let t = run_bytes("Kent.xlsx", &macro_sheet, Limits::default());
+    let f: Vec<_> = t.findings.iter().filter(|f| f.rule.id() == "file-unreadable").collect();
+    assert_eq!(f.len(), 1, "{:#?}", t.findings);
+    assert!(f[0].message.contains("macrosheets/sheet1.xml") && f[0].message.contains("delete that sheet"), "{f:?}");
+    let dialog = with(
+        "dialogsheets",
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships/dialogsheet",
+        &format!("<?xml version=\"1.0\"?><dialogsheet {ns}><sheetViews><sheetView workbookViewId=\"0\"/></sheetViews></dialogsheet>"),
+    );
+    let t = run_bytes("Kent.xlsx", &dialog, Limits::default());
+    assert!(submission(&t, "Kent.xlsx").status.contributes(), "{:#?}", t.findings);
+    assert_eq!(lines_of(&t), lines_of(&run_bytes("Kent.xlsx", &kent, Limits::default())));
+}

@@ -446,7 +446,17 @@ impl Workbook {
             )
         };
         let inner = match format {
-            Format::Xlsx => Inner::Xlsx(calamine::Xlsx::new(src).map_err(|e| damaged("an .xlsx workbook", &e))?),
+            Format::Xlsx => Inner::Xlsx(calamine::Xlsx::new(src).map_err(|e| match &e {
+                // Not damage: a sheet of a kind calamine does not read (an Excel 4 macro sheet).
+                calamine::XlsxError::Unrecognized { typ: "sheet:type", val } => OpenError::unreadable_because(
+                    format!(
+                        "the workbook holds a sheet bcf cannot read ('{}', an Excel 4 macro sheet or similar); delete that sheet, save the workbook as .xlsx and resubmit",
+                        crate::validate::cells::truncate(val)
+                    ),
+                    &e,
+                ),
+                _ => damaged("an .xlsx workbook", &e),
+            })?),
             Format::Xlsb => Inner::Xlsb(calamine::Xlsb::new(src).map_err(|e| damaged("an .xlsb workbook", &e))?),
             Format::Xls => {
                 let gate = (checked.dense_cells >= XLS_GATE_FROM_CELLS)
