@@ -1,10 +1,8 @@
 //! Stage reruns, incremental runs and crash safety (SIGKILL at known points).
 
-use crate::support::{bcf, bcf_bin, fixtures, ok, published, published_bytes, record, samples_copy, stage_count};
+use crate::support::{bcf, fixtures, ok, published, published_bytes, record, samples_copy, stage_count};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 /// A clean run over `input` into a fresh folder: the reference outputs.
 fn clean_outputs(input: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -24,17 +22,8 @@ fn visible(out: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// Starts `bcf run` that stops at `point`, waits for it to get there, and kills it (SIGKILL).
 pub fn run_killed_at(input: &Path, out: &Path, point: &str) {
-    let mut child = Command::new(bcf_bin())
-        .args(["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .env("BCF_LOG", "warn")
-        .env("BCF_TEST_HANG_AT", point)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let reached = BufReader::new(stderr).lines().map_while(Result::ok).any(|l| l.contains("BCF_TEST_HANG_AT reached"));
-    assert!(reached, "the run reached {point}");
+    let mut child =
+        crate::support::held_at(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()], point);
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
 }

@@ -2,11 +2,10 @@
 //! checks what it returns, bcf touching only what it wrote, per-file problems staying per
 //! file, and honest bookkeeping after a failure.
 
-use crate::support::{bcf, bcf_bin, fixtures, fs, ok, published, published_bytes, record, samples_copy};
+use crate::support::{bcf, bcf_bin, fixtures, fs, held_at, ok, published, published_bytes, record, samples_copy};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// A clean run's published outputs.
@@ -14,22 +13,6 @@ fn clean(input: &Path) -> BTreeMap<String, Vec<u8>> {
     let out = tempfile::tempdir().unwrap();
     ok(&["run", "--input", input.to_str().unwrap(), "--out", out.path().to_str().unwrap()]);
     published_bytes(out.path())
-}
-
-/// `bcf ARGS` started with a hang point, returned once it is there (holding the lock).
-fn held_at(args: &[&str], point: &str) -> Child {
-    let mut child = Command::new(bcf_bin())
-        .args(args)
-        .env("BCF_LOG", "warn")
-        .env("BCF_TEST_HANG_AT", point)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let reached = BufReader::new(stderr).lines().map_while(Result::ok).any(|l| l.contains("BCF_TEST_HANG_AT reached"));
-    assert!(reached, "reached {point}");
-    child
 }
 
 #[test]

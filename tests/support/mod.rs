@@ -216,3 +216,21 @@ pub fn stage_count(out: &Path, stage: &str, key: &str) -> u64 {
     let st = r["stages"].as_array().unwrap().iter().find(|s| s["name"] == stage).unwrap().clone();
     st["counts"][key].as_u64().unwrap_or_else(|| panic!("{stage}.{key} in {st}"))
 }
+
+/// `bcf ARGS` started with a hang point, returned once it is there (holding the lock).
+pub fn held_at(args: &[&str], point: &str) -> std::process::Child {
+    let mut child = std::process::Command::new(bcf_bin())
+        .args(args)
+        .env("BCF_LOG", "warn")
+        .env("BCF_TEST_HANG_AT", point)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    use std::io::BufRead;
+    let reached =
+        std::io::BufReader::new(stderr).lines().map_while(Result::ok).any(|l| l.contains("BCF_TEST_HANG_AT reached"));
+    assert!(reached, "reached {point}");
+    child
+}
