@@ -40,15 +40,20 @@ pub fn parse(exe: &Path, schemas_dir: &Path, limits: &Limits, bytes: Vec<u8>) ->
         .map_err(|e| format!("cannot start a reader process ({}): {e}", exe.display()))?;
     let mut stdin = child.stdin.take().ok_or("no pipe to the reader process")?;
     let feeder = std::thread::spawn(move || stdin.write_all(&bytes));
+    // Its logs are drained as they come (a full pipe would stall it); the first lines are kept.
+    let mut errors = child.stderr.take().ok_or("no pipe from the reader process")?;
+    let logs = std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = errors.by_ref().take(4096).read_to_string(&mut first);
+        let _ = std::io::copy(&mut errors, &mut std::io::sink());
+        first
+    });
     let mut reply = Vec::new();
     let mut stdout = child.stdout.take().ok_or("no pipe from the reader process")?;
     stdout.read_to_end(&mut reply).map_err(|e| format!("cannot hear from the reader process: {e}"))?;
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.by_ref().take(4096).read_to_string(&mut stderr);
-    }
     let status = child.wait().map_err(|e| format!("cannot wait for the reader process: {e}"))?;
     let _ = feeder.join(); // a worker that died early closes the pipe: its status says why
+    let stderr = logs.join().unwrap_or_default();
     if status.success() {
         if let Ok(WorkerReply { parsed }) = serde_json::from_slice(&reply) {
             return Ok(parsed);
