@@ -166,7 +166,7 @@ impl Session<'_> {
             f.parse = ParseHow::Cached;
         }
         self.record.snapshot = self.store.layout().published()?.current().map(|s| s.id.clone());
-        self.handoff.summary = json::load(&self.store.dir.join("summary.json"), "").ok().flatten();
+        self.handoff.summary = json::load(&self.store.summary_path(), "").ok().flatten();
         Ok(())
     }
 
@@ -177,7 +177,7 @@ impl Session<'_> {
         // A file whose read failed may read next time: such outputs are never up to date.
         let fingerprint = (!retry).then(|| handoff::fingerprint(&inputs, self.schemas, self.cfg));
         if let Some(t) = self.handoff.published_tables() {
-            json::save(&self.store.dir.join("summary.json"), &handoff::summary(t), Durability::Synced)?;
+            json::save(&self.store.summary_path(), &handoff::summary(t), Durability::Synced)?;
         }
         let layout = self.store.layout();
         let snapshot =

@@ -118,6 +118,11 @@ impl Store {
         self.dir.join("cache.log")
     }
 
+    /// The last publish's submissions and national totals, for what an up-to-date run reports.
+    pub fn summary_path(&self) -> PathBuf {
+        self.dir.join("summary.json")
+    }
+
     pub fn staging_state_path(&self) -> PathBuf {
         self.dir.join("staging.json")
     }
