@@ -16,9 +16,15 @@ demo:
 test: venv
 	BCF_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace --all-targets
 
-## Render the demo report in headless Chromium: DOM totals equal the Parquet, screenshot and PDF.
+## Render the report of a national corpus (every area and family, a few faulty returns and the
+## hostile fixtures) in headless Chromium at 1,280 px: totals equal the Parquet, nothing wider
+## than the window, under 15,000 px tall; a screenshot and a PDF in out/report-check-artifacts.
+REPORT_CORPUS := out/report-check-corpus
 report-check: venv chromium
-	$(CARGO) run --quiet -- --quiet run --input fixtures/samples --out out/report-check > /dev/null
+	rm -rf $(REPORT_CORPUS)
+	$(CARGO) run --quiet -p bcf-fixtures -- --out $(REPORT_CORPUS) --faulty > /dev/null
+	cp -R fixtures/hostile $(REPORT_CORPUS)/hostile
+	$(CARGO) run --quiet --bin bcf -- --quiet run --input $(REPORT_CORPUS) --out out/report-check > /dev/null
 	$(PY) tests/report/check_in_chromium.py out/report-check out/report-check-artifacts
 
 ## Debian's Chromium, installed if missing.

@@ -23,7 +23,7 @@ pub enum RunError {
     MissingStage { stage: &'static str, before: &'static str, path: PathBuf },
     #[error("the parse of {file} is no longer in the parse cache {path}: run `bcf validate` again")]
     ParseGone { path: PathBuf, file: String },
-    #[error("decisions file {path}: {message}")]
+    #[error("decisions file {path}: {message} (nothing was run or published: correct the file and run again)")]
     Decisions { path: PathBuf, message: String },
     /// A folder or setting refused before anything was touched.
     #[error("{0}")]

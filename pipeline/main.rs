@@ -142,6 +142,10 @@ struct StageArgs {
     /// removes a file it did not write).
     #[arg(long)]
     force: bool,
+    /// The national team's recorded decisions (TOML, `[[accept]]` entries): findings they
+    /// accept no longer reject a return. See the README.
+    #[arg(long)]
+    decisions: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -213,7 +217,29 @@ enum SchemasCommand {
     },
 }
 
+/// Whether standard error carries JSON logs (then notices are log events too).
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether only warnings and errors go to standard error (`--quiet`).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A line for the operator on standard error: `bcf: …`, or a JSON log event with JSON logs;
+/// with `--quiet`, warnings only.
+fn notice(warning: bool, message: &str) {
+    if !warning && QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    match (JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed), warning) {
+        (true, true) => tracing::warn!("{message}"),
+        (true, false) => tracing::info!("{message}"),
+        (false, true) => eprintln!("bcf: warning: {}", Terminal(message)),
+        (false, false) => eprintln!("bcf: {}", Terminal(message)),
+    }
+}
+
 fn init_logging(format: LogFormat, quiet: bool) {
+    JSON_LOGS.store(format == LogFormat::Json, std::sync::atomic::Ordering::Relaxed);
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
     let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BCF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -293,6 +319,7 @@ fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::P
     cfg.keep_snapshots = args.keep;
     cfg.wait = args.wait;
     cfg.force = args.force;
+    cfg.decisions.clone_from(&args.decisions);
     cfg.progress = progress(bar);
     cfg.parse_mode = parse_mode();
     cfg
@@ -478,6 +505,13 @@ fn check_blank(set: &bcf::schema::SchemaSet, file: &std::path::Path) -> usize {
 
 fn finish(o: &Outcome, fail_on_rejected: bool) -> u8 {
     print_summary(o);
+    if o.record.stage(Stage::Aggregate).status == bcf::run::record::StageStatus::Success {
+        notice(false, &bcf::aggregate::changes::headline(o.tables.changes.as_deref()));
+    }
+    for d in o.tables.decisions.iter().filter(|d| d.outcome != bcf::validate::decisions::Outcome::Applied) {
+        let file = d.source_file.clone().unwrap_or_else(|| format!("SHA-256 {}…", &d.decision.sha256[..12]));
+        notice(true, &format!("the decision on {file} ({}) {}", d.decision.rule.id(), d.said()));
+    }
     let rejected = o.tables.submissions.iter().any(|s| s.status == Status::Rejected);
     if fail_on_rejected && rejected {
         EXIT_REJECTED

@@ -2,8 +2,10 @@
 
 mod support;
 
+mod changes;
 mod cli;
 mod clients;
+mod decisions;
 mod fuzz;
 mod habits;
 mod hostile;

@@ -50,7 +50,12 @@ fn report_numbers_equal_national_totals_parquet() {
                 })
                 .count()
         };
-        let counts = format!("<th class=\"mark\">{} / {} / {}</th>", n("included"), n("rejected"), n("missing"));
+        let counts = format!(
+            "<th class=\"mark\" title=\"included / rejected / missing\">{}<br>{}<br>{}</th>",
+            n("included"),
+            n("rejected"),
+            n("missing")
+        );
         assert!(html.contains(&counts), "{counts} for {} {}", r["financial_year"], r["basis"]);
     }
     for (status, mark) in [("included", "✓"), ("rejected", "✗"), ("missing", "·")] {

@@ -229,7 +229,7 @@ fn findings_the_cross_file_rules_add_survive_a_stage_run_alone() {
     ok(&["validate", "--out", o]);
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join(".bcf/validate.json")).unwrap()).unwrap();
-    let added: Vec<&str> = state
+    let added: Vec<&str> = state["files"]
         .as_array()
         .unwrap()
         .iter()
@@ -252,7 +252,7 @@ fn validate_json_refers_to_the_parse_cache_and_says_so_when_it_is_gone() {
     ok(&["validate", "--out", o]);
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join(".bcf/validate.json")).unwrap()).unwrap();
-    let entries = state.as_array().unwrap();
+    let entries = state["files"].as_array().unwrap();
     assert!(entries.iter().all(|e| e["parse"].get("cached").is_some()), "every readable parse is in the cache");
     std::fs::remove_file(out.path().join(".bcf/cache.log")).unwrap();
     let fail = bcf(&["normalise", "--out", o]);

@@ -1,12 +1,13 @@
 //! Aggregate: national totals per financial year and basis from the lines that count
 //! (catalogue §7), and the baseline comparison. Pure arithmetic on exact pence.
 
+pub mod changes;
 pub mod stage;
 
 use crate::model::{Basis, FinancialYear, Pence, Period};
 use crate::reference::Areas;
 use crate::schema::{SchemaSet, TotalCategory};
-use crate::tables::{NationalRow, Tables};
+use crate::tables::{AreaTotalRow, NationalRow, Tables};
 use crate::validate::submissions::CoverStatus;
 use std::collections::{BTreeMap, HashMap};
 
@@ -57,6 +58,40 @@ pub fn national_totals(t: &Tables, schemas: &SchemaSet, areas: &Areas, baseline:
                 total_pooled: a.mandatory + voluntary,
                 baseline_year: baseline,
                 voluntary_vs_baseline_ratio: ratio,
+            }
+        })
+        .collect()
+}
+
+/// Each included area's figures per period, from the lines that count, in coverage order
+/// (period, then area code). Summed over areas they are the national totals.
+pub fn area_totals(t: &Tables, schemas: &SchemaSet) -> Vec<AreaTotalRow> {
+    let mut sums: HashMap<(&str, Period), [Pence; 3]> = HashMap::new();
+    for l in &t.lines {
+        let slot = match schemas.funding_sources.get(&*l.funding_source) {
+            Some(TotalCategory::Mandatory) => 0,
+            Some(TotalCategory::VoluntaryLa) => 1,
+            Some(TotalCategory::VoluntaryNhs) => 2,
+            None => continue,
+        };
+        sums.entry((&l.area_code, Period { year: l.financial_year, basis: l.basis })).or_default()[slot] += l.amount;
+    }
+    t.coverage
+        .iter()
+        .filter(|c| c.status == CoverStatus::Included)
+        .map(|c| {
+            let period = Period { year: c.financial_year, basis: c.basis };
+            let [mandatory, la, nhs] = sums.get(&(c.area_code.as_str(), period)).copied().unwrap_or_default();
+            AreaTotalRow {
+                area_code: c.area_code.clone(),
+                area_name: c.area_name.clone(),
+                financial_year: c.financial_year,
+                basis: c.basis,
+                source_file: c.source_file.clone().unwrap_or_default(),
+                template_id: c.template_id.clone().unwrap_or_default(),
+                mandated_minimum: mandatory,
+                voluntary_la: la,
+                voluntary_nhs: nhs,
             }
         })
         .collect()

@@ -5,7 +5,7 @@ use crate::error::RunError;
 use crate::model::FinancialYear;
 use crate::normalise::stage::{staged_for, StagingState};
 use crate::reference::Areas;
-use crate::report::{datapackage, feedback, html, markdown};
+use crate::report::{areas, datapackage, feedback, html, markdown};
 use crate::run::record::{counts, Counts};
 use crate::run::Stage;
 use crate::schema::SchemaSet;
@@ -15,7 +15,8 @@ use crate::tables::{self, parquet, Tables};
 use std::io;
 use std::path::Path;
 
-/// Adds the national totals to `tables` and writes the aggregate outputs beside the staged
+/// Adds the national and area totals to `tables`, and what changed since `previous` (the
+/// last publish's tables, if there is one), and writes the aggregate outputs beside the staged
 /// tables of the same validation.
 pub fn stage(
     store: &Store,
@@ -23,18 +24,22 @@ pub fn stage(
     validation: &str,
     reference: (&SchemaSet, &Areas),
     baseline: FinancialYear,
+    previous: Option<&Tables>,
 ) -> Result<Counts, RunError> {
     let (schemas, areas) = reference;
     let Some(mut state) = staged_for(store, validation) else {
         return Err(RunError::MissingStage { stage: "aggregate", before: "normalise", path: store.layout().staging() });
     };
     tables.national = super::national_totals(tables, schemas, areas, baseline);
+    tables.area_totals = super::area_totals(tables, schemas);
+    tables.changes = previous.map(|p| super::changes::compare(p, tables));
     let staging = store.layout().staging();
     let feedback_files =
         write_outputs(&staging, tables, schemas).map_err(RunError::io("write the outputs in", &staging))?;
     state.stages.push(Stage::Aggregate);
     json::save(&store.staging_state_path(), &state, Durability::Synced)?;
-    Ok(counts(&[("national_rows", tables.national.len()), ("feedback_files", feedback_files)]))
+    let changes = tables.changes.as_ref().map_or(0, Vec::len);
+    Ok(counts(&[("national_rows", tables.national.len()), ("feedback_files", feedback_files), ("changes", changes)]))
 }
 
 /// Whether the staging folder holds a whole publish for this validation.
@@ -46,15 +51,26 @@ pub fn complete(store: &Store, validation: &str) -> bool {
 fn write_outputs(dir: &Path, t: &Tables, schemas: &SchemaSet) -> io::Result<usize> {
     let provenance = parquet::Provenance::of(schemas);
     let feedback = feedback::by_area(t);
+    let area_pages = areas::pages(t);
     crate::parallel::all(vec![
         Box::new(|| std::fs::write(dir.join("report.html"), html::page(t))),
+        Box::new(|| write_pages(&dir.join("areas"), &area_pages)),
         Box::new(|| std::fs::write(dir.join("report.md"), markdown::markdown(t))),
         Box::new(|| write_feedback(&dir.join("feedback"), &feedback)),
         Box::new(|| parquet::write_table(&tables::NATIONAL, dir, &t.national, &provenance)),
+        Box::new(|| parquet::write_table(&tables::AREA_TOTALS, dir, &t.area_totals, &provenance)),
+        Box::new(|| parquet::write_table(&tables::CHANGES, dir, t.changes.as_deref().unwrap_or_default(), &provenance)),
     ])?;
     let feedback_files: Vec<String> = feedback.iter().map(|f| format!("feedback/{}", f.file_name)).collect();
-    std::fs::write(dir.join("datapackage.json"), datapackage::package(dir, &described(dir, t), &feedback_files)?)?;
+    let pages: Vec<String> = area_pages.iter().map(|(name, _)| format!("areas/{name}")).collect();
+    let package = datapackage::package(dir, &described(dir, t), &feedback_files, &pages)?;
+    std::fs::write(dir.join("datapackage.json"), package)?;
     Ok(feedback.len())
+}
+
+fn write_pages(folder: &Path, pages: &[(String, String)]) -> io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    pages.iter().try_for_each(|(name, page)| std::fs::write(folder.join(name), page))
 }
 
 fn write_feedback(folder: &Path, feedback: &[feedback::AreaFeedback<'_>]) -> io::Result<()> {
@@ -85,5 +101,8 @@ fn described(dir: &Path, t: &Tables) -> Vec<(tables::columns::Described, Vec<Str
         files(&tables::LINES, dir, &t.lines),
         files(&tables::SCHEMES, dir, &t.schemes),
         files(&tables::COVERAGE, dir, &t.coverage),
+        files(&tables::DECISIONS, dir, &t.decisions),
+        files(&tables::AREA_TOTALS, dir, &t.area_totals),
+        files(&tables::CHANGES, dir, t.changes.as_deref().unwrap_or_default()),
     ]
 }

@@ -1,7 +1,7 @@
 //! A file's findings, bounded whatever the file holds: a sheet of a million identical faults
 //! gives a few dozen findings and one that counts the rest, not gigabytes of outputs.
 
-use super::{Finding, Rule};
+use super::{Acceptance, Finding, Rule};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -46,6 +46,24 @@ impl Findings {
         f.sheet = f.sheet.map(|s| cut(s, MAX_TEXT_CHARS));
         f.detail = f.detail.map(|d| cut(d, MAX_TEXT_CHARS * 2));
         self.list.push(f);
+    }
+
+    /// Marks as accepted those of the findings `picks` chooses that no decision has accepted
+    /// yet; how many.
+    pub fn accept(&mut self, picks: impl Fn(&Finding) -> bool, acceptance: &Acceptance) -> usize {
+        let mut n = 0;
+        for f in self.list.iter_mut().filter(|f| f.accepted.is_none() && picks(f)) {
+            f.accepted = Some(Box::new(acceptance.clone()));
+            n += 1;
+        }
+        n
+    }
+
+    /// Marks the finding at `index` accepted (restoring a saved validation).
+    pub fn accept_at(&mut self, index: usize, acceptance: Acceptance) {
+        if let Some(f) = self.list.get_mut(index) {
+            f.accepted = Some(Box::new(acceptance));
+        }
     }
 
     /// Adds, per rule with findings left out, one finding that says how many.

@@ -182,11 +182,23 @@ pub struct Finding {
     /// message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The national team's recorded decision accepting this finding, if there is one: it then
+    /// no longer rejects the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Box<Acceptance>>,
+}
+
+/// Who accepted a finding, when and why (an entry of the decisions file, `--decisions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    pub reason: String,
+    pub by: String,
+    pub date: Date,
 }
 
 impl Finding {
     pub fn file(rule: Rule, message: impl Into<String>) -> Self {
-        Finding { rule, sheet: None, cell: None, message: message.into(), detail: None }
+        Finding { rule, sheet: None, cell: None, message: message.into(), detail: None, accepted: None }
     }
 
     pub fn sheet(rule: Rule, sheet: &str, message: impl Into<String>) -> Self {
@@ -259,13 +271,14 @@ impl Status {
         matches!(self, Status::Accepted | Status::AcceptedWithWarnings)
     }
 
-    /// The status findings alone give: any error rejects, warnings qualify.
+    /// The status findings alone give: any error rejects, warnings qualify, and an error a
+    /// recorded decision accepted qualifies like a warning.
     pub fn from_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Status {
         let mut status = Status::Accepted;
         for f in findings {
-            match f.severity() {
-                Severity::Error => return Status::Rejected,
-                Severity::Warning => status = Status::AcceptedWithWarnings,
+            match (f.severity(), &f.accepted) {
+                (Severity::Error, None) => return Status::Rejected,
+                _ => status = Status::AcceptedWithWarnings,
             }
         }
         status
@@ -380,5 +393,8 @@ mod tests {
         assert_eq!(Status::from_findings([]), Status::Accepted);
         assert_eq!(Status::from_findings([&w]), Status::AcceptedWithWarnings);
         assert_eq!(Status::from_findings([&w, &e]), Status::Rejected);
+        let accepted = Acceptance { reason: "r".into(), by: "b".into(), date: Date::from_ymd(2025, 5, 3).unwrap() };
+        let e = Finding { accepted: Some(Box::new(accepted)), ..e };
+        assert_eq!(Status::from_findings([&e]), Status::AcceptedWithWarnings);
     }
 }

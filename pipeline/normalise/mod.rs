@@ -11,6 +11,7 @@ use crate::ingest::{Disposition, InputFile};
 use crate::model::{ArcStr, Period, Severity, Status};
 use crate::tables::{CoverageRow, FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
 use crate::validate::cross::Validated;
+use crate::validate::decisions::DecisionRow;
 use crate::validate::submissions::Supply;
 use crate::validate::{IncomeLine, SchemeLine};
 use std::collections::{BTreeSet, HashMap};
@@ -27,7 +28,13 @@ pub fn status_of(disposition: &Disposition, validated: Option<&Validated>) -> St
 
 /// Builds the per-file tables and the coverage register, in input order (national totals are
 /// aggregate's). The parses are consumed, so their text moves into the rows.
-pub fn build(inputs: &[InputFile], validated: Vec<Validated>, supply: &Supply, coverage: Vec<CoverageRow>) -> Tables {
+pub fn build(
+    inputs: &[InputFile],
+    validated: Vec<Validated>,
+    supply: &Supply,
+    coverage: Vec<CoverageRow>,
+    decisions: Vec<DecisionRow>,
+) -> Tables {
     let index: HashMap<&str, usize> = inputs.iter().enumerate().map(|(i, f)| (f.source_file.as_str(), i)).collect();
     let mut slots: Vec<Option<Validated>> = inputs.iter().map(|_| None).collect();
     for v in validated {
@@ -56,7 +63,7 @@ pub fn build(inputs: &[InputFile], validated: Vec<Validated>, supply: &Supply, c
         );
     }
     let (submissions, findings) = file_rows(inputs, slots);
-    Tables { submissions, findings, lines, schemes, coverage, national: Vec::new() }
+    Tables { submissions, findings, lines, schemes, coverage, decisions, ..Tables::default() }
 }
 
 fn period(l: &IncomeLine) -> Period {
@@ -151,6 +158,7 @@ fn file_rows(inputs: &[InputFile], parses: Vec<Option<Validated>>) -> (Vec<Submi
             status,
             error_count: 0,
             warning_count: 0,
+            accepted_count: 0,
             submission_date: None,
             status_reason: match &input.disposition {
                 Disposition::Skipped(why) => Some(why.clone()),
@@ -159,9 +167,12 @@ fn file_rows(inputs: &[InputFile], parses: Vec<Option<Validated>>) -> (Vec<Submi
             },
         };
         if let Some(p) = v.map(|v| v.parsed) {
-            let count = |s: Severity| p.findings.iter().filter(|f| f.severity() == s).count() as i32;
-            row.error_count = count(Severity::Error);
-            row.warning_count = count(Severity::Warning);
+            let count = |s: Severity, accepted: bool| {
+                p.findings.iter().filter(|f| f.severity() == s && f.accepted.is_some() == accepted).count() as i32
+            };
+            row.error_count = count(Severity::Error, false);
+            row.warning_count = count(Severity::Warning, false) + count(Severity::Warning, true);
+            row.accepted_count = count(Severity::Error, true);
             row.template_id = p.template_id;
             row.area_code = p.area_code;
             row.area_name = p.area_name;
@@ -174,6 +185,7 @@ fn file_rows(inputs: &[InputFile], parses: Vec<Option<Validated>>) -> (Vec<Submi
                 cell: f.cell,
                 message: f.message,
                 detail: f.detail,
+                accepted: f.accepted.map(|a| *a),
             }));
         }
         submissions.push(row);

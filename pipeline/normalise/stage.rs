@@ -10,7 +10,6 @@ use crate::schema::SchemaSet;
 use crate::store::atomic::Durability;
 use crate::store::{json, Store};
 use crate::tables::{self, parquet, Tables};
-use crate::validate::cross::Validated;
 use crate::validate::submissions;
 use serde::{Deserialize, Serialize};
 
@@ -23,11 +22,17 @@ pub struct StagingState {
 }
 
 /// The rows of every table but the national totals, from a validation.
-pub fn tables_of(inputs: &[InputFile], validated: Vec<Validated>, schemas: &SchemaSet, areas: &Areas) -> Tables {
+pub fn tables_of(
+    inputs: &[InputFile],
+    validation: crate::validate::persist::Validation,
+    schemas: &SchemaSet,
+    areas: &Areas,
+) -> Tables {
+    let (validated, decisions) = validation;
     let supply = submissions::supply(&validated, schemas);
     let periods = super::coverage::periods(&validated, schemas);
     let coverage = super::coverage_rows(&periods, &supply, areas);
-    super::build(inputs, validated, &supply, coverage)
+    super::build(inputs, validated, &supply, coverage, decisions)
 }
 
 /// Writes the per-file tables into a fresh staging folder.
@@ -48,6 +53,7 @@ pub fn stage(store: &Store, tables: &Tables, validation: &str, schemas: &SchemaS
         ("lines", tables.lines.len()),
         ("schemes", tables.schemes.len()),
         ("coverage", tables.coverage.len()),
+        ("decisions", tables.decisions.len()),
     ]))
 }
 
@@ -59,6 +65,7 @@ fn write_data(dir: &std::path::Path, t: &Tables, p: &parquet::Provenance) -> std
         Box::new(|| parquet::write_table(&tables::SUBMISSIONS, dir, &t.submissions, p)),
         Box::new(|| parquet::write_table(&tables::FINDINGS, dir, &t.findings, p)),
         Box::new(|| parquet::write_table(&tables::COVERAGE, dir, &t.coverage, p)),
+        Box::new(|| parquet::write_table(&tables::DECISIONS, dir, &t.decisions, p)),
     ])
 }
 
@@ -84,5 +91,6 @@ pub fn persisted_tables(
     })?;
     let mut t = tables_of(&inputs, validated, schemas, areas);
     t.national = crate::aggregate::national_totals(&t, schemas, areas, baseline);
+    t.area_totals = crate::aggregate::area_totals(&t, schemas);
     Ok(t)
 }

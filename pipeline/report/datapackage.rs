@@ -103,15 +103,16 @@ fn feedback_resource(dir: &Path, rel: &str) -> io::Result<Value> {
 }
 
 /// A report: a document, not a table.
-fn report_resource(dir: &Path, rel: &str, format: &str, mediatype: &str) -> io::Result<Value> {
+fn report_resource(dir: &Path, rel: &str, format: &str, description: &str) -> io::Result<Value> {
+    let mediatype = if format == "html" { "text/html" } else { "text/markdown" };
     let (bytes, hash) = integrity(dir, rel)?;
     Ok(json!({
-        "name": rel.replace('.', "-"),
+        "name": rel.to_lowercase().replace(['.', '/'], "-"),
         "path": rel,
         "type": "file",
         "format": format,
         "mediatype": mediatype,
-        "description": "The run's report: national totals, coverage and findings",
+        "description": description,
         "bytes": bytes,
         "hash": hash,
     }))
@@ -119,7 +120,12 @@ fn report_resource(dir: &Path, rel: &str, format: &str, mediatype: &str) -> io::
 
 /// The package over the files in `dir`: `tables` with the Parquet files written for each,
 /// the feedback CSVs and the reports (all paths relative to `dir`, `/`-separated).
-pub fn package(dir: &Path, tables: &[(Described, Vec<String>)], feedback: &[String]) -> io::Result<String> {
+pub fn package(
+    dir: &Path,
+    tables: &[(Described, Vec<String>)],
+    feedback: &[String],
+    area_pages: &[String],
+) -> io::Result<String> {
     let mut resources = Vec::new();
     for (t, files) in tables {
         resources.extend(parquet_resources(dir, t, files)?);
@@ -127,8 +133,17 @@ pub fn package(dir: &Path, tables: &[(Described, Vec<String>)], feedback: &[Stri
     for rel in feedback {
         resources.push(feedback_resource(dir, rel)?);
     }
-    resources.push(report_resource(dir, "report.html", "html", "text/html")?);
-    resources.push(report_resource(dir, "report.md", "md", "text/markdown")?);
+    let report = "The run's report: changes since the last run, national totals, coverage, decisions and findings";
+    resources.push(report_resource(dir, "report.html", "html", report)?);
+    resources.push(report_resource(dir, "report.md", "md", report)?);
+    for rel in area_pages {
+        resources.push(report_resource(
+            dir,
+            rel,
+            "html",
+            "One area's page: its figures, coverage, files, findings and decisions",
+        )?);
+    }
     let pkg = json!({
         "profile": "data-package",
         "name": "bcf-outputs",

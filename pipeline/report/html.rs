@@ -1,64 +1,128 @@
-//! `report.html`: one self-contained page (no external scripts, styles, fonts or images) for
-//! the national team — totals, a chart, coverage and every finding by area. Prints cleanly.
+//! `report.html`: one self-contained page (no scripts, external styles, fonts or images) that
+//! works at national scale. It leads with what changed since the last run, the national table
+//! and the chart; then coverage as one compact grid of areas × years, the decisions applied,
+//! and the files with findings (files accepted without any are counted, not listed). Each area
+//! has its own page under `areas/` (`areas.rs`). Prints cleanly.
 //!
-//! Every money cell carries `data-total="<year>/<basis>/<column>"` with the exact decimal
-//! value, so checks can compare the page with `national_totals.parquet`.
+//! Every money cell of the national table carries `data-total="<year>/<basis>/<column>"` with
+//! the exact decimal value, so checks can compare the page with `national_totals.parquet`.
 
 use super::escape::Html;
-use crate::model::{Basis, FinancialYear, Pence};
-use crate::tables::{NationalColumn, NationalRow, Tables};
+use crate::model::{Basis, FinancialYear, Status};
+use crate::tables::{ChangeKind, ChangeRow, FindingRow, NationalColumn, NationalRow, SubmissionRow, Tables};
 use crate::validate::submissions::CoverStatus;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-fn escape(s: &str) -> Html<'_> {
+pub(super) fn escape(s: &str) -> Html<'_> {
     Html(s)
 }
 
-const STYLE: &str = r#"
-:root { --ink: #1d2330; --muted: #5b6473; --rule: #d8dde6; --min: #3b6ea8; --vol: #e08a2e; --bad: #b3261e; --warn: #8a5a00; }
+/// Findings of one file shown on the national page; the rest are on the area's page.
+const FINDINGS_SHOWN_PER_FILE: usize = 5;
+/// Files and areas named in "Since the last run" before the rest are counted.
+const CHANGES_NAMED: usize = 20;
+
+pub(super) const STYLE: &str = r#"
+:root { --ink: #1d2330; --muted: #5b6473; --rule: #d8dde6; --bad: #b3261e; --warn: #8a5a00; --good: #1f7a3a; }
 * { box-sizing: border-box; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--ink); margin: 2rem auto; max-width: 1180px; padding: 0 1.25rem; }
-h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--rule); padding-bottom: .25rem; }
-h3 { font-size: 1rem; margin: 1.25rem 0 .25rem; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--ink); margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem; overflow-wrap: anywhere; }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.2rem; margin: 1.75rem 0 .5rem; border-bottom: 2px solid var(--rule); padding-bottom: .25rem; }
+h3 { font-size: 1rem; margin: 1rem 0 .25rem; }
 p.lede { color: var(--muted); margin-top: 0; }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; font-size: .93em; }
-#national-totals td:first-child { white-space: nowrap; }
-th, td { padding: .35rem .5rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; font-size: .9em; table-layout: auto; }
+th, td { padding: .3rem .45rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { font-weight: 600; background: #f3f5f9; }
 td.num, th.num { text-align: right; white-space: nowrap; }
-.status-rejected { color: var(--bad); font-weight: 600; } .sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); font-weight: 600; }
-.chart { width: 100%; max-width: 900px; height: auto; }
+table.money { font-size: .85em; } table.narrow { width: auto; }
+.status-rejected, .sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); font-weight: 600; } .accepted { color: var(--good); }
+.chart { width: 100%; height: auto; }
 .legend span { display: inline-block; margin-right: 1.25rem; } .swatch { display: inline-block; width: .9rem; height: .9rem; vertical-align: -2px; margin-right: .3rem; }
-table.grid { width: auto; font-size: .85em; } table.grid td, table.grid th { padding: .1rem .45rem; }
-td.mark, th.mark { text-align: center; } td.included { color: #1f7a3a; } td.rejected { color: var(--bad); font-weight: 700; } td.missing { color: var(--muted); }
+table.grid { width: auto; font-size: .8em; } table.grid td, table.grid th { padding: 0 .3rem; line-height: 1.35; }
+td.mark, th.mark { text-align: center; min-width: 1.6rem; } td.included { color: var(--good); } td.rejected { color: var(--bad); font-weight: 700; background: #fbeae9; } td.missing { color: var(--muted); }
 span.code { color: var(--muted); font-size: .85em; }
+ul.changes { margin: .25rem 0 .75rem; padding-left: 1.25rem; } ul.changes li { margin: .1rem 0; }
 code { font-size: .9em; }
-@media print { body { margin: 0; max-width: none; font-size: 11px; } h2 { break-after: avoid; } tr, .area { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
+table.findings { table-layout: fixed; font-size: .82em; } table.findings td, table.findings th { padding: .2rem .4rem; }
+table.findings col.file { width: 22%; } table.findings col.sev { width: 8rem; } table.findings col.rule { width: 12rem; } table.findings col.where { width: 11%; }
+@media print { body { margin: 0; max-width: none; font-size: 10px; } h2 { break-after: avoid; } tr, .area { break-inside: avoid; } a { color: inherit; text-decoration: none; } .chart { max-height: 9cm; } }
 "#;
 
-/// The report page.
-pub fn page(t: &Tables) -> String {
-    // About 250 bytes a finding or file, and 8 kB besides: one allocation for most pages.
-    let mut s = String::with_capacity(8192 + 256 * (t.findings.len() + t.submissions.len()));
+/// The page's head and opening `body`.
+pub(super) fn head(s: &mut String, title: &str) {
     let _ = write!(
         s,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Better Care Fund national totals</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(title)
     );
+}
+
+/// The national page.
+pub fn page(t: &Tables) -> String {
+    let mut s = String::with_capacity(16384 + 200 * (t.findings.len() + t.coverage.len()));
+    head(&mut s, "Better Care Fund national totals");
     let baseline = t.national.first().map(|r| r.baseline_year.to_string()).unwrap_or_default();
     let _ = writeln!(s, "<h1>Better Care Fund national totals</h1>");
     let _ = writeln!(
         s,
-        "<p class=\"lede\">Money pooled by Health and Wellbeing Boards from accepted returns, exact to the penny. Voluntary pooling above the mandated minimum is compared with {} (plan).</p>",
+        "<p class=\"lede\">Money pooled by Health and Wellbeing Boards from accepted returns, exact to the penny; {} files ({}). Voluntary pooling above the mandated minimum is compared with {} (plan).</p>",
+        t.submissions.len(),
+        escape(&t.status_summary()),
         escape(&baseline)
     );
+    since(&mut s, t.changes.as_deref());
     totals_table(&mut s, &t.national);
-    chart(&mut s, &t.national);
+    super::chart::chart(&mut s, &t.national);
     coverage(&mut s, t);
-    files(&mut s, t);
-    findings(&mut s, t);
+    decisions(&mut s, t);
+    files_with_findings(&mut s, t);
     s.push_str("</body>\n</html>\n");
     s
+}
+
+fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
+    let _ = writeln!(s, "<h2 id=\"since\">Since the last run</h2>");
+    let rows = match changes {
+        None => {
+            let _ = writeln!(s, "<p>Nothing to compare with: this is the first publish in this output folder.</p>");
+            return;
+        }
+        Some([]) => {
+            let _ = writeln!(s, "<p>No changes since the last publish.</p>");
+            return;
+        }
+        Some(rows) => rows,
+    };
+    let headline = crate::aggregate::changes::headline(Some(rows));
+    let _ = writeln!(s, "<p>{}.</p>", escape(headline.trim_start_matches("since the last publish: ")));
+    let shown = [NationalColumn::MandatedMinimum, NationalColumn::VoluntaryAboveMinimum, NationalColumn::TotalPooled];
+    let money: Vec<&ChangeRow> = rows
+        .iter()
+        .filter(|r| r.kind == ChangeKind::TotalChanged && r.measure.is_some_and(|m| shown.contains(&m)))
+        .collect();
+    change_list(s, "National figures", &money, "changes.parquet also has the LA and NHS split");
+    let of = |kinds: &[ChangeKind]| rows.iter().filter(|r| kinds.contains(&r.kind)).collect::<Vec<_>>();
+    use ChangeKind::*;
+    change_list(s, "Files", &of(&[FileNew, FileResubmitted, FileWithdrawn, FileSuperseded, FileStatusChanged]), "");
+    change_list(s, "Areas", &of(&[AreaIncluded, AreaDropped]), "");
+}
+
+fn change_list(s: &mut String, title: &str, rows: &[&ChangeRow], note: &str) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "<h3>{title}</h3><ul class=\"changes\">");
+    for r in rows.iter().take(CHANGES_NAMED) {
+        let _ = writeln!(s, "<li>{}</li>", escape(&r.description));
+    }
+    let more = rows.len().saturating_sub(CHANGES_NAMED);
+    if more > 0 {
+        let _ = writeln!(s, "<li>and {more} more (all in changes.parquet)</li>");
+    }
+    let _ = writeln!(s, "</ul>");
+    if !note.is_empty() {
+        let _ = writeln!(s, "<p class=\"lede\">{note}.</p>");
+    }
 }
 
 fn money_cell(s: &mut String, r: &NationalRow, column: NationalColumn) {
@@ -75,9 +139,9 @@ fn money_cell(s: &mut String, r: &NationalRow, column: NationalColumn) {
 
 fn totals_table(s: &mut String, rows: &[NationalRow]) {
     let _ = writeln!(s, "<h2 id=\"totals\">National totals</h2>");
-    let _ = writeln!(s, "<table id=\"national-totals\"><thead><tr><th>Year</th><th>Basis</th><th class=\"num\">Areas</th><th class=\"num\">Mandated minimum</th><th class=\"num\">Voluntary (LA)</th><th class=\"num\">Voluntary (NHS)</th><th class=\"num\">Voluntary above minimum</th><th class=\"num\">Total pooled</th><th class=\"num\">vs baseline</th></tr></thead><tbody>");
+    let _ = writeln!(s, "<table id=\"national-totals\" class=\"money\"><thead><tr><th>Year</th><th>Basis</th><th class=\"num\">Areas</th><th class=\"num\">Mandated minimum</th><th class=\"num\">Voluntary (LA)</th><th class=\"num\">Voluntary (NHS)</th><th class=\"num\">Voluntary above minimum</th><th class=\"num\">Total pooled</th><th class=\"num\">vs baseline</th></tr></thead><tbody>");
     for r in rows {
-        let _ = write!(s, "<tr><td>{}</td><td>{}</td>", r.financial_year, r.basis);
+        let _ = write!(s, "<tr><td class=\"num\">{}</td><td>{}</td>", r.financial_year, r.basis);
         let _ = write!(s, "<td class=\"num\">{} of {}</td>", r.areas_included, r.areas_expected);
         for column in NationalColumn::ALL {
             money_cell(s, r, column);
@@ -88,102 +152,44 @@ fn totals_table(s: &mut String, rows: &[NationalRow]) {
     let _ = writeln!(s, "</tbody></table>");
 }
 
-/// Stacked bars per year and basis: the mandated minimum, and the voluntary pooling above it.
-fn chart(s: &mut String, rows: &[NationalRow]) {
-    if rows.is_empty() {
-        return;
-    }
-    let _ = writeln!(s, "<h2 id=\"chart\">Mandated minimum and voluntary pooling above it</h2>");
-    let (w, h, left, bottom, top) = (900.0_f64, 360.0_f64, 90.0_f64, 50.0_f64, 30.0_f64);
-    let max = rows.iter().map(|r| r.total_pooled.0).max().unwrap_or(1).max(1) as f64;
-    let step = (w - left - 20.0) / rows.len() as f64;
-    let bar = (step * 0.6).min(80.0);
-    let scale = |p: i128| (p as f64 / max) * (h - top - bottom);
-    let _ = writeln!(
-        s,
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Mandated minimum and voluntary pooling by year\" xmlns=\"http://www.w3.org/2000/svg\">"
-    );
-    // Axis with four gridlines, labelled in £m.
-    for i in 0..=4 {
-        let y = h - bottom - (h - top - bottom) * i as f64 / 4.0;
-        let label = Pence((max / 4.0 * i as f64) as i128).0 / 100 / 1_000_000;
-        let _ = writeln!(s, "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#d8dde6\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#5b6473\">£{label}m</text>", w - 10.0, left - 8.0, y + 4.0);
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let x = left + step * i as f64 + (step - bar) / 2.0;
-        let hm = scale(r.mandated_minimum.0);
-        let hv = scale(r.voluntary_above_minimum.0);
-        let base = h - bottom;
-        let _ = writeln!(
-            s,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{hm:.1}\" fill=\"#3b6ea8\"><title>{} {} mandated minimum {}</title></rect>",
-            base - hm,
-            r.financial_year,
-            r.basis,
-            r.mandated_minimum.to_gbp()
-        );
-        let _ = writeln!(
-            s,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{hv:.1}\" fill=\"#e08a2e\"><title>{} {} voluntary above minimum {}</title></rect>",
-            base - hm - hv,
-            r.financial_year,
-            r.basis,
-            r.voluntary_above_minimum.to_gbp()
-        );
-        let ratio = r.voluntary_vs_baseline_ratio.map_or(String::new(), |x| format!("{x:.2}×"));
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#1d2330\">{ratio}</text>",
-            x + bar / 2.0,
-            base - hm - hv - 6.0
-        );
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#1d2330\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6473\">{}</text>",
-            x + bar / 2.0,
-            base + 18.0,
-            r.financial_year,
-            x + bar / 2.0,
-            base + 33.0,
-            r.basis
-        );
-    }
-    let _ = writeln!(s, "</svg>");
-    let baseline = rows.first().map(|r| r.baseline_year.to_string()).unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "<p class=\"legend\"><span><i class=\"swatch\" style=\"background:#3b6ea8\"></i>Mandated minimum</span><span><i class=\"swatch\" style=\"background:#e08a2e\"></i>Voluntary above the minimum</span><span>Labels: voluntary pooling as a multiple of {} (plan)</span></p>",
-        escape(&baseline)
-    );
-}
-
 type Period = (FinancialYear, Basis);
 
-/// The submission register at a glance: one row per area, one column per year and basis,
-/// each cell included (✓), rejected (✗) or missing (·), all from `coverage.parquet`'s rows.
+/// The submission register at a glance: per year and basis how many areas are included,
+/// rejected and missing; then one row per area, one column per year and basis, each cell
+/// included (✓), rejected (✗) or missing (·). All from `coverage.parquet`'s rows.
 fn coverage(s: &mut String, t: &Tables) {
     let _ = writeln!(s, "<h2 id=\"coverage\">Coverage</h2>");
     let periods: Vec<Period> = t.national.iter().map(|r| (r.financial_year, r.basis)).collect();
     let mut by_area: BTreeMap<(&str, &str), BTreeMap<Period, CoverStatus>> = BTreeMap::new();
+    let mut counts: BTreeMap<Period, [usize; 3]> = BTreeMap::new();
     for c in &t.coverage {
         by_area.entry((&c.area_name, &c.area_code)).or_default().insert((c.financial_year, c.basis), c.status);
+        counts.entry((c.financial_year, c.basis)).or_default()[c.status as usize] += 1;
     }
-    let count = |p: &Period, status: CoverStatus| {
-        t.coverage.iter().filter(|c| (c.financial_year, c.basis) == *p && c.status == status).count()
-    };
-    let _ = write!(s, "<table id=\"coverage-grid\" class=\"grid\"><thead><tr><th>Area</th>");
-    for (year, basis) in &periods {
-        let _ = write!(s, "<th class=\"mark\">{year}<br>{basis}</th>");
+    let years: BTreeSet<FinancialYear> = periods.iter().map(|p| p.0).collect();
+    let _ = write!(s, "<table id=\"coverage-grid\" class=\"grid\"><thead><tr><th rowspan=\"3\">Area</th>");
+    for y in &years {
+        let span = periods.iter().filter(|p| p.0 == *y).count();
+        let _ = write!(s, "<th class=\"mark\" colspan=\"{span}\">{}</th>", y.to_string().split_off(2));
     }
-    let _ = write!(s, "</tr><tr><th>included / rejected / missing</th>");
+    let _ = write!(s, "</tr><tr>");
+    for (_, basis) in &periods {
+        let _ = write!(s, "<th class=\"mark\" title=\"{basis}\">{}</th>", &basis.as_str()[..1].to_uppercase());
+    }
+    let _ = write!(s, "</tr><tr>");
     for p in &periods {
-        let (i, r, m) =
-            (count(p, CoverStatus::Included), count(p, CoverStatus::Rejected), count(p, CoverStatus::Missing));
-        let _ = write!(s, "<th class=\"mark\">{i} / {r} / {m}</th>");
+        let [i, r, m] = counts.get(p).copied().unwrap_or_default();
+        let _ = write!(s, "<th class=\"mark\" title=\"included / rejected / missing\">{i}<br>{r}<br>{m}</th>");
     }
     let _ = writeln!(s, "</tr></thead><tbody>");
     for ((name, code), cells) in &by_area {
-        let _ = write!(s, "<tr><td>{} <span class=\"code\">{}</span></td>", escape(name), escape(code));
+        let _ = write!(
+            s,
+            "<tr><td><a href=\"areas/{}.html\">{}</a> <span class=\"code\">{}</span></td>",
+            super::areas::page_name(code),
+            escape(name),
+            escape(code)
+        );
         for p in &periods {
             let (mark, class) = match cells.get(p) {
                 Some(CoverStatus::Included) => ("✓", "included"),
@@ -196,68 +202,121 @@ fn coverage(s: &mut String, t: &Tables) {
         let _ = writeln!(s, "</tr>");
     }
     let _ = writeln!(s, "</tbody></table>");
+    let _ = writeln!(s, "<p class=\"lede\">Columns: financial year (20xx-yy shown as xx-yy), P plan, A actual; the header's three figures are the areas included, rejected and missing. ✓ included, ✗ rejected, · missing.</p>");
 }
 
-fn files(s: &mut String, t: &Tables) {
-    let _ = writeln!(s, "<h2 id=\"files\">Files</h2><table><thead><tr><th>File</th><th>Template</th><th>Area</th><th>Status</th><th class=\"num\">Errors</th><th class=\"num\">Warnings</th></tr></thead><tbody>");
-    for r in &t.submissions {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>",
-            escape(&r.source_file),
-            escape(r.template_id.as_deref().unwrap_or(""))
-        );
-        if let (Some(n), Some(c)) = (&r.area_name, &r.area_code) {
-            let _ = write!(s, "{} ({})", escape(n), escape(c));
-        }
+/// Every decision of the run, with its reason and what it did.
+fn decisions(s: &mut String, t: &Tables) {
+    if t.decisions.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "<h2 id=\"decisions\">Decisions applied</h2>");
+    decisions_table(s, &t.decisions.iter().collect::<Vec<_>>());
+}
+
+pub(super) fn decisions_table(s: &mut String, rows: &[&crate::validate::decisions::DecisionRow]) {
+    let _ = writeln!(s, "<table class=\"decisions-table\"><thead><tr><th>File</th><th>Rule</th><th>Where</th><th>Reason</th><th>By</th><th>Date</th><th>Outcome</th></tr></thead><tbody>");
+    for r in rows {
+        let d = &r.decision;
+        let file = r.source_file.clone().unwrap_or_else(|| format!("SHA-256 {}…", &d.sha256[..12]));
         let _ = writeln!(
             s,
-            "</td><td class=\"status-{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            r.status, r.status, r.error_count, r.warning_count
+            "<tr class=\"outcome-{}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.outcome.as_str(),
+            escape(&file),
+            d.rule.id(),
+            escape(d.cell.as_deref().unwrap_or("")),
+            escape(&d.acceptance.reason),
+            escape(&d.acceptance.by),
+            d.acceptance.date,
+            escape(&r.said())
         );
     }
     let _ = writeln!(s, "</tbody></table>");
 }
 
-fn findings(s: &mut String, t: &Tables) {
-    let _ = writeln!(s, "<h2 id=\"findings\">Findings by area</h2>");
-    if t.findings.is_empty() {
-        let _ = writeln!(s, "<p>No findings: every return read cleanly.</p>");
-        return;
+/// The files with findings, by area, each with its first findings; then how many files had
+/// none, by status.
+fn files_with_findings(s: &mut String, t: &Tables) {
+    let _ = writeln!(s, "<h2 id=\"findings\">Files with findings</h2>");
+    let mut by_file: BTreeMap<&str, Vec<&FindingRow>> = BTreeMap::new();
+    for f in &t.findings {
+        by_file.entry(&f.source_file).or_default().push(f);
     }
-    let area_of: BTreeMap<&str, String> = t
+    let mut by_area: BTreeMap<(String, &str), Vec<&SubmissionRow>> = BTreeMap::new();
+    for sub in t.submissions.iter().filter(|r| by_file.contains_key(r.source_file.as_str())) {
+        let name = sub.area_name.clone().unwrap_or_else(|| "Files whose area is not known".into());
+        by_area.entry((name, sub.area_code.as_deref().unwrap_or(""))).or_default().push(sub);
+    }
+    if by_area.is_empty() {
+        let _ = writeln!(s, "<p>No findings: every return read cleanly.</p>");
+    }
+    for ((name, code), subs) in &by_area {
+        let title = if code.is_empty() {
+            escape(name).to_string()
+        } else {
+            format!(
+                "<a href=\"areas/{}.html\">{}</a> <span class=\"code\">{}</span>",
+                super::areas::page_name(code),
+                escape(name),
+                escape(code)
+            )
+        };
+        let _ = writeln!(s, "<div class=\"area\"><h3>{title}</h3>");
+        findings_table(s, subs, &by_file, Some(FINDINGS_SHOWN_PER_FILE));
+        let _ = writeln!(s, "</div>");
+    }
+    let clean: BTreeMap<Status, usize> = t
         .submissions
         .iter()
-        .map(|r| {
-            let name = match (&r.area_name, &r.area_code) {
-                (Some(n), Some(c)) => format!("{n} ({c})"),
-                _ => "Unmatched files".to_string(),
-            };
-            (r.source_file.as_str(), name)
-        })
-        .collect();
-    let mut by_area: BTreeMap<&str, Vec<&crate::tables::FindingRow>> = BTreeMap::new();
-    for f in &t.findings {
-        by_area
-            .entry(area_of.get(f.source_file.as_str()).map_or("Unmatched files", |s| s.as_str()))
-            .or_default()
-            .push(f);
+        .filter(|r| !by_file.contains_key(r.source_file.as_str()))
+        .fold(BTreeMap::new(), |mut m, r| {
+            *m.entry(r.status).or_default() += 1;
+            m
+        });
+    if !clean.is_empty() {
+        let said: Vec<String> = clean.iter().map(|(st, n)| format!("{n} {st}")).collect();
+        let _ = writeln!(s, "<p>Files without findings: {} (each listed in submissions.parquet).</p>", said.join(", "));
     }
-    for (area, fs) in by_area {
-        let _ = writeln!(s, "<div class=\"area\"><h3>{}</h3><table><thead><tr><th>File</th><th>Severity</th><th>Rule</th><th>Where</th><th>Finding</th></tr></thead><tbody>", escape(area));
-        for f in fs {
-            let loc = f.location();
+}
+
+/// One table of the findings of `subs`, each file's status on its first row; at most `cap`
+/// findings a file.
+pub(super) fn findings_table(
+    s: &mut String,
+    subs: &[&SubmissionRow],
+    by_file: &BTreeMap<&str, Vec<&FindingRow>>,
+    cap: Option<usize>,
+) {
+    let _ = writeln!(s, "<table class=\"findings\"><colgroup><col class=\"file\"><col class=\"sev\"><col class=\"rule\"><col class=\"where\"><col></colgroup><thead><tr><th>File</th><th>Severity</th><th>Rule</th><th>Where</th><th>Finding</th></tr></thead><tbody>");
+    for sub in subs {
+        let findings = by_file.get(sub.source_file.as_str()).map(Vec::as_slice).unwrap_or_default();
+        let shown = cap.unwrap_or(usize::MAX).min(findings.len());
+        for (i, f) in findings[..shown].iter().enumerate() {
+            let file = if i == 0 {
+                format!("{} <span class=\"status-{}\">({})</span>", escape(&sub.source_file), sub.status, sub.status)
+            } else {
+                String::new()
+            };
+            let severity = match &f.accepted {
+                Some(a) => format!(
+                    "<span class=\"accepted\" title=\"{}\">{} (accepted)</span>",
+                    escape(&a.reason),
+                    f.severity.as_str()
+                ),
+                None => format!("<span class=\"sev-{0}\">{0}</span>", f.severity.as_str()),
+            };
             let _ = writeln!(
                 s,
-                "<tr><td>{}</td><td class=\"sev-{}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                escape(&f.source_file),
-                f.severity.as_str(),
-                f.severity.as_str(),
+                "<tr><td>{file}</td><td>{severity}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 f.rule.id(),
-                escape(&loc),
+                escape(&f.location()),
                 escape(&f.message)
             );
         }
-        let _ = writeln!(s, "</tbody></table></div>");
+        if findings.len() > shown {
+            let _ = writeln!(s, "<tr><td></td><td colspan=\"4\">and {} more findings on the area's page and in findings.parquet</td></tr>", findings.len() - shown);
+        }
     }
+    let _ = writeln!(s, "</tbody></table>");
 }

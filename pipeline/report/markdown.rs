@@ -1,13 +1,17 @@
-//! `report.md`: the national table and what became of every file, for people to read.
+//! `report.md`: what changed since the last run, the national table, coverage, the decisions
+//! and the files with findings, for people to read.
 
 use super::escape::Markdown;
-use crate::tables::Tables;
+use crate::model::Status;
+use crate::tables::{ChangeKind, ChangeRow, Tables};
 use std::fmt::Write;
 
 pub fn markdown(t: &Tables) -> String {
     // About 150 bytes a finding or file, and 2 kB besides: one allocation for most reports.
     let mut s = String::with_capacity(2048 + 150 * (t.findings.len() + t.submissions.len()));
     let _ = writeln!(s, "# Better Care Fund national totals\n");
+    since(&mut s, t.changes.as_deref());
+    let _ = writeln!(s, "\n## National totals\n");
     if let Some(b) = t.national.first() {
         let _ = writeln!(s, "Baseline year: {} (plan).\n", b.baseline_year);
     }
@@ -33,35 +37,83 @@ pub fn markdown(t: &Tables) -> String {
         );
     }
     coverage(&mut s, t);
-    let _ = writeln!(s, "\n## Files\n");
-    let _ = writeln!(s, "{} files: {}.\n", t.submissions.len(), t.status_summary());
-    let _ = writeln!(s, "| File | Template | Area | Status | Errors | Warnings |");
-    let _ = writeln!(s, "|---|---|---|---|---:|---:|");
-    for r in &t.submissions {
-        let _ = write!(s, "| {} | {} | ", md_escape(&r.source_file), r.template_id.as_deref().unwrap_or(""));
-        if let (Some(c), Some(n)) = (&r.area_code, &r.area_name) {
-            let _ = write!(s, "{} ({})", md_escape(n), md_escape(c));
-        }
-        let _ = writeln!(s, " | {} | {} | {} |", r.status, r.error_count, r.warning_count);
-    }
-    if !t.findings.is_empty() {
-        let _ = writeln!(s, "\n## Findings\n");
-        let mut current = "";
-        for f in &t.findings {
-            if f.source_file != current {
-                current = &f.source_file;
-                let _ = writeln!(s, "\n### {}\n", md_escape(current));
-            }
-            let _ = write!(s, "- **{}** `{}` ", f.severity.as_str(), f.rule.id());
-            match (&f.sheet, &f.cell) {
-                (Some(sheet), Some(cell)) => _ = write!(s, "{}!{}: ", md_escape(sheet), md_escape(cell)),
-                (Some(sheet), None) => _ = write!(s, "{}: ", md_escape(sheet)),
-                _ => {}
-            }
-            let _ = writeln!(s, "{}", md_escape(&f.message));
-        }
-    }
+    decisions(&mut s, t);
+    files_with_findings(&mut s, t);
     s
+}
+
+fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
+    let _ = writeln!(s, "## Since the last run\n");
+    match changes {
+        None => _ = writeln!(s, "Nothing to compare with: this is the first publish in this output folder."),
+        Some([]) => _ = writeln!(s, "No changes since the last publish."),
+        Some(rows) => {
+            let headline = crate::aggregate::changes::headline(Some(rows));
+            let _ = writeln!(s, "{}.\n", md_escape(headline.trim_start_matches("since the last publish: ")));
+            for r in rows.iter().filter(|r| r.kind != ChangeKind::AreaContribution) {
+                let _ = writeln!(s, "- {}", md_escape(&r.description));
+            }
+        }
+    }
+}
+
+/// Each file with findings and its findings; the others counted by status.
+fn files_with_findings(s: &mut String, t: &Tables) {
+    let _ = writeln!(s, "\n## Files with findings\n");
+    let mut current = "";
+    let status: std::collections::HashMap<&str, Status> =
+        t.submissions.iter().map(|r| (r.source_file.as_str(), r.status)).collect();
+    for f in &t.findings {
+        if f.source_file != current {
+            current = &f.source_file;
+            let st = status.get(current).map_or("", |s| s.as_str());
+            let _ = writeln!(s, "\n### {} ({st})\n", md_escape(current));
+        }
+        let accepted = if f.accepted.is_some() { " (accepted)" } else { "" };
+        let _ = write!(s, "- **{}**{accepted} `{}` ", f.severity.as_str(), f.rule.id());
+        match (&f.sheet, &f.cell) {
+            (Some(sheet), Some(cell)) => _ = write!(s, "{}!{}: ", md_escape(sheet), md_escape(cell)),
+            (Some(sheet), None) => _ = write!(s, "{}: ", md_escape(sheet)),
+            _ => {}
+        }
+        let _ = writeln!(s, "{}", md_escape(&f.message));
+    }
+    let with: std::collections::HashSet<&str> = t.findings.iter().map(|f| f.source_file.as_str()).collect();
+    let mut clean = std::collections::BTreeMap::<Status, usize>::new();
+    for r in t.submissions.iter().filter(|r| !with.contains(r.source_file.as_str())) {
+        *clean.entry(r.status).or_default() += 1;
+    }
+    if with.is_empty() {
+        let _ = writeln!(s, "No findings: every return read cleanly.");
+    }
+    if !clean.is_empty() {
+        let said: Vec<String> = clean.iter().map(|(st, n)| format!("{n} {st}")).collect();
+        let _ = writeln!(s, "\nFiles without findings: {} (each listed in submissions.parquet).", said.join(", "));
+    }
+}
+
+fn decisions(s: &mut String, t: &Tables) {
+    if t.decisions.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Decisions applied\n");
+    let _ = writeln!(s, "| File | Rule | Where | Reason | By | Date | Outcome |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for r in &t.decisions {
+        let d = &r.decision;
+        let file = r.source_file.clone().unwrap_or_else(|| format!("SHA-256 {}…", &d.sha256[..12]));
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {} | {} | {} |",
+            md_escape(&file),
+            d.rule.id(),
+            md_escape(d.cell.as_deref().unwrap_or("")),
+            md_escape(&d.acceptance.reason),
+            md_escape(&d.acceptance.by),
+            d.acceptance.date,
+            md_escape(&r.said())
+        );
+    }
 }
 
 /// Per year and basis, how many areas `coverage.parquet` has included, rejected and missing.

@@ -111,6 +111,7 @@ impl RunConfig {
             schemas_dir: self.schemas_dir.to_string_lossy().into_owned(),
             max_inflated_bytes: self.limits.max_inflated_bytes,
             decisions: self.decisions.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            decisions_sha256: None,
         }
     }
 

@@ -8,8 +8,7 @@ use crate::reference::Areas;
 use crate::schema::SchemaSet;
 use crate::store::Store;
 use crate::tables::Tables;
-use crate::validate::cross::Validated;
-use crate::validate::stage::Validation;
+use crate::validate::persist::Validation;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -17,8 +16,8 @@ use std::collections::HashSet;
 #[derive(Default)]
 pub struct Handoff {
     pub inputs: Option<Vec<InputFile>>,
-    /// The validation and the digest naming it.
-    validated: Option<(Vec<Validated>, String)>,
+    /// The validation, what the decisions did, and the digest naming it.
+    validated: Option<(Validation, String)>,
     tables: Option<(Tables, String)>,
     /// The last publish's summary, when the outputs were up to date.
     pub summary: Option<Tables>,
@@ -33,10 +32,10 @@ impl Handoff {
         Ok(self.inputs.clone().unwrap_or_default())
     }
 
-    pub fn validated(&mut self, inputs: Vec<InputFile>, validation: Validation) {
+    pub fn validated(&mut self, inputs: Vec<InputFile>, validation: crate::validate::stage::Validation) {
         let list = validation.files.into_iter().map(|f| f.validated).collect();
         self.inputs = Some(inputs);
-        self.validated = Some((list, validation.digest));
+        self.validated = Some(((list, validation.decisions), validation.digest));
         self.tables = None;
     }
 
@@ -80,12 +79,13 @@ impl Handoff {
         let Some((mut tables, _)) = self.tables else { return Tables::default() };
         if tables.national.is_empty() {
             tables.national = crate::aggregate::national_totals(&tables, schemas, areas, baseline);
+            tables.area_totals = crate::aggregate::area_totals(&tables, schemas);
         }
         tables
     }
 }
 
-fn load_validated(store: &Store, stage: &'static str) -> Result<(Vec<Validated>, String), RunError> {
+fn load_validated(store: &Store, stage: &'static str) -> Result<(Validation, String), RunError> {
     let path = store.validate_path();
     let validated = crate::validate::persist::load(&path, &store.cache_path())?
         .ok_or_else(|| RunError::MissingStage { stage, before: "validate", path: path.clone() })?;
@@ -100,6 +100,7 @@ pub fn in_scope(store: &Store, scope: &super::Scope) -> HashSet<String> {
     }
     let previous = crate::validate::persist::load(&store.validate_path(), &store.cache_path()).ok().flatten();
     previous
+        .map(|(files, _)| files)
         .unwrap_or_default()
         .into_iter()
         .filter(|v| scope.matches(v.parsed.area_code.as_deref(), v.parsed.template_id.as_deref()))
@@ -108,7 +109,7 @@ pub fn in_scope(store: &Store, scope: &super::Scope) -> HashSet<String> {
 }
 
 /// What the published outputs depend on: every input's path, content and disposition, the
-/// schemas, the tool, the limits and the baseline.
+/// schemas, the tool, the limits, the baseline and the decisions file.
 #[derive(Serialize)]
 struct Fingerprinted<'a> {
     inputs: Vec<(&'a str, &'a str, &'a Disposition)>,
@@ -116,20 +117,50 @@ struct Fingerprinted<'a> {
     tool_version: &'a str,
     limits: &'a crate::workbook::Limits,
     baseline: FinancialYear,
+    decisions: Option<&'a str>,
 }
 
-pub fn fingerprint(inputs: &[InputFile], schemas: &SchemaSet, cfg: &super::RunConfig) -> String {
+pub fn fingerprint(
+    inputs: &[InputFile],
+    schemas: &SchemaSet,
+    cfg: &super::RunConfig,
+    decisions: &crate::validate::decisions::Decisions,
+) -> String {
     let f = Fingerprinted {
         inputs: inputs.iter().map(|f| (f.source_file.as_str(), f.sha256.as_str(), &f.disposition)).collect(),
         schemas: schemas.fingerprint(),
         tool_version: env!("CARGO_PKG_VERSION"),
         limits: &cfg.limits,
         baseline: cfg.baseline,
+        decisions: decisions.sha256.as_deref(),
     };
     hex::encode(Sha256::digest(serde_json::to_vec(&f).unwrap_or_default()))
 }
 
-/// What an up-to-date run reports: the submissions and the national totals.
+/// `OUT/.bcf/summary.json`: what a publish held that the next run compares itself with (and
+/// an up-to-date run reports), and which snapshot it describes.
+#[derive(Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub snapshot: String,
+    pub tables: Tables,
+}
+
+/// The part of a publish's tables its summary keeps.
 pub fn summary(t: &Tables) -> Tables {
-    Tables { submissions: t.submissions.clone(), national: t.national.clone(), ..Tables::default() }
+    Tables {
+        submissions: t.submissions.clone(),
+        coverage: t.coverage.clone(),
+        decisions: t.decisions.clone(),
+        national: t.national.clone(),
+        area_totals: t.area_totals.clone(),
+        ..Tables::default()
+    }
+}
+
+/// The current publish's summary, if it describes the snapshot now current (a command killed
+/// between publishing and writing the summary leaves none to compare with).
+pub fn previous_publish(store: &Store) -> Option<Tables> {
+    let summary: Summary = crate::store::json::load(&store.summary_path(), "").ok().flatten()?;
+    let published = store.layout().published().ok()?;
+    (published.current()?.id == summary.snapshot).then_some(summary.tables)
 }

@@ -22,6 +22,7 @@ use crate::schema::SchemaSet;
 use crate::store::atomic::Durability;
 use crate::store::{json, Store, WriteAccess};
 use crate::tables::Tables;
+use crate::validate::decisions::Decisions;
 use handoff::Handoff;
 use record::{counts, Counts, ParseHow, RunRecord, StageStatus};
 use std::time::Instant;
@@ -47,16 +48,27 @@ pub fn run_all(cfg: &RunConfig) -> Result<Tables, RunError> {
 pub fn run(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &str) -> Result<Outcome, RunError> {
     let access =
         WriteAccess { input: cfg.input.as_ref().and_then(Input::folder), force: cfg.force, wait: cfg.wait, command };
+    // Checked before anything is touched: a bad decisions file stops the command here.
+    let decisions = crate::validate::decisions::load(cfg.decisions.as_deref())?;
     let store = Store::open_for_writing(&cfg.out, &access)?;
     let (schemas, areas) = crate::reference::load_all(&cfg.schemas_dir)?;
     let previous = last_record(&store);
-    let mut record = RunRecord::new(command, cfg.record(), schemas.file_hashes.clone());
+    let mut config = cfg.record();
+    config.decisions_sha256.clone_from(&decisions.sha256);
+    let mut record = RunRecord::new(command, config, schemas.file_hashes.clone());
     if let Some(p) = &previous {
         record.carry_over(p, stages);
     }
     record.mark_pending(stages);
-    let mut session =
-        Session { cfg, store: &store, schemas: &schemas, areas: &areas, record, handoff: Handoff::default() };
+    let mut session = Session {
+        cfg,
+        store: &store,
+        schemas: &schemas,
+        areas: &areas,
+        decisions: &decisions,
+        record,
+        handoff: Handoff::default(),
+    };
     let result = session.stages(stages, scope, previous.as_ref());
     session.end(result)
 }
@@ -71,6 +83,7 @@ struct Session<'a> {
     store: &'a Store,
     schemas: &'a SchemaSet,
     areas: &'a Areas,
+    decisions: &'a Decisions,
     record: RunRecord,
     handoff: Handoff,
 }
@@ -118,8 +131,16 @@ impl Session<'_> {
             }
             Stage::Aggregate => {
                 let (schemas, areas, baseline) = (self.schemas, self.areas, self.cfg.baseline);
+                let previous = handoff::previous_publish(self.store);
                 let (tables, digest) = self.handoff.tables(self.store, schemas, areas, "aggregate")?;
-                crate::aggregate::stage::stage(self.store, tables, &digest, (schemas, areas), baseline)
+                crate::aggregate::stage::stage(
+                    self.store,
+                    tables,
+                    &digest,
+                    (schemas, areas),
+                    baseline,
+                    previous.as_ref(),
+                )
             }
         }
     }
@@ -133,9 +154,11 @@ impl Session<'_> {
             forced,
             mode: &self.cfg.parse_mode,
             progress: self.cfg.progress.as_ref(),
+            decisions: self.decisions,
         };
         let (validation, counts) = crate::validate::stage::stage(&inputs, self.store, &settings)?;
         self.record.files = record::file_records(&inputs, &validation.files);
+        self.record.decisions.clone_from(&validation.decisions);
         self.handoff.validated(inputs, validation);
         Ok(counts)
     }
@@ -143,7 +166,7 @@ impl Session<'_> {
     /// Whether the published outputs were made from exactly these inputs and settings.
     fn up_to_date(&mut self) -> bool {
         let Some(inputs) = &self.handoff.inputs else { return false };
-        let fingerprint = handoff::fingerprint(inputs, self.schemas, self.cfg);
+        let fingerprint = handoff::fingerprint(inputs, self.schemas, self.cfg, self.decisions);
         let published = self.store.layout().published().ok();
         let current = published.as_ref().and_then(|p| p.current()).and_then(|s| s.fingerprint.clone());
         current == Some(fingerprint) && self.store.layout().current_dir().is_some()
@@ -166,7 +189,8 @@ impl Session<'_> {
             f.parse = ParseHow::Cached;
         }
         self.record.snapshot = self.store.layout().published()?.current().map(|s| s.id.clone());
-        self.handoff.summary = json::load(&self.store.summary_path(), "").ok().flatten();
+        // Compared with the last publish, an up-to-date run has nothing new.
+        self.handoff.summary = handoff::previous_publish(self.store).map(|t| Tables { changes: Some(Vec::new()), ..t });
         Ok(())
     }
 
@@ -175,14 +199,17 @@ impl Session<'_> {
         let inputs = self.handoff.inputs(self.store, "publish")?;
         let retry = self.record.files.iter().any(|f| f.parse == ParseHow::Failed);
         // A file whose read failed may read next time: such outputs are never up to date.
-        let fingerprint = (!retry).then(|| handoff::fingerprint(&inputs, self.schemas, self.cfg));
-        if let Some(t) = self.handoff.published_tables() {
-            json::save(&self.store.summary_path(), &handoff::summary(t), Durability::Synced)?;
-        }
+        let fingerprint = (!retry).then(|| handoff::fingerprint(&inputs, self.schemas, self.cfg, self.decisions));
         let layout = self.store.layout();
         let snapshot =
             crate::store::snapshot::publish(&layout, &self.record.run_id, fingerprint, self.cfg.keep_snapshots)?;
         info!(snapshot = %snapshot.id, files = snapshot.files.len(), "published");
+        if let Some(t) = self.handoff.published_tables() {
+            let summary = handoff::Summary { snapshot: snapshot.id.clone(), tables: handoff::summary(t) };
+            if let Err(e) = json::save(&self.store.summary_path(), &summary, Durability::Synced) {
+                warn!(error = %e, "cannot save the publish's summary; the next run will have nothing to compare with");
+            }
+        }
         self.record.snapshot = Some(snapshot.id);
         Ok(())
     }

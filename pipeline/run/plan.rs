@@ -82,6 +82,7 @@ mod tests {
             schemas_dir: "schemas".into(),
             max_inflated_bytes: 1,
             decisions: None,
+            decisions_sha256: None,
         };
         let mut r = RunRecord::new("run", cfg, Default::default());
         for (st, status) in r.stages.iter_mut().zip(statuses) {

@@ -7,7 +7,8 @@
 //!   "command": "run", "status": "success" | "failed" | "running",
 //!   "started_at": "2026-11-22T16:01:02Z", "finished_at": "…" | null, "error": null | "why",
 //!   "config": { "input": "…", "out": "…", "baseline_year": "2015-16", "schemas_dir": "…",
-//!               "max_inflated_bytes": 268435456, "decisions": null | "…" },
+//!               "max_inflated_bytes": 268435456, "decisions": null | "…",
+//!               "decisions_sha256": null | "<sha256 of the decisions file>" },
 //!   "schemas": { "templates/bcf-planning-2015-16.toml": "<sha256>", … },
 //!   "snapshot": null | "000007",
 //!   "stages": [ { "name": "ingest" | "validate" | "normalise" | "aggregate",
@@ -16,7 +17,11 @@
 //!                 "counts": { "files": 20, … }, "error": null } ],
 //!   "files": [ { "source_file": "…", "sha256": "…", "status": "accepted" | …,
 //!                "parse": "parsed" | "cached" | "failed" | "none", "error_count": 0,
-//!                "warning_count": 0, "first_error": null | "sheet!cell: message" } ] }
+//!                "warning_count": 0, "first_error": null | "sheet!cell: message" } ],
+//!   "decisions": [ { "decision": { "sha256": "…", "rule": "minimum-mismatch", "cell": null,
+//!                    "acceptance": { "reason": "…", "by": "…", "date": "2025-05-03" } },
+//!                    "outcome": "applied" | "matched_nothing" | "file_not_in_input",
+//!                    "source_file": null | "…", "findings_accepted": 1 } ] }
 //! ```
 //! A record left `running` by a process that died shows as `interrupted` in `bcf status`.
 //! `parse` is `failed` when the file could not be read for a reason that may pass (it changed
@@ -85,6 +90,9 @@ pub struct RunRecord {
     pub snapshot: Option<String>,
     pub stages: Vec<StageRecord>,
     pub files: Vec<FileRecord>,
+    /// What each recorded decision did in the last validation.
+    #[serde(default)]
+    pub decisions: Vec<crate::validate::decisions::DecisionRow>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -96,6 +104,8 @@ pub struct ConfigRecord {
     pub max_inflated_bytes: u64,
     #[serde(default)]
     pub decisions: Option<String>,
+    #[serde(default)]
+    pub decisions_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -137,6 +147,7 @@ impl RunRecord {
             snapshot: None,
             stages: Stage::ALL.iter().map(|&s| StageRecord::not_run(s)).collect(),
             files: Vec::new(),
+            decisions: Vec::new(),
         }
     }
 
@@ -157,6 +168,7 @@ impl RunRecord {
         }
         if !stages.contains(&Stage::Validate) {
             self.files = previous.files.clone();
+            self.decisions = previous.decisions.clone();
         }
     }
 
@@ -224,8 +236,9 @@ pub fn file_records(
         .map(|f| {
             let p = by_source.get(f.source_file.as_str());
             let findings = p.map(|p| &p.validated.parsed.findings[..]).unwrap_or_default();
-            let count = |s| findings.iter().filter(|x| x.severity() == s).count() as i32;
-            let first_error = findings.iter().find(|x| x.severity() == Severity::Error).map(|x| {
+            let open = || findings.iter().filter(|x| x.accepted.is_none());
+            let count = |s| open().filter(|x| x.severity() == s).count() as i32;
+            let first_error = open().find(|x| x.severity() == Severity::Error).map(|x| {
                 let at = x.location();
                 if at.is_empty() {
                     x.message.clone()

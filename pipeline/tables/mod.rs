@@ -4,7 +4,8 @@
 pub mod columns;
 pub mod parquet;
 
-use crate::model::{ArcStr, Basis, Date, FinancialYear, Pence, Rule, Severity, Status};
+use crate::model::{Acceptance, ArcStr, Basis, Date, FinancialYear, Pence, Rule, Severity, Status};
+use crate::validate::decisions::DecisionRow;
 use crate::validate::submissions::CoverStatus;
 use columns::{Cell, Column, Kind, Partition, TableDef};
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,11 @@ pub struct SubmissionRow {
     pub area_code: Option<String>,
     pub area_name: Option<String>,
     pub status: Status,
+    /// Errors no decision accepted.
     pub error_count: i32,
     pub warning_count: i32,
+    /// Errors a recorded decision accepted.
+    pub accepted_count: i32,
     pub submission_date: Option<Date>,
     /// Why a file is skipped, or which file a duplicate copies; null otherwise.
     pub status_reason: Option<String>,
@@ -38,6 +42,8 @@ pub struct FindingRow {
     pub message: String,
     /// A reader library's own words, for the national team; never the message.
     pub detail: Option<String>,
+    /// The recorded decision that accepted the finding, if one did.
+    pub accepted: Option<Acceptance>,
 }
 
 impl FindingRow {
@@ -97,6 +103,110 @@ pub struct CoverageRow {
     pub replaced_files: Vec<String>,
 }
 
+/// `area_totals.parquet`: one area's figures for one financial year and basis, from the
+/// submission that supplies them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaTotalRow {
+    pub area_code: String,
+    pub area_name: String,
+    pub financial_year: FinancialYear,
+    pub basis: Basis,
+    pub source_file: String,
+    pub template_id: String,
+    pub mandated_minimum: Pence,
+    pub voluntary_la: Pence,
+    pub voluntary_nhs: Pence,
+}
+
+impl AreaTotalRow {
+    pub fn voluntary_above_minimum(&self) -> Pence {
+        self.voluntary_la + self.voluntary_nhs
+    }
+
+    pub fn total_pooled(&self) -> Pence {
+        self.mandated_minimum + self.voluntary_above_minimum()
+    }
+
+    /// The figure a national column sums.
+    pub fn of(&self, column: NationalColumn) -> Pence {
+        match column {
+            NationalColumn::MandatedMinimum => self.mandated_minimum,
+            NationalColumn::VoluntaryLa => self.voluntary_la,
+            NationalColumn::VoluntaryNhs => self.voluntary_nhs,
+            NationalColumn::VoluntaryAboveMinimum => self.voluntary_above_minimum(),
+            NationalColumn::TotalPooled => self.total_pooled(),
+        }
+    }
+}
+
+/// What changed since the previous publish in the same output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A file at a path the previous publish did not have.
+    FileNew,
+    /// A file at the same path with other bytes.
+    FileResubmitted,
+    /// A file the previous publish had, gone from the input.
+    FileWithdrawn,
+    /// The same bytes, now superseded by a later submission.
+    FileSuperseded,
+    /// The same bytes, another status (a decision, an allocation, a conflict).
+    FileStatusChanged,
+    /// An area whose figures for a year and basis now count.
+    AreaIncluded,
+    /// An area whose figures for a year and basis no longer count.
+    AreaDropped,
+    /// A national figure that moved.
+    TotalChanged,
+    /// One area's part in a national figure's move.
+    AreaContribution,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::FileNew => "file_new",
+            ChangeKind::FileResubmitted => "file_resubmitted",
+            ChangeKind::FileWithdrawn => "file_withdrawn",
+            ChangeKind::FileSuperseded => "file_superseded",
+            ChangeKind::FileStatusChanged => "file_status_changed",
+            ChangeKind::AreaIncluded => "area_included",
+            ChangeKind::AreaDropped => "area_dropped",
+            ChangeKind::TotalChanged => "total_changed",
+            ChangeKind::AreaContribution => "area_contribution",
+        }
+    }
+}
+
+/// `changes.parquet`: one change since the previous publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub kind: ChangeKind,
+    pub source_file: Option<String>,
+    pub area_code: Option<String>,
+    pub area_name: Option<String>,
+    pub financial_year: Option<FinancialYear>,
+    pub basis: Option<Basis>,
+    /// The national column a money change is in.
+    pub measure: Option<NationalColumn>,
+    pub previous: Option<Pence>,
+    pub current: Option<Pence>,
+    /// Status before and after (a file's, or an area's coverage).
+    pub previous_status: Option<String>,
+    pub current_status: Option<String>,
+    /// Why an area's figures moved: `resubmitted`, `bcf-year-end-2024-25 supplied`, …
+    pub reason: Option<String>,
+    /// The change in a sentence.
+    pub description: String,
+}
+
+impl ChangeRow {
+    pub fn change(&self) -> Option<Pence> {
+        Some(self.current.unwrap_or_default() - self.previous.unwrap_or_default()).filter(|_| self.measure.is_some())
+    }
+}
+
 /// `national_totals.parquet`: one row per financial year and basis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NationalRow {
@@ -114,7 +224,7 @@ pub struct NationalRow {
 }
 
 /// The money columns of the national totals, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum NationalColumn {
     MandatedMinimum,
     VoluntaryLa,
@@ -188,7 +298,13 @@ pub struct Tables {
     pub lines: Vec<LineRow>,
     pub schemes: Vec<SchemeRow>,
     pub coverage: Vec<CoverageRow>,
+    pub decisions: Vec<DecisionRow>,
     pub national: Vec<NationalRow>,
+    #[serde(default)]
+    pub area_totals: Vec<AreaTotalRow>,
+    /// What changed since the previous publish; `None` when there is none to compare with.
+    #[serde(default)]
+    pub changes: Option<Vec<ChangeRow>>,
 }
 
 impl Tables {
@@ -252,8 +368,17 @@ pub static SUBMISSIONS: TableDef<SubmissionRow> = TableDef {
             "accepted, accepted_with_warnings, rejected, superseded, duplicate or skipped",
             |r| Cell::Str(r.status.as_str()),
         ),
-        col("error_count", Int32, false, "Findings of severity error", |r| Cell::I32(r.error_count)),
+        col("error_count", Int32, false, "Findings of severity error that no decision accepted", |r| {
+            Cell::I32(r.error_count)
+        }),
         col("warning_count", Int32, false, "Findings of severity warning", |r| Cell::I32(r.warning_count)),
+        col(
+            "accepted_count",
+            Int32,
+            false,
+            "Errors accepted by a recorded decision (they do not reject the file)",
+            |r| Cell::I32(r.accepted_count),
+        ),
         col("submission_date", Date32, true, "Cover submission date", |r| Cell::OptDate(r.submission_date)),
         col(
             "status_reason",
@@ -280,6 +405,38 @@ pub static FINDINGS: TableDef<FindingRow> = TableDef {
         col("detail", Utf8, true, "Technical detail (a reader's own error text); null if none", |r| {
             Cell::OptStr(r.detail.as_deref())
         }),
+        col("decision", Utf8, true, "accepted when a recorded decision accepted the finding; null otherwise", |r| {
+            Cell::OptStr(r.accepted.as_ref().map(|_| "accepted"))
+        }),
+        col("decision_reason", Utf8, true, "Why it was accepted", |r| {
+            Cell::OptStr(r.accepted.as_ref().map(|a| a.reason.as_str()))
+        }),
+        col("decision_by", Utf8, true, "Who accepted it", |r| Cell::OptStr(r.accepted.as_ref().map(|a| a.by.as_str()))),
+        col("decision_date", Date32, true, "When it was accepted", |r| {
+            Cell::OptDate(r.accepted.as_ref().map(|a| a.date))
+        }),
+    ],
+};
+
+pub static DECISIONS: TableDef<DecisionRow> = TableDef {
+    name: "decisions",
+    title: "The national team's recorded decisions (--decisions) and what each did",
+    primary_key: &[],
+    partition: None,
+    columns: &[
+        col("sha256", Utf8, false, "SHA-256 of the file the decision is about", |r| Cell::Str(&r.decision.sha256)),
+        col("source_file", Utf8, true, "The input file with that SHA-256; null if none", |r| {
+            Cell::OptStr(r.source_file.as_deref())
+        }),
+        col("rule", Utf8, false, "The rule whose findings it accepts", |r| Cell::Str(r.decision.rule.id())),
+        col("cell", Utf8, true, "Only the finding at this place; null for every finding of the rule", |r| {
+            Cell::OptStr(r.decision.cell.as_deref())
+        }),
+        col("reason", Utf8, false, "Why", |r| Cell::Str(&r.decision.acceptance.reason)),
+        col("decided_by", Utf8, false, "Who decided", |r| Cell::Str(&r.decision.acceptance.by)),
+        col("decision_date", Date32, false, "When", |r| Cell::OptDate(Some(r.decision.acceptance.date))),
+        col("outcome", Utf8, false, "applied, matched_nothing or file_not_in_input", |r| Cell::Str(r.outcome.as_str())),
+        col("findings_accepted", Int32, false, "Findings it accepted", |r| Cell::I32(r.findings_accepted)),
     ],
 };
 
@@ -379,6 +536,65 @@ pub static NATIONAL: TableDef<NationalRow> = TableDef {
     ],
 };
 
+pub static AREA_TOTALS: TableDef<AreaTotalRow> = TableDef {
+    name: "area_totals",
+    title: "Each area's figures per financial year and basis, from the submission that supplies them",
+    primary_key: &["area_code", "financial_year", "basis"],
+    partition: None,
+    columns: &[
+        col("area_code", Utf8, false, "ONS code of the HWB", |r| Cell::Str(&r.area_code)),
+        col("area_name", Utf8, false, "HWB name as in areas.csv", |r| Cell::Str(&r.area_name)),
+        col("financial_year", Utf8, false, "Financial year, e.g. 2024-25", |r| Cell::Year(r.financial_year)),
+        col("basis", Utf8, false, "plan or actual", |r| Cell::Str(r.basis.as_str())),
+        col("source_file", Utf8, false, "The file that supplies the figures", |r| Cell::Str(&r.source_file)),
+        col("template_id", Utf8, false, "That file's template family", |r| Cell::Str(&r.template_id)),
+        col("mandated_minimum_gbp", Money, false, "Sum of the area's lines of mandatory funding sources", |r| {
+            Cell::Money(r.mandated_minimum)
+        }),
+        col("voluntary_la_gbp", Money, false, "Sum of its lines of voluntary local authority sources", |r| {
+            Cell::Money(r.voluntary_la)
+        }),
+        col("voluntary_nhs_gbp", Money, false, "Sum of its lines of voluntary NHS sources", |r| {
+            Cell::Money(r.voluntary_nhs)
+        }),
+        col("voluntary_above_minimum_gbp", Money, false, "voluntary_la_gbp + voluntary_nhs_gbp", |r| {
+            Cell::Money(r.voluntary_above_minimum())
+        }),
+        col("total_pooled_gbp", Money, false, "mandated_minimum_gbp + voluntary_above_minimum_gbp", |r| {
+            Cell::Money(r.total_pooled())
+        }),
+    ],
+};
+
+pub static CHANGES: TableDef<ChangeRow> = TableDef {
+    name: "changes",
+    title: "What changed since the previous publish in the same output folder",
+    primary_key: &[],
+    partition: None,
+    columns: &[
+        col("kind", Utf8, false, "file_new, file_resubmitted, file_withdrawn, file_superseded, file_status_changed, area_included, area_dropped, total_changed or area_contribution", |r| {
+            Cell::Str(r.kind.as_str())
+        }),
+        col("source_file", Utf8, true, "The file concerned", |r| Cell::OptStr(r.source_file.as_deref())),
+        col("area_code", Utf8, true, "The area concerned", |r| Cell::OptStr(r.area_code.as_deref())),
+        col("area_name", Utf8, true, "Its name", |r| Cell::OptStr(r.area_name.as_deref())),
+        col("financial_year", Utf8, true, "The financial year of an area or money change", |r| Cell::OptYear(r.financial_year)),
+        col("basis", Utf8, true, "plan or actual", |r| Cell::OptStr(r.basis.map(Basis::as_str))),
+        col("measure", Utf8, true, "The national_totals column of a money change", |r| {
+            Cell::OptStr(r.measure.map(NationalColumn::name))
+        }),
+        col("previous_gbp", Money, true, "The figure in the previous publish", |r| Cell::OptMoney(r.previous)),
+        col("current_gbp", Money, true, "The figure now", |r| Cell::OptMoney(r.current)),
+        col("change_gbp", Money, true, "current_gbp - previous_gbp", |r| Cell::OptMoney(r.change())),
+        col("previous_status", Utf8, true, "Status before (a file's, or an area's coverage)", |r| {
+            Cell::OptStr(r.previous_status.as_deref())
+        }),
+        col("current_status", Utf8, true, "Status now", |r| Cell::OptStr(r.current_status.as_deref())),
+        col("reason", Utf8, true, "Why an area's figures moved", |r| Cell::OptStr(r.reason.as_deref())),
+        col("description", Utf8, false, "The change in a sentence", |r| Cell::Str(&r.description)),
+    ],
+};
+
 pub static COVERAGE: TableDef<CoverageRow> = TableDef {
     name: "coverage",
     title: "The submission register: one row per expected area, financial year and basis of the run",
@@ -412,5 +628,8 @@ pub fn described() -> Vec<columns::Described> {
         LINES.describe(),
         SCHEMES.describe(),
         COVERAGE.describe(),
+        DECISIONS.describe(),
+        AREA_TOTALS.describe(),
+        CHANGES.describe(),
     ]
 }

@@ -1,6 +1,7 @@
 //! Rules that span files: minimum contributions against the published allocations (catalogue
 //! §5), then every file's status, then which of an area's returns is its submission (§6).
 
+use super::decisions::{DecisionRow, Decisions};
 use super::{submissions, ParsedFile};
 use crate::model::{FinancialYear, Finding, Pence, Rule, Status};
 use crate::schema::SchemaSet;
@@ -19,13 +20,17 @@ pub struct Validated {
     pub status: Status,
 }
 
-/// Applies the cross-file rules and sets every file's status. `files` is in source-file order.
-pub fn apply(files: &mut [Validated], schemas: &SchemaSet) {
+/// Applies the cross-file rules, then the national team's decisions, and sets every file's
+/// status. `files` is in source-file order. Returns what each decision did.
+pub fn apply(files: &mut [Validated], schemas: &SchemaSet, decisions: &Decisions) -> Vec<DecisionRow> {
     check_minimums(files, schemas);
+    submissions::find_conflicts(files);
+    let outcomes = super::decisions::apply(files, decisions);
     for f in files.iter_mut() {
         f.status = Status::from_findings(&f.parsed.findings);
     }
-    submissions::resolve(files);
+    submissions::supersede(files);
+    outcomes
 }
 
 /// (area code, financial year) → each stream's allocation, streams in order.

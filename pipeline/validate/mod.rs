@@ -9,6 +9,7 @@ mod allocations;
 pub mod cells;
 mod cover;
 pub mod cross;
+pub mod decisions;
 mod expenditure;
 mod income;
 pub mod persist;

@@ -3,14 +3,26 @@
 //! not cached) and the findings the rules across files added to it.
 
 use super::cross::Validated;
+use super::decisions::DecisionRow;
 use super::stage::FileParse;
 use super::ParsedFile;
 use crate::error::RunError;
-use crate::model::{Finding, Status};
+use crate::model::{Acceptance, Finding, Status};
 use crate::run::record::ParseHow;
 use crate::store::cache::ParseCache;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// A validation read back: the files, and what the decisions did.
+pub type Validation = (Vec<Validated>, Vec<DecisionRow>);
+
+/// What `validate.json` holds.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Saved {
+    /// What each of the national team's decisions did.
+    pub decisions: Vec<DecisionRow>,
+    pub files: Vec<Entry>,
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Entry {
@@ -21,6 +33,10 @@ pub struct Entry {
     pub parse: Stored,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cross_findings: Vec<Finding>,
+    /// Findings a decision accepted, by position among all the file's findings (a cached
+    /// parse holds the findings as read, before any decision).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<(usize, Acceptance)>,
 }
 
 /// Where an entry's parse is.
@@ -41,6 +57,13 @@ pub fn entries(files: &[FileParse]) -> Vec<Entry> {
                 Some(key) => (Stored::Cached { cache_key: key.clone() }, v.parsed.findings[f.own_findings..].to_vec()),
                 None => (Stored::Inline { parsed: Box::new(v.parsed.clone()) }, Vec::new()),
             };
+            let accepted = v
+                .parsed
+                .findings
+                .iter()
+                .enumerate()
+                .filter_map(|(i, x)| Some((i, (**x.accepted.as_ref()?).clone())))
+                .collect();
             Entry {
                 source_file: v.source_file.clone(),
                 sha256: v.sha256.clone(),
@@ -48,17 +71,20 @@ pub fn entries(files: &[FileParse]) -> Vec<Entry> {
                 how: f.how,
                 parse,
                 cross_findings,
+                accepted,
             }
         })
         .collect()
 }
 
-/// The last validation, each parse read back from the cache where it is kept; `None` if there
-/// is none. A parse the cache no longer holds is [`RunError::ParseGone`].
-pub fn load(validate_json: &Path, cache_path: &Path) -> Result<Option<Vec<Validated>>, RunError> {
-    let Some(entries) = crate::store::json::load::<Vec<Entry>>(validate_json, "run `bcf validate` again")? else {
+/// The last validation, each parse read back from the cache where it is kept, and what the
+/// decisions did; `None` if there is none. A parse the cache no longer holds is
+/// [`RunError::ParseGone`].
+pub fn load(validate_json: &Path, cache_path: &Path) -> Result<Option<Validation>, RunError> {
+    let Some(saved) = crate::store::json::load::<Saved>(validate_json, "run `bcf validate` again")? else {
         return Ok(None);
     };
+    let entries = saved.files;
     // Opened by the first entry that needs it.
     let mut cache: Option<ParseCache> = None;
     let mut out = Vec::with_capacity(entries.len());
@@ -74,14 +100,17 @@ pub fn load(validate_json: &Path, cache_path: &Path) -> Result<Option<Vec<Valida
             }
         };
         parsed.findings.extend(e.cross_findings);
+        for (i, acceptance) in e.accepted {
+            parsed.findings.accept_at(i, acceptance);
+        }
         out.push(Validated { source_file: e.source_file, sha256: e.sha256, parsed, status: e.status });
     }
-    Ok(Some(out))
+    Ok(Some((out, saved.decisions)))
 }
 
 /// Writes `validate.json`; the SHA-256 of what was written, which names this validation.
-pub fn save(path: &Path, entries: &[Entry]) -> Result<String, RunError> {
-    let bytes = serde_json::to_vec(entries).map_err(|e| RunError::io("write", path)(std::io::Error::other(e)))?;
+pub fn save(path: &Path, saved: &Saved) -> Result<String, RunError> {
+    let bytes = serde_json::to_vec(saved).map_err(|e| RunError::io("write", path)(std::io::Error::other(e)))?;
     crate::store::atomic::write_bytes_atomic(path, &bytes, crate::store::atomic::Durability::Synced)
         .map_err(RunError::io("write", path))?;
     Ok(digest(&bytes))

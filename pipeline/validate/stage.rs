@@ -3,6 +3,7 @@
 //! the file boundary; then the rules across files.
 
 use super::cross::{self, Validated};
+use super::decisions::{DecisionRow, Decisions};
 use super::{Context, ParsedFile, PARSE_FORMAT};
 use crate::error::RunError;
 use crate::ingest::{unreadable_reason, Disposition, InputFile};
@@ -70,10 +71,16 @@ pub struct Settings<'a> {
     pub forced: HashSet<String>,
     pub mode: &'a ParseMode,
     pub progress: Option<&'a Progress>,
+    pub decisions: &'a Decisions,
 }
 
-/// Validates every workbook among `inputs` (in their order) and applies the rules across files.
-pub fn validate_all(inputs: &[InputFile], run: &Settings<'_>, cache: &ParseCache) -> Vec<FileParse> {
+/// Validates every workbook among `inputs` (in their order), applies the rules across files and
+/// the decisions; what each decision did.
+pub fn validate_all(
+    inputs: &[InputFile],
+    run: &Settings<'_>,
+    cache: &ParseCache,
+) -> (Vec<FileParse>, Vec<DecisionRow>) {
     let fingerprint = run.ctx.schemas.fingerprint();
     let total = inputs.iter().filter(|f| f.disposition == Disposition::Workbook).count() as u64;
     let done = AtomicU64::new(0);
@@ -89,11 +96,12 @@ pub fn validate_all(inputs: &[InputFile], run: &Settings<'_>, cache: &ParseCache
             Some((parse.validated, (parse.how, parse.cache_key, own)))
         })
         .unzip();
-    cross::apply(&mut list, run.ctx.schemas);
+    let decisions = cross::apply(&mut list, run.ctx.schemas, run.decisions);
     let parses = list.into_iter().zip(meta);
-    parses
+    let files = parses
         .map(|(validated, (how, cache_key, own_findings))| FileParse { validated, how, cache_key, own_findings })
-        .collect()
+        .collect();
+    (files, decisions)
 }
 
 /// One input file's parse; `None` for files that are not validated (skipped, duplicates).
@@ -253,6 +261,7 @@ pub fn install_panic_hook() {
 /// What the validate stage hands on.
 pub struct Validation {
     pub files: Vec<FileParse>,
+    pub decisions: Vec<DecisionRow>,
     /// Names this validation (the SHA-256 of `validate.json`).
     pub digest: String,
 }
@@ -261,18 +270,20 @@ pub struct Validation {
 /// and the parse cache.
 pub fn stage(inputs: &[InputFile], store: &Store, settings: &Settings<'_>) -> Result<(Validation, Counts), RunError> {
     let cache = ParseCache::open(&store.cache_path());
-    let files = validate_all(inputs, settings, &cache);
+    let (files, decisions) = validate_all(inputs, settings, &cache);
     let keys: HashSet<String> = files.iter().filter_map(|f| f.cache_key.clone()).collect();
     cache.finish(&keys).map_err(RunError::io("write the parse cache", store.cache_path()))?;
-    let digest = super::persist::save(&store.validate_path(), &super::persist::entries(&files))?;
-    let counts = stage_counts(&files);
-    Ok((Validation { files, digest }, counts))
+    let saved = super::persist::Saved { decisions, files: super::persist::entries(&files) };
+    let digest = super::persist::save(&store.validate_path(), &saved)?;
+    let counts = stage_counts(&files, &saved.decisions);
+    Ok((Validation { files, decisions: saved.decisions, digest }, counts))
 }
 
-fn stage_counts(files: &[FileParse]) -> Counts {
+fn stage_counts(files: &[FileParse], decisions: &[DecisionRow]) -> Counts {
     let how = |h: ParseHow| files.iter().filter(|f| f.how == h).count();
     let status = |s: Status| files.iter().filter(|f| f.validated.status == s).count();
-    counts(&[
+    let applied = decisions.iter().filter(|d| d.outcome == super::decisions::Outcome::Applied).count();
+    let mut c = counts(&[
         ("workbooks", files.len()),
         ("parsed", how(ParseHow::Parsed) + how(ParseHow::Failed)),
         ("cached", how(ParseHow::Cached)),
@@ -280,5 +291,9 @@ fn stage_counts(files: &[FileParse]) -> Counts {
         ("accepted_with_warnings", status(Status::AcceptedWithWarnings)),
         ("rejected", status(Status::Rejected)),
         ("superseded", status(Status::Superseded)),
-    ])
+    ]);
+    if !decisions.is_empty() {
+        c.extend(counts(&[("decisions", decisions.len()), ("decisions_applied", applied)]));
+    }
+    c
 }

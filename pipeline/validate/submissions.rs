@@ -1,7 +1,8 @@
 //! Which of an area's returns count (catalogue §6, §6.1).
 //!
 //! Per area and template, the latest submission date wins; earlier files are `superseded`, and
-//! two different files sharing the latest date are both rejected (`submission-conflict`). Then,
+//! two different files sharing the latest date are both rejected (`submission-conflict`, which
+//! the national team may accept for one of them). Then,
 //! per area, financial year and basis, exactly one accepted submission supplies the figures:
 //! the latest by submission date, on the same date the template later in the catalogue. The
 //! others stay accepted (they may supply other years) but count for nothing in that one.
@@ -14,8 +15,8 @@ use std::collections::BTreeMap;
 /// How many of the other conflicting files a conflict message names.
 const NAMED_IN_CONFLICT: usize = 3;
 
-/// Sets `superseded` and `submission-conflict` per area and template.
-pub fn resolve(files: &mut [Validated]) {
+/// A file's area and template → its files that have a submission date, when more than one.
+fn groups(files: &[Validated]) -> BTreeMap<(String, String), Vec<usize>> {
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, f) in files.iter().enumerate() {
         let p = &f.parsed;
@@ -25,23 +26,42 @@ pub fn resolve(files: &mut [Validated]) {
             groups.entry((a.clone(), t.clone())).or_default().push(i);
         }
     }
-    for ((area, template), idx) in groups.into_iter().filter(|(_, idx)| idx.len() > 1) {
-        let latest = idx.iter().filter_map(|&i| files[i].parsed.submission_date).max();
-        let newest: Vec<usize> = idx.iter().copied().filter(|&i| files[i].parsed.submission_date == latest).collect();
-        if newest.len() > 1 {
-            let latest = latest.map(|d| d.to_string()).unwrap_or_default();
-            for &i in &newest {
-                let others: Vec<&str> =
-                    newest.iter().filter(|&&j| j != i).map(|&j| files[j].source_file.as_str()).collect();
-                let msg = format!(
-                    "{area} has {} with the same submission date {latest} ({}); resubmit one return with a later date",
-                    other_returns(&template, others.len()),
-                    name_some(&others)
-                );
-                files[i].parsed.findings.push(Finding::file(Rule::SubmissionConflict, msg));
-                files[i].status = Status::Rejected;
-            }
+    groups.retain(|_, idx| idx.len() > 1);
+    groups
+}
+
+/// The files of a group that share its latest submission date.
+fn newest(files: &[Validated], idx: &[usize]) -> Vec<usize> {
+    let latest = idx.iter().filter_map(|&i| files[i].parsed.submission_date).max();
+    idx.iter().copied().filter(|&i| files[i].parsed.submission_date == latest).collect()
+}
+
+/// Adds `submission-conflict` to each of two or more files of an area and template that share
+/// the latest submission date.
+pub fn find_conflicts(files: &mut [Validated]) {
+    for ((area, template), idx) in groups(files) {
+        let newest = newest(files, &idx);
+        if newest.len() < 2 {
+            continue;
         }
+        let latest = files[newest[0]].parsed.submission_date.map(|d| d.to_string()).unwrap_or_default();
+        for &i in &newest {
+            let others: Vec<&str> =
+                newest.iter().filter(|&&j| j != i).map(|&j| files[j].source_file.as_str()).collect();
+            let msg = format!(
+                "{area} has {} with the same submission date {latest} ({}); resubmit one return with a later date",
+                other_returns(&template, others.len()),
+                name_some(&others)
+            );
+            files[i].parsed.findings.push(Finding::file(Rule::SubmissionConflict, msg));
+        }
+    }
+}
+
+/// Marks `superseded` the files of an area and template older than its latest submission.
+pub fn supersede(files: &mut [Validated]) {
+    for idx in groups(files).into_values() {
+        let newest = newest(files, &idx);
         for &i in idx.iter().filter(|i| !newest.contains(i)) {
             files[i].status = Status::Superseded;
         }

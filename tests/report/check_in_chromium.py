@@ -1,10 +1,16 @@
-"""Renders OUT/current/report.html in headless Chromium and checks it against national_totals.parquet.
+"""Renders OUT/current/report.html in headless Chromium and checks it works at national scale.
 
 usage: check_in_chromium.py OUT ARTIFACTS
-Reads the published snapshot OUT/current (as a BI tool would), writes ARTIFACTS/report.png
-(screenshot) and ARTIFACTS/report.pdf (print), and checks the rendered DOM's totals equal the
-Parquet file's, to the penny. Artifacts go outside OUT: a snapshot holds only what bcf wrote.
+Reads the published snapshot OUT/current (as a BI tool would) and checks, in a 1,280 px
+window: the rendered DOM's totals equal national_totals.parquet to the penny; no element is
+wider than the window and the page is under 15,000 px tall (the same for the area page with
+the most findings); the page has no script. Writes ARTIFACTS/report.png (screenshot) and
+ARTIFACTS/report.pdf (print). Layout is measured on a copy in ARTIFACTS with a measuring
+script added: the published page itself has none. Artifacts go outside OUT: a snapshot holds
+only what bcf wrote.
 """
+import json
+import re
 import html.parser
 import os
 import shutil
@@ -16,7 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 out = (Path(sys.argv[1]) / "current").resolve()
-artifacts = Path(sys.argv[2])
+artifacts = Path(sys.argv[2]).resolve()
 artifacts.mkdir(parents=True, exist_ok=True)
 page = (out / "report.html").as_uri()
 chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -68,10 +74,59 @@ for row in table:
         assert p.cells[key] == str(row[c]), (key, p.cells[key], row[c])
 assert p.rows == len(table) + 1, p.rows  # header + one row per year and basis
 
+assert "<script" not in (out / "report.html").read_text(encoding="utf-8"), "the published page runs no script"
+
+WIDTH, MAX_HEIGHT = 1280, 15_000
+MEASURE = """<script>
+window.addEventListener('load', () => {
+  const vw = document.documentElement.clientWidth, wide = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.right > vw + 0.5 || r.left < -0.5) wide.push(el.tagName + (el.id ? '#' + el.id : '') + ' ' + Math.round(r.width) + 'px');
+  }
+  const m = document.createElement('pre');
+  m.id = 'bcf-measure';
+  m.textContent = JSON.stringify({viewport: vw, width: document.documentElement.scrollWidth,
+                                  height: document.documentElement.scrollHeight, wide: wide.slice(0, 10)});
+  document.body.appendChild(m);
+});
+</script>"""
+
+
+def measure(path):
+    copy = artifacts / ("measure-" + path.name)
+    copy.write_text(path.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    r = chrome(f"--window-size={WIDTH},1000", "--virtual-time-budget=10000", "--dump-dom", copy.as_uri())
+    assert r.returncode == 0, r.stderr
+    found = re.search(r'<pre id="bcf-measure">(.*?)</pre>', r.stdout, re.S)
+    assert found, f"{path.name}: the measuring script ran"
+    m = json.loads(html.unescape(found.group(1)))
+    assert m["viewport"] == WIDTH, m
+    assert m["width"] <= WIDTH and not m["wide"], f"{path.name} is wider than {WIDTH} px: {m}"
+    assert m["height"] < MAX_HEIGHT, f"{path.name} is {m['height']} px tall (limit {MAX_HEIGHT}): {m}"
+    return m
+
+
+
+
+page_m = measure(out / "report.html")
+findings = pq.read_table(out / "findings.parquet").to_pylist()
+subs = {r["source_file"]: r for r in pq.read_table(out / "submissions.parquet").to_pylist()}
+per_area = {}
+for f in findings:
+    code = subs[f["source_file"]]["area_code"]
+    if code:
+        per_area[code] = per_area.get(code, 0) + 1
+area_m = None
+if per_area:
+    busiest = max(sorted(per_area), key=per_area.get)
+    area_m = measure(out / "areas" / f"{busiest}.html")
+
 shot = artifacts / "report.png"
-r = chrome("--window-size=1280,2400", f"--screenshot={shot}", page)
+r = chrome(f"--window-size={WIDTH},{min(page_m['height'], 16_000)}", f"--screenshot={shot}", page)
 assert r.returncode == 0 and shot.stat().st_size > 20_000, ("screenshot", r.stderr)
 pdf = artifacts / "report.pdf"
 r = chrome("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page)
 assert r.returncode == 0 and pdf.read_bytes()[:5] == b"%PDF-", ("print", r.stderr)
-print(f"chromium check OK: {len(table)} rows, {len(p.cells)} totals match; {shot} {pdf}")
+print(f"chromium check OK: {len(subs)} files, {len(table)} rows, {len(p.cells)} totals match; "
+      f"report {page_m['width']}x{page_m['height']} px, busiest area page {area_m and area_m['height']} px; {shot} {pdf}")

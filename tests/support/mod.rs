@@ -193,8 +193,45 @@ pub mod fs {
 
 pub use fs::tree_bytes;
 
-/// The published outputs of `out` as relative path → bytes (the current snapshot's files).
+/// The published outputs of `out` as relative path → bytes (the current snapshot's files),
+/// less what depends on the previous publish rather than the inputs: `changes.parquet`, the
+/// reports' "Since the last run" section and the data package's sizes and hashes of those.
+/// Two runs of the same inputs compare equal whatever was published before each.
 pub fn published_bytes(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    comparable(fs::tree_bytes(&published(out)))
+}
+
+/// A snapshot's files (relative path → bytes) less what depends on the previous publish (see
+/// [`published_bytes`]).
+pub fn comparable(mut files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    files.remove("changes.parquet");
+    for (name, from, to) in [
+        ("report.html", "<h2 id=\"since\">", "<h2 id=\"totals\">"),
+        ("report.md", "## Since the last run", "\n## National totals"),
+    ] {
+        if let Some(bytes) = files.get_mut(name) {
+            let text = String::from_utf8(std::mem::take(bytes)).expect("a report is UTF-8");
+            let (a, b) = (text.find(from).expect(from), text.find(to).expect(to));
+            *bytes = format!("{}{}", &text[..a], &text[b..]).into_bytes();
+        }
+    }
+    if let Some(bytes) = files.get_mut("datapackage.json") {
+        let mut pkg: serde_json::Value = serde_json::from_slice(bytes).expect("datapackage.json");
+        for r in pkg["resources"].as_array_mut().expect("resources") {
+            if ["changes", "report-html", "report-md"].contains(&r["name"].as_str().unwrap_or("")) {
+                let r = r.as_object_mut().unwrap();
+                for key in ["bytes", "hash", "bcf:bytes", "bcf:hash"] {
+                    r.remove(key);
+                }
+            }
+        }
+        *bytes = serde_json::to_vec(&pkg).unwrap();
+    }
+    files
+}
+
+/// Every published file of `out`, as relative path → bytes.
+pub fn published_bytes_all(out: &Path) -> BTreeMap<String, Vec<u8>> {
     fs::tree_bytes(&published(out))
 }
 

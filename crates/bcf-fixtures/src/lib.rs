@@ -17,6 +17,7 @@
 
 mod corpus;
 mod family;
+mod faulty;
 mod spec;
 mod write;
 
@@ -24,4 +25,5 @@ pub use write::write_plain_sheet;
 
 pub use corpus::{national_corpus, CorpusReturn, CorpusSummary, ExpectedTotals, Habit};
 pub use family::Family;
+pub use faulty::faulty_returns;
 pub use spec::*;

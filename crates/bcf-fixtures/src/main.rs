@@ -19,6 +19,9 @@ struct Args {
     /// Folder of template schemas and reference data (areas.csv).
     #[arg(long, env = "BCF_SCHEMAS")]
     schemas: Option<PathBuf>,
+    /// Also write a few returns with findings (under `faulty/`), as a collection window brings.
+    #[arg(long)]
+    faulty: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +52,11 @@ fn run(args: Args) -> Result<(), String> {
     };
     let summary = bcf_fixtures::national_corpus(&args.out, args.seed, &schemas, &areas, &families)
         .map_err(|e| format!("cannot write the corpus under {}: {e}", args.out.display()))?;
+    if let (true, Some(family)) = (args.faulty, families.iter().find(|f| !f.id().contains("allocations"))) {
+        let files = bcf_fixtures::faulty_returns(&args.out, family, args.seed)
+            .map_err(|e| format!("cannot write the faulty returns under {}: {e}", args.out.display()))?;
+        println!("{} faulty returns under {}/faulty", files.len(), args.out.display());
+    }
     let habits = summary.returns.iter().filter(|r| r.habit.is_some()).count();
     let resubmitted = summary.returns.iter().filter(|r| r.superseded).count();
     println!(

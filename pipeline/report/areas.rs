@@ -1,0 +1,126 @@
+//! `areas/<area_code>.html`: one page per area that an analyst can send it — its figures per
+//! year and basis, what covers each, its files and every finding, and the decisions on its
+//! files. Self-contained like `report.html`, and linked from it.
+
+use super::html::{decisions_table, escape, findings_table, head};
+use crate::tables::{FindingRow, NationalColumn, SubmissionRow, Tables};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// The page's file name (without `.html`) for an area code: the code, made safe as a name.
+pub fn page_name(code: &str) -> String {
+    code.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+}
+
+/// Every area's page: (file name under `areas/`, page). Areas are those of the register and
+/// those of any file.
+pub fn pages(t: &Tables) -> Vec<(String, String)> {
+    let mut names: BTreeMap<&str, &str> =
+        t.coverage.iter().map(|c| (c.area_code.as_str(), c.area_name.as_str())).collect();
+    for sub in &t.submissions {
+        if let (Some(code), Some(name)) = (&sub.area_code, &sub.area_name) {
+            names.entry(code).or_insert(name);
+        }
+    }
+    let mut by_file: BTreeMap<&str, Vec<&FindingRow>> = BTreeMap::new();
+    for f in &t.findings {
+        by_file.entry(&f.source_file).or_default().push(f);
+    }
+    names.into_iter().map(|(code, name)| (format!("{}.html", page_name(code)), page(t, code, name, &by_file))).collect()
+}
+
+fn page(t: &Tables, code: &str, name: &str, by_file: &BTreeMap<&str, Vec<&FindingRow>>) -> String {
+    let mut s = String::with_capacity(8192);
+    head(&mut s, &format!("{name} ({code}): Better Care Fund"));
+    let _ = writeln!(s, "<p><a href=\"../report.html\">← National report</a></p>");
+    let _ = writeln!(s, "<h1>{} <span class=\"code\">{}</span></h1>", escape(name), escape(code));
+    figures(&mut s, t, code);
+    coverage(&mut s, t, code);
+    let subs: Vec<&SubmissionRow> = t.submissions.iter().filter(|r| r.area_code.as_deref() == Some(code)).collect();
+    files(&mut s, &subs);
+    let _ = writeln!(s, "<h2>Findings</h2>");
+    let with: Vec<&SubmissionRow> =
+        subs.iter().copied().filter(|r| by_file.contains_key(r.source_file.as_str())).collect();
+    if with.is_empty() {
+        let _ = writeln!(s, "<p>No findings.</p>");
+    } else {
+        findings_table(&mut s, &with, by_file, None);
+    }
+    let files: BTreeSet<&str> = subs.iter().map(|r| r.source_file.as_str()).collect();
+    let decisions: Vec<_> =
+        t.decisions.iter().filter(|d| d.source_file.as_deref().is_some_and(|f| files.contains(f))).collect();
+    if !decisions.is_empty() {
+        let _ = writeln!(s, "<h2>Decisions</h2>");
+        decisions_table(&mut s, &decisions);
+    }
+    s.push_str("</body>\n</html>\n");
+    s
+}
+
+fn figures(s: &mut String, t: &Tables, code: &str) {
+    let _ = writeln!(s, "<h2>Figures that count</h2>");
+    let rows: Vec<_> = t.area_totals.iter().filter(|a| a.area_code == code).collect();
+    if rows.is_empty() {
+        let _ = writeln!(s, "<p>None of this area's figures count in this run.</p>");
+        return;
+    }
+    let _ = write!(s, "<table class=\"money\"><thead><tr><th>Year</th><th>Basis</th><th>From</th>");
+    for c in NationalColumn::ALL {
+        let _ = write!(s, "<th class=\"num\">{}</th>", c.label());
+    }
+    let _ = writeln!(s, "</tr></thead><tbody>");
+    for a in rows {
+        let _ = write!(
+            s,
+            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td>",
+            a.financial_year,
+            a.basis,
+            escape(&a.source_file)
+        );
+        for c in NationalColumn::ALL {
+            let _ = write!(s, "<td class=\"num\">{}</td>", a.of(c).to_gbp());
+        }
+        let _ = writeln!(s, "</tr>");
+    }
+    let _ = writeln!(s, "</tbody></table>");
+}
+
+fn coverage(s: &mut String, t: &Tables, code: &str) {
+    let rows: Vec<_> = t.coverage.iter().filter(|c| c.area_code == code).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "<h2>Coverage</h2><table><thead><tr><th>Year</th><th>Basis</th><th>Status</th><th>File</th><th>Replaced</th></tr></thead><tbody>");
+    for c in rows {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td class=\"status-{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            c.financial_year,
+            c.basis,
+            c.status.as_str(),
+            c.status.as_str(),
+            escape(c.source_file.as_deref().unwrap_or("")),
+            escape(&c.replaced_files.join(", "))
+        );
+    }
+    let _ = writeln!(s, "</tbody></table>");
+}
+
+fn files(s: &mut String, subs: &[&SubmissionRow]) {
+    let _ = writeln!(s, "<h2>Files</h2><table><thead><tr><th>File</th><th>Template</th><th>Submitted</th><th>Status</th><th class=\"num\">Errors</th><th class=\"num\">Warnings</th><th class=\"num\">Accepted</th></tr></thead><tbody>");
+    for r in subs {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"status-{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&r.source_file),
+            escape(r.template_id.as_deref().unwrap_or("")),
+            r.submission_date.map(|d| d.to_string()).unwrap_or_default(),
+            r.status,
+            r.status,
+            r.error_count,
+            r.warning_count,
+            r.accepted_count
+        );
+    }
+    let _ = writeln!(s, "</tbody></table>");
+}
