@@ -5,10 +5,12 @@
 //!
 //! ```text
 //! ingest ──► validate ──► normalise ──► aggregate ──► publish
-//! (files,    (per file:    (rows that     (national      (a snapshot,
-//!  hashes,    lines,        count, §6.1;   totals,        made visible
-//!  dupes)     findings;     Parquet)       reports)       in one step)
-//!             then the rules across files)
+//! (files,    (per file:    (rows that     (national and  (a snapshot,
+//!  hashes,    lines,        count, §6.1;   area totals,   made visible
+//!  dupes)     findings;     Parquet)       changes since  in one step)
+//!             then the rules               the last
+//!             across files and             publish,
+//!             the decisions)               reports)
 //! ```
 //!
 //! Invariants:
@@ -17,7 +19,7 @@
 //!   escapes its file. `Err` means the pipeline itself cannot do its job (I/O, schemas).
 //! - Money is `Pence` (i128) from extraction on; never `f64` after a cell is read.
 //! - Outputs appear only as whole snapshots; Parquet holds no times or run ids, so the same
-//!   inputs give byte-identical files.
+//!   inputs (and the same previous publish, for `changes.parquet`) give byte-identical files.
 //! - One command writes an output folder at a time, and bcf removes only files it wrote.
 
 pub mod aggregate;

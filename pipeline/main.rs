@@ -505,7 +505,8 @@ fn check_blank(set: &bcf::schema::SchemaSet, file: &std::path::Path) -> usize {
 
 fn finish(o: &Outcome, fail_on_rejected: bool) -> u8 {
     print_summary(o);
-    if o.record.stage(Stage::Aggregate).status == bcf::run::record::StageStatus::Success {
+    // Only a command that published (or found the publish up to date) compared itself.
+    if o.record.snapshot.is_some() {
         notice(false, &bcf::aggregate::changes::headline(o.tables.changes.as_deref()));
     }
     for d in o.tables.decisions.iter().filter(|d| d.outcome != bcf::validate::decisions::Outcome::Applied) {

@@ -146,6 +146,21 @@ fn a_second_run_says_what_was_added_replaced_and_deleted_and_who_moved_each_figu
     assert_eq!(named.len(), 3, "the three largest movers are named: {}", headline.description);
     assert!(headline.description.ends_with("and 1 more area"), "{}", headline.description);
 
+    // Each area's figures sum to the national totals.
+    for r in &second.national {
+        for c in NationalColumn::ALL {
+            let areas =
+                second.area_totals.iter().filter(|a| (a.financial_year, a.basis) == (r.financial_year, r.basis));
+            assert_eq!(
+                Pence::sum(&areas.map(|a| a.of(c)).collect::<Vec<_>>()),
+                c.of(r),
+                "{} {} {c:?}",
+                r.financial_year,
+                r.basis
+            );
+        }
+    }
+
     // The published file holds the same rows, exact; the reports lead with them.
     let dir = published(out.path());
     let parquet = read_parquet(&dir.join("changes.parquet"));
