@@ -642,6 +642,61 @@ fn an_xlsx_whose_workbook_is_found_through_rels_reads_like_the_original() {
     assert_eq!(read(&gen::zip_of(&moved)), read(&kent));
 }
 
+/// XML parts saved as UTF-16 (with a byte-order mark, little-endian, or without one,
+/// big-endian) read like the UTF-8 original; a part that claims UTF-16 and is not is damage
+/// with an action, not a crash.
+#[test]
+fn an_xlsx_whose_parts_are_utf16_reads_like_the_original() {
+    let kent = std::fs::read(gen::kent_path()).unwrap();
+    let recode = |little: bool| -> Vec<u8> {
+        let entries: Vec<(String, Vec<u8>)> = gen::unzip(&kent)
+            .into_iter()
+            .map(|(name, bytes)| {
+                if !(name.ends_with(".xml") || name.ends_with(".rels")) {
+                    return (name, bytes);
+                }
+                let text = String::from_utf8(bytes).unwrap().replacen("encoding=\"UTF-8\"", "encoding=\"UTF-16\"", 1);
+                let units = text.encode_utf16();
+                let bytes: Vec<u8> = if little {
+                    [0xFF, 0xFE].into_iter().chain(units.flat_map(u16::to_le_bytes)).collect()
+                } else {
+                    units.flat_map(u16::to_be_bytes).collect()
+                };
+                (name, bytes)
+            })
+            .collect();
+        gen::zip_of(&entries)
+    };
+    let read = |bytes: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Kent.xlsx"), bytes).unwrap();
+        let (_out, t) = crate::support::run_on(dir.path());
+        assert!(submission(&t, "Kent.xlsx").status.contributes(), "{:#?}", t.findings);
+        lines_of(&t)
+    };
+    let original = read(&kent);
+    assert!(!original.is_empty());
+    assert_eq!(read(&recode(true)), original, "UTF-16LE with a byte-order mark");
+    assert_eq!(read(&recode(false)), original, "UTF-16BE without one");
+    // An odd number of bytes after a UTF-16 start: damaged, with what to do.
+    let broken: Vec<(String, Vec<u8>)> = gen::unzip(&recode(true))
+        .into_iter()
+        .map(|(n, mut b)| {
+            if n == "xl/workbook.xml" {
+                b.push(0);
+            }
+            (n, b)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Kent.xlsx"), gen::zip_of(&broken)).unwrap();
+    let (_out, t) = crate::support::run_on(dir.path());
+    let f: Vec<_> = t.findings.iter().filter(|f| f.rule.id() == "file-unreadable").collect();
+    assert_eq!(f.len(), 1, "{:#?}", t.findings);
+    assert!(f[0].message.contains("save it again as .xlsx"), "{}", f[0].message);
+    assert!(f[0].detail.as_deref().unwrap_or("").contains("not valid UTF-16"), "{:?}", f[0].detail);
+}
+
 /// An `.xls` in an old Mac code page calamine has no table for is named as such, not as damage.
 #[test]
 fn an_xls_in_a_mac_code_page_says_so_and_what_to_do() {

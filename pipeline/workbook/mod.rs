@@ -23,6 +23,7 @@ mod biff;
 mod cfb;
 mod ods;
 pub mod sniff;
+mod utf16;
 
 pub use sniff::{sniff, Format, Source};
 
@@ -437,6 +438,9 @@ impl Workbook {
 
     /// [`Workbook::open`] on the file's bytes, already read.
     pub fn open_source(mut src: Source, limits: Limits) -> Result<Workbook, OpenError> {
+        if let Some(recoded) = utf16::to_utf8(&mut src, limits)? {
+            src = recoded;
+        }
         let checked = sniff::check_source(&mut src, limits)?;
         let format = checked.format;
         let damaged = |what: &str, e: &dyn std::fmt::Display| {
