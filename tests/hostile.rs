@@ -149,6 +149,29 @@ fn password_protected_ooxml() {
     rejected("password-ooxml.xlsx", "file-unreadable", "password-protected");
 }
 
+/// Excel's built-in default password (`VelvetSweatshop`, which Excel opens without asking) is
+/// removed and the workbook read exactly as the original; a workbook with a password of its
+/// own stays refused, saying how to remove it (fixtures/encrypted/, made by its make.py).
+#[test]
+fn the_default_password_is_removed_and_an_own_password_is_refused_with_how_to_remove_it() {
+    let encrypted = crate::support::fixtures().join("encrypted");
+    let read = |path: &Path| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(path, dir.path().join("Kent.xlsx")).unwrap();
+        crate::support::run_on(dir.path()).1
+    };
+    let kent = read(&gen::kent_path());
+    let velvet = read(&encrypted.join("default-password.xlsx"));
+    assert_eq!(submission(&velvet, "Kent.xlsx").status, submission(&kent, "Kent.xlsx").status);
+    assert!(!lines_of(&velvet).is_empty());
+    assert_eq!(lines_of(&velvet), lines_of(&kent), "decrypted, it is Kent");
+    let own = read(&encrypted.join("own-password.xlsx"));
+    assert_eq!(submission(&own, "Kent.xlsx").status, Status::Rejected);
+    let f = &own.findings[0];
+    assert_eq!((own.findings.len(), f.rule.id()), (1, "file-unreadable"));
+    assert!(f.message.contains("password-protected") && f.message.contains("Encrypt with Password"), "{}", f.message);
+}
+
 #[test]
 fn password_protected_xls_filepass() {
     rejected("password-filepass.xls", "file-unreadable", "password-protected");

@@ -134,7 +134,7 @@ fn scan_globals(stream: &[u8]) -> Result<Globals, OpenError> {
         // record means the rest of the stream is encrypted.
         if r.typ == 0x002F {
             return Err(OpenError::unreadable(
-                "the workbook is password-protected (encrypted .xls); save it without a password and resubmit",
+                "the workbook is password-protected (an encrypted .xls: a password to open or to modify, or Excel's Read-only recommended setting, encrypts it); in Excel choose File > Save As > Tools > General Options, clear both passwords and Read-only recommended, save it as .xlsx and resubmit",
             ));
         }
         match r.typ {

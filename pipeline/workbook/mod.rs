@@ -21,6 +21,7 @@
 
 mod biff;
 mod cfb;
+mod encrypted;
 mod ods;
 pub mod sniff;
 mod utf16;
@@ -438,6 +439,9 @@ impl Workbook {
 
     /// [`Workbook::open`] on the file's bytes, already read.
     pub fn open_source(mut src: Source, limits: Limits) -> Result<Workbook, OpenError> {
+        if let Some(decrypted) = encrypted::with_default_password(&src, limits)? {
+            src = decrypted;
+        }
         if let Some(recoded) = utf16::to_utf8(&mut src, limits)? {
             src = recoded;
         }

@@ -52,6 +52,10 @@ impl Source {
         self.0.into_inner()
     }
 
+    pub fn bytes(&self) -> &[u8] {
+        self.0.get_ref()
+    }
+
     /// Reads a file whole, refusing one larger than `max_bytes`.
     pub fn open(path: &Path, max_bytes: u64) -> Result<Source, OpenError> {
         let cannot = |e: std::io::Error| OpenError::unreadable_because("the file cannot be read", e);
@@ -197,7 +201,7 @@ fn check_cfb(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
     let cfb = Cfb::parse(&bytes).map_err(|e| OpenError::unreadable(format!("not a readable workbook: {e}")))?;
     if cfb.has("EncryptedPackage") || cfb.has("EncryptionInfo") {
         return Err(OpenError::unreadable(
-            "the workbook is password-protected (encrypted); save it without a password and resubmit",
+            "the workbook is password-protected (encrypted with a password to open it); in Excel choose File > Info > Protect Workbook > Encrypt with Password, delete the password, save it as .xlsx and resubmit",
         ));
     }
     let stream = match cfb.stream("Workbook").or_else(|| cfb.stream("Book")) {
@@ -344,7 +348,7 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
         };
         if encrypted {
             return Err(OpenError::unreadable(
-                "the workbook is password-protected (encrypted zip entries); save it without a password and resubmit",
+                "the workbook is password-protected (encrypted zip entries); open it with its password, save it as .xlsx without one (in Excel: File > Info > Protect Workbook > Encrypt with Password, delete it) and resubmit",
             ));
         }
         if declared > cap {
@@ -483,7 +487,7 @@ fn check_ods_manifest<R: Read + Seek>(
         let enc = xml_attrs(&m, "encryption-data").map_err(|e| damaged("the manifest", e))?;
         if !enc.is_empty() {
             return Err(OpenError::unreadable(
-                "the workbook is password-protected (encrypted OpenDocument); save it without a password and resubmit",
+                "the workbook is password-protected (encrypted OpenDocument); open it with its password, untick Save with password, save it as .xlsx and resubmit",
             ));
         }
     }
