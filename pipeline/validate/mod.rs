@@ -127,9 +127,20 @@ impl ParsedFile {
     }
 }
 
+/// Words that say what to do; a message of a workbook that cannot be read has one of them.
+const ACTIONS: [&str; 4] = ["resubmit", "send the return", "run again", "send it"];
+
 fn open_finding(e: OpenError) -> Finding {
     match e {
-        OpenError::Unreadable { message, detail } => Finding::file(Rule::FileUnreadable, message).with_detail(detail),
+        OpenError::Unreadable { message, detail } if ACTIONS.iter().any(|a| message.contains(a)) => {
+            Finding::file(Rule::FileUnreadable, message).with_detail(detail)
+        }
+        // A cause without its own action still tells the sender what to try.
+        OpenError::Unreadable { message, detail } => Finding::file(
+            Rule::FileUnreadable,
+            format!("{message}; open it in Excel, save it again as .xlsx and resubmit"),
+        )
+        .with_detail(detail),
         OpenError::TooLarge(m) if m.contains("resubmit") => Finding::file(Rule::FileTooLarge, m),
         OpenError::TooLarge(m) => Finding::file(
             Rule::FileTooLarge,
@@ -205,4 +216,20 @@ fn read_return(
     income::read(wb, template, out)?;
     expenditure::read(wb, template, out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_unreadable_finding_says_what_to_do() {
+        let bare = open_finding(OpenError::unreadable_because("the workbook is odd", "library words"));
+        assert_eq!(bare.message, "the workbook is odd; open it in Excel, save it again as .xlsx and resubmit");
+        assert_eq!(bare.detail.as_deref(), Some("library words"), "the library's words stay detail");
+        let own = open_finding(OpenError::unreadable("the file is empty; send the return again"));
+        assert_eq!(own.message, "the file is empty; send the return again", "an action of its own is kept as is");
+        let big = open_finding(OpenError::TooLarge("sheet 'A' has more than 2 filled cells".into()));
+        assert!(big.message.ends_with("save the workbook as .xlsx and resubmit"), "{}", big.message);
+    }
 }

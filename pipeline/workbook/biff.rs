@@ -102,9 +102,10 @@ pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
     let mut dense_total: u64 = 0;
     for (pos, name) in &globals.sheets {
         if *pos >= stream.len() {
-            return Err(OpenError::unreadable(format!(
-                "not a readable xls workbook: sheet '{name}' points outside the workbook stream"
-            )));
+            return Err(OpenError::unreadable_because(
+                super::sniff::XLS_DAMAGED,
+                format!("sheet '{name}' points outside the workbook stream"),
+            ));
         }
         let sheet = scan_sheet(stream, *pos, name)?;
         dense_total = sheet.within(name, limits, dense_total)?;
@@ -125,8 +126,9 @@ fn scan_globals(stream: &[u8]) -> Result<Globals, OpenError> {
     let mut first = true;
     for r in records(stream, 0) {
         if first && r.typ != 0x0809 {
-            return Err(OpenError::unreadable(
-                "not a readable xls workbook: the workbook stream does not start with a BOF record",
+            return Err(OpenError::unreadable_because(
+                super::sniff::XLS_DAMAGED,
+                "the workbook stream does not start with a BOF record",
             ));
         }
         first = false;
@@ -149,7 +151,10 @@ fn scan_globals(stream: &[u8]) -> Result<Globals, OpenError> {
         }
     }
     if first {
-        return Err(OpenError::unreadable("not a readable xls workbook: the workbook stream is empty or truncated"));
+        return Err(OpenError::unreadable_because(
+            super::sniff::XLS_DAMAGED,
+            "the workbook stream is empty or truncated",
+        ));
     }
     Ok(globals)
 }
@@ -247,9 +252,10 @@ fn dimensions(d: &[u8], name: &str) -> Result<u64, OpenError> {
     }
     let (start, end) = if rl >= 1 && cl >= 1 { ((rf, cf), (rl - 1, cl - 1)) } else { ((rf, cf), (rf, cf)) };
     if end.0 < start.0 {
-        return Err(OpenError::unreadable(format!(
-            "not a readable xls workbook: sheet '{name}' has a damaged DIMENSIONS record"
-        )));
+        return Err(OpenError::unreadable_because(
+            super::sniff::XLS_DAMAGED,
+            format!("sheet '{name}' has a damaged DIMENSIONS record"),
+        ));
     }
     // With `cl == cf` calamine's column count wraps to zero in a release build: no reserve.
     let cols = end.1.wrapping_sub(start.1).wrapping_add(1) as u64;

@@ -23,7 +23,10 @@ pub struct Ods {
 }
 
 fn bad(e: impl std::fmt::Display) -> OpenError {
-    OpenError::unreadable(format!("not a readable ods workbook (corrupt or truncated): {e}"))
+    OpenError::unreadable_because(
+        "the .ods workbook is damaged or truncated; open it in LibreOffice or Excel, save it again as .xlsx and resubmit",
+        e,
+    )
 }
 
 /// Runs `f` over content.xml's events. The archive lives inside the closure's frame.

@@ -58,7 +58,12 @@ impl Source {
 
     /// Reads a file whole, refusing one larger than `max_bytes`.
     pub fn open(path: &Path, max_bytes: u64) -> Result<Source, OpenError> {
-        let cannot = |e: std::io::Error| OpenError::unreadable_because("the file cannot be read", e);
+        let cannot = |e: std::io::Error| {
+            OpenError::unreadable_because(
+                "the file cannot be read (it may be being saved or replaced); run again once it is saved",
+                e,
+            )
+        };
         let file = File::open(path).map_err(cannot)?;
         let mut bytes = Vec::new();
         file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(cannot)?;
@@ -117,6 +122,9 @@ fn describe_other(head: &[u8]) -> &'static str {
     }
 }
 
+/// A compound file (`.xls`) whose structure cannot be read.
+pub const XLS_DAMAGED: &str = "the .xls workbook is damaged or truncated (its structure cannot be read); open it in Excel, save it again as .xlsx and resubmit";
+
 /// What to do about a file that is not a workbook at all.
 const NOT_A_WORKBOOK: &str =
     "; send the return as an Excel workbook (.xlsx), made from the template issued for the year";
@@ -135,7 +143,9 @@ pub fn sniff(head: &[u8]) -> Result<Format, OpenError> {
         return Ok(Format::Xls); // refined from the CFB's streams by `check`
     }
     if CFB_MAGIC.starts_with(head) || ZIP_MAGIC.starts_with(head) {
-        return Err(OpenError::unreadable("the file is truncated (only the first bytes of a workbook)"));
+        return Err(OpenError::unreadable(
+            "the file is truncated (only the first bytes of a workbook): it was not copied or uploaded whole; send the return again",
+        ));
     }
     Err(OpenError::unreadable(format!("{}{NOT_A_WORKBOOK}", describe_other(head))))
 }
@@ -163,7 +173,12 @@ pub fn check(path: &Path, limits: Limits) -> Result<Checked, OpenError> {
 
 /// [`check`] on bytes already opened; the source is left at its start for the reader.
 pub fn check_source(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
-    let cannot_read = |e: std::io::Error| OpenError::unreadable(format!("cannot read the file: {e}"));
+    let cannot_read = |e: std::io::Error| {
+        OpenError::unreadable_because(
+            "the file cannot be read (it may be being saved or replaced); run again once it is saved",
+            e,
+        )
+    };
     let mut head = [0u8; 512];
     let n = read_up_to(src, &mut head).map_err(cannot_read)?;
     src.rewind().map_err(cannot_read)?;
@@ -198,7 +213,7 @@ fn check_cfb(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
     src.take(limits.max_inflated_bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| OpenError::unreadable(e.to_string()))?;
-    let cfb = Cfb::parse(&bytes).map_err(|e| OpenError::unreadable(format!("not a readable workbook: {e}")))?;
+    let cfb = Cfb::parse(&bytes).map_err(|e| OpenError::unreadable_because(XLS_DAMAGED, e))?;
     if cfb.has("EncryptedPackage") || cfb.has("EncryptionInfo") {
         return Err(OpenError::unreadable(
             "the workbook is password-protected (encrypted with a password to open it); in Excel choose File > Info > Protect Workbook > Encrypt with Password, delete the password, save it as .xlsx and resubmit",
@@ -206,7 +221,7 @@ fn check_cfb(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
     }
     let stream = match cfb.stream("Workbook").or_else(|| cfb.stream("Book")) {
         Some(Ok(s)) => s,
-        Some(Err(e)) => return Err(OpenError::unreadable(format!("not a readable xls workbook: {e}"))),
+        Some(Err(e)) => return Err(OpenError::unreadable_because(XLS_DAMAGED, e)),
         None if cfb.has("WordDocument") => {
             return Err(OpenError::unreadable(format!("a Word document, not a spreadsheet{NOT_A_WORKBOOK}")))
         }
@@ -478,7 +493,7 @@ fn check_ods_manifest<R: Read + Seek>(
         let m = m.trim();
         if m.starts_with("application/vnd.oasis.opendocument.") && !m.ends_with(".spreadsheet") {
             return Err(OpenError::unreadable(format!(
-                "an OpenDocument file of another kind ({m}), not a spreadsheet"
+                "an OpenDocument file of another kind ({m}), not a spreadsheet{NOT_A_WORKBOOK}"
             )));
         }
     }

@@ -21,7 +21,7 @@ pub fn to_utf8(src: &mut Source, limits: Limits) -> Result<Option<Source>, OpenE
         return Ok(None);
     }
     let mut zip = zip::ZipArchive::new(&mut *src)
-        .map_err(|e| OpenError::unreadable_because("the workbook's zip container cannot be read", e))?;
+        .map_err(|e| OpenError::unreadable_because("the workbook is damaged (its zip container cannot be read); open it in Excel, save it again as .xlsx and resubmit", e))?;
     let damaged = |e: &dyn std::fmt::Display| {
         OpenError::unreadable_because(
             "the workbook is damaged or truncated (its parts saved as UTF-16 cannot be read); open it in Excel, save it again as .xlsx and resubmit",
