@@ -720,6 +720,46 @@ fn an_xlsx_whose_parts_are_utf16_reads_like_the_original() {
     assert!(f[0].detail.as_deref().unwrap_or("").contains("not valid UTF-16"), "{:?}", f[0].detail);
 }
 
+/// A chart sheet where the template has a sheet of cells is named as such, not as damage.
+#[test]
+fn a_chart_sheet_in_a_required_slot_is_named_not_called_damaged() {
+    let kent = std::fs::read(gen::kent_path()).unwrap();
+    let income = crate::support::family("bcf-planning-2023-25").income().sheet.clone();
+    let entries = gen::unzip(&kent);
+    let target = gen::xlsx_sheet_path(&entries, &income); // e.g. xl/worksheets/sheet5.xml
+    let target_rel = target.trim_start_matches("xl/").to_string();
+    let chart = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><chartsheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetViews><sheetView workbookViewId=\"0\"/></sheetViews></chartsheet>";
+    let edited: Vec<(String, Vec<u8>)> = entries
+        .into_iter()
+        .filter(|(n, _)| *n != target)
+        .map(|(name, bytes)| {
+            let text = || String::from_utf8(bytes.clone()).unwrap();
+            match name.as_str() {
+                "xl/_rels/workbook.xml.rels" => {
+                    let t = text();
+                    let at = t.find(&format!("Target=\"{target_rel}\"")).expect("the sheet's relationship");
+                    let start = t[..at].rfind("<Relationship ").unwrap();
+                    let end = start + t[start..].find("/>").unwrap() + 2;
+                    let rel = &t[start..end];
+                    let new = rel
+                        .replace("relationships/worksheet\"", "relationships/chartsheet\"")
+                        .replace(&target_rel, "chartsheets/sheet1.xml");
+                    (name, t.replace(rel, &new).into_bytes())
+                }
+                _ => (name, bytes),
+            }
+        })
+        .chain([("xl/chartsheets/sheet1.xml".to_string(), chart.as_bytes().to_vec())])
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Kent.xlsx"), gen::zip_of(&edited)).unwrap();
+    let (_out, t) = crate::support::run_on(dir.path());
+    let f: Vec<_> = t.findings.iter().filter(|f| f.rule.id() == "file-unreadable").collect();
+    assert_eq!(f.len(), 1, "{:#?}", t.findings);
+    assert!(f[0].message.contains(&format!("the sheet '{income}' is a chart sheet")), "{}", f[0].message);
+    assert!(f[0].message.contains("resubmit") && !f[0].message.contains("damaged"), "{}", f[0].message);
+}
+
 /// An `.xls` in an old Mac code page calamine has no table for is named as such, not as damage.
 #[test]
 fn an_xls_in_a_mac_code_page_says_so_and_what_to_do() {

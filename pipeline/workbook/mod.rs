@@ -524,7 +524,18 @@ impl Workbook {
         };
         match &mut self.inner {
             Inner::Xlsx(r) => {
-                let mut cells = r.worksheet_cells_reader(name).map_err(|e| bad(&e))?;
+                let mut cells = r.worksheet_cells_reader(name).map_err(|e| match &e {
+                    // Not damage: the sheet is a chart (or dialog) where the template has cells.
+                    calamine::XlsxError::NotAWorksheet(kind) => OpenError::unreadable_because(
+                        format!(
+                            "the sheet '{}' is a {}, not a sheet of cells as in the template; copy your figures into the template issued for the year and resubmit",
+                            crate::validate::cells::truncate(name),
+                            if kind.contains("chart") { "chart sheet" } else { "sheet of another kind" }
+                        ),
+                        &e,
+                    ),
+                    _ => bad(&e),
+                })?;
                 while let Some(rec) = cells.next_cell_with_formula_metadata().map_err(|e| bad(&e))? {
                     let value = value_from_ref(&rec.value);
                     let formula = rec.formula.is_some();
