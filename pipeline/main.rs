@@ -310,7 +310,9 @@ fn progress(bar: Option<indicatif::ProgressBar>) -> Option<Progress> {
 /// A stage command's configuration: its own flags, with the input of the last run.
 fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::ProgressBar>) -> RunConfig {
     let mut cfg = RunConfig::for_stage(&args.out);
-    cfg.input = input.or_else(|| last_config(&args.out).map(|c| Input::parse(&c.input)).filter(|_| true));
+    // A stage command works on the last run's input, and its decisions unless given others.
+    let last = input.is_none().then(|| last_config(&args.out)).flatten();
+    cfg.input = input.or_else(|| last.as_ref().map(|c| Input::parse(&c.input)));
     cfg.baseline = args.baseline;
     cfg.limits.max_inflated_bytes = args.max_inflated_bytes;
     if let Some(s) = &args.schemas {
@@ -319,7 +321,7 @@ fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::P
     cfg.keep_snapshots = args.keep;
     cfg.wait = args.wait;
     cfg.force = args.force;
-    cfg.decisions.clone_from(&args.decisions);
+    cfg.decisions = args.decisions.clone().or_else(|| last.and_then(|c| c.decisions).map(PathBuf::from));
     cfg.progress = progress(bar);
     cfg.parse_mode = parse_mode();
     cfg

@@ -42,6 +42,9 @@ pub fn markdown(t: &Tables) -> String {
     s
 }
 
+/// Changes of one kind listed before the rest are counted.
+const CHANGES_LISTED: usize = 20;
+
 fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
     let _ = writeln!(s, "## Since the last run\n");
     match changes {
@@ -50,8 +53,20 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
         Some(rows) => {
             let headline = crate::aggregate::changes::headline(Some(rows));
             let _ = writeln!(s, "{}.\n", md_escape(headline.trim_start_matches("since the last publish: ")));
-            for r in rows.iter().filter(|r| r.kind != ChangeKind::AreaContribution) {
-                let _ = writeln!(s, "- {}", md_escape(&r.description));
+            use ChangeKind::*;
+            let groups: [&[ChangeKind]; 3] = [
+                &[TotalChanged],
+                &[FileNew, FileResubmitted, FileWithdrawn, FileSuperseded, FileStatusChanged],
+                &[AreaIncluded, AreaDropped],
+            ];
+            for kinds in groups {
+                let listed: Vec<&ChangeRow> = rows.iter().filter(|r| kinds.contains(&r.kind)).collect();
+                for r in listed.iter().take(CHANGES_LISTED) {
+                    let _ = writeln!(s, "- {}", md_escape(&r.description));
+                }
+                if listed.len() > CHANGES_LISTED {
+                    let _ = writeln!(s, "- and {} more (all in changes.parquet)", listed.len() - CHANGES_LISTED);
+                }
             }
         }
     }
