@@ -3,8 +3,9 @@
 //! files. Self-contained like `report.html`, and linked from it.
 
 use super::html::{decisions_table, escape, findings_table, head};
-use crate::tables::{FindingRow, NationalColumn, SubmissionRow, Tables};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::tables::{AreaTotalRow, CoverageRow, FindingRow, NationalColumn, SubmissionRow, Tables};
+use crate::validate::decisions::DecisionRow;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 /// The page's file name (without `.html`) for an area code: the code, made safe as a name.
@@ -12,54 +13,77 @@ pub fn page_name(code: &str) -> String {
     code.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
 
+/// One area's rows of each table, gathered in one pass over the tables.
+#[derive(Default)]
+struct AreaRows<'a> {
+    name: &'a str,
+    totals: Vec<&'a AreaTotalRow>,
+    coverage: Vec<&'a CoverageRow>,
+    files: Vec<&'a SubmissionRow>,
+    decisions: Vec<&'a DecisionRow>,
+}
+
 /// Every area's page: (file name under `areas/`, page). Areas are those of the register and
 /// those of any file.
 pub fn pages(t: &Tables) -> Vec<(String, String)> {
-    let mut names: BTreeMap<&str, &str> =
-        t.coverage.iter().map(|c| (c.area_code.as_str(), c.area_name.as_str())).collect();
+    let mut areas: BTreeMap<&str, AreaRows<'_>> = BTreeMap::new();
+    for c in &t.coverage {
+        let a = areas.entry(&c.area_code).or_default();
+        a.name = &c.area_name;
+        a.coverage.push(c);
+    }
+    let mut area_of_file: HashMap<&str, &str> = HashMap::new();
     for sub in &t.submissions {
         if let (Some(code), Some(name)) = (&sub.area_code, &sub.area_name) {
-            names.entry(code).or_insert(name);
+            let a = areas.entry(code).or_default();
+            if a.name.is_empty() {
+                a.name = name;
+            }
+            a.files.push(sub);
+            area_of_file.insert(&sub.source_file, code);
+        }
+    }
+    for row in &t.area_totals {
+        areas.entry(&row.area_code).or_default().totals.push(row);
+    }
+    for d in &t.decisions {
+        if let Some(code) = d.source_file.as_deref().and_then(|f| area_of_file.get(f)) {
+            areas.entry(code).or_default().decisions.push(d);
         }
     }
     let mut by_file: BTreeMap<&str, Vec<&FindingRow>> = BTreeMap::new();
     for f in &t.findings {
         by_file.entry(&f.source_file).or_default().push(f);
     }
-    names.into_iter().map(|(code, name)| (format!("{}.html", page_name(code)), page(t, code, name, &by_file))).collect()
+    areas.into_iter().map(|(code, a)| (format!("{}.html", page_name(code)), page(code, &a, &by_file))).collect()
 }
 
-fn page(t: &Tables, code: &str, name: &str, by_file: &BTreeMap<&str, Vec<&FindingRow>>) -> String {
+fn page(code: &str, a: &AreaRows<'_>, by_file: &BTreeMap<&str, Vec<&FindingRow>>) -> String {
     let mut s = String::with_capacity(8192);
-    head(&mut s, &format!("{name} ({code}): Better Care Fund"));
+    head(&mut s, &format!("{} ({code}): Better Care Fund", a.name));
     let _ = writeln!(s, "<p><a href=\"../report.html\">← National report</a></p>");
-    let _ = writeln!(s, "<h1>{} <span class=\"code\">{}</span></h1>", escape(name), escape(code));
-    figures(&mut s, t, code);
-    coverage(&mut s, t, code);
-    let subs: Vec<&SubmissionRow> = t.submissions.iter().filter(|r| r.area_code.as_deref() == Some(code)).collect();
-    files(&mut s, &subs);
+    let _ = writeln!(s, "<h1>{} <span class=\"code\">{}</span></h1>", escape(a.name), escape(code));
+    figures(&mut s, &a.totals);
+    coverage(&mut s, &a.coverage);
+    files(&mut s, &a.files);
     let _ = writeln!(s, "<h2>Findings</h2>");
     let with: Vec<&SubmissionRow> =
-        subs.iter().copied().filter(|r| by_file.contains_key(r.source_file.as_str())).collect();
+        a.files.iter().copied().filter(|r| by_file.contains_key(r.source_file.as_str())).collect();
     if with.is_empty() {
         let _ = writeln!(s, "<p>No findings.</p>");
     } else {
         findings_table(&mut s, &with, by_file, None);
     }
-    let files: BTreeSet<&str> = subs.iter().map(|r| r.source_file.as_str()).collect();
-    let decisions: Vec<_> =
-        t.decisions.iter().filter(|d| d.source_file.as_deref().is_some_and(|f| files.contains(f))).collect();
-    if !decisions.is_empty() {
+    if !a.decisions.is_empty() {
         let _ = writeln!(s, "<h2>Decisions</h2>");
-        decisions_table(&mut s, &decisions);
+        decisions_table(&mut s, &a.decisions);
     }
     s.push_str("</body>\n</html>\n");
     s
 }
 
-fn figures(s: &mut String, t: &Tables, code: &str) {
+fn figures(s: &mut String, rows: &[&AreaTotalRow]) {
     let _ = writeln!(s, "<h2>Figures that count</h2>");
-    let rows: Vec<_> = t.area_totals.iter().filter(|a| a.area_code == code).collect();
     if rows.is_empty() {
         let _ = writeln!(s, "<p>None of this area's figures count in this run.</p>");
         return;
@@ -85,8 +109,7 @@ fn figures(s: &mut String, t: &Tables, code: &str) {
     let _ = writeln!(s, "</tbody></table>");
 }
 
-fn coverage(s: &mut String, t: &Tables, code: &str) {
-    let rows: Vec<_> = t.coverage.iter().filter(|c| c.area_code == code).collect();
+fn coverage(s: &mut String, rows: &[&CoverageRow]) {
     if rows.is_empty() {
         return;
     }

@@ -16,7 +16,10 @@ const EXCEL_DEFAULT_PASSWORD: &str = "VelvetSweatshop";
 /// The decrypted workbook, if `src` is an OOXML workbook encrypted with Excel's default
 /// password; `None` otherwise (the checks then say what it is).
 pub fn with_default_password(src: &Source, limits: Limits) -> Result<Option<Source>, OpenError> {
-    let bytes = src.bytes();
+    let bytes = src.as_bytes();
+    if !bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Ok(None); // not a compound file
+    }
     let Ok(cfb) = Cfb::parse(bytes) else { return Ok(None) };
     if !(cfb.has("EncryptionInfo") && cfb.has("EncryptedPackage")) {
         return Ok(None);

@@ -52,7 +52,7 @@ impl Source {
         self.0.into_inner()
     }
 
-    pub fn bytes(&self) -> &[u8] {
+    pub fn as_bytes(&self) -> &[u8] {
         self.0.get_ref()
     }
 

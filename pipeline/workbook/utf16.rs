@@ -1,19 +1,32 @@
 //! Package parts saved as UTF-16 (some generators write them; Excel reads them). The XML
 //! readers here and in calamine take UTF-8 only, so such parts are re-encoded before any check
-//! or reader sees the package. Only parts that begin as UTF-16 (a byte-order mark, or `<?` as
-//! UTF-16 units) are inflated — each capped at the per-part limit, all of them at the total
-//! limit — and the package is rebuilt around them with every other entry copied raw, so the
-//! size checks of `sniff` then run on it as on any package.
+//! or reader sees the package. Whether a package is one is told by its workbook part
+//! (`xl/workbook.xml`) alone, so other packages cost one small inflate; then only parts that
+//! begin as UTF-16 (a byte-order mark, or `<?` as UTF-16 units) are inflated — each capped at
+//! the per-part limit, all of them at the total limit — and the package is rebuilt around them
+//! with every other entry copied raw, so the size checks of `sniff` then run on it as on any
+//! package. (A package whose workbook part is UTF-8 but a sheet UTF-16 is reported damaged.)
 
 use super::sniff::Source;
 use super::{Limits, OpenError};
 use std::io::{Cursor, Read, Seek, Write};
 
+/// The part probed for UTF-16.
+const WORKBOOK_PART: &str = "xl/workbook.xml";
+
 /// The package with its UTF-16 parts as UTF-8, or `None` when it has none (or is not a zip:
 /// the checks say what it is).
 pub fn to_utf8(src: &mut Source, limits: Limits) -> Result<Option<Source>, OpenError> {
-    let utf16 = match zip::ZipArchive::new(&mut *src) {
-        Ok(mut zip) => (0..zip.len()).map(|i| begins_as_utf16(&mut zip, i)).collect(),
+    if !src.as_bytes().starts_with(b"PK\x03\x04") {
+        return Ok(None);
+    }
+    // One part is probed (a package's generator writes all its parts alike): the workbook
+    // part, which every reader parses. Only then is every part looked at.
+    let utf16: Vec<bool> = match zip::ZipArchive::new(&mut *src) {
+        Ok(mut zip) => match zip.index_for_name(WORKBOOK_PART) {
+            Some(i) if begins_as_utf16(&mut zip, i) => (0..zip.len()).map(|i| begins_as_utf16(&mut zip, i)).collect(),
+            _ => Vec::new(),
+        },
         Err(_) => Vec::new(),
     };
     let _ = src.rewind(); // left at its start for the checks, whatever happens here
