@@ -93,15 +93,20 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Syncs many files, up to 32 at a time: their waits for the disk overlap (a publish holds a
-/// page per area, about 150 small files).
+/// page per area, about 150 small files). The threads need little stack; where one cannot be
+/// started (a process short of memory), its files are synced on this thread.
 pub fn sync_files(paths: &[PathBuf]) -> io::Result<()> {
     const AT_ONCE: usize = 32;
     let per_thread = paths.len().div_ceil(AT_ONCE).max(1);
+    let sync_all = |chunk: &[PathBuf]| chunk.iter().try_for_each(|p| sync_file(p));
     std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(per_thread)
-            .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|p| sync_file(p))))
-            .collect();
+        let mut workers = Vec::new();
+        for chunk in paths.chunks(per_thread) {
+            match std::thread::Builder::new().stack_size(64 * 1024).spawn_scoped(scope, move || sync_all(chunk)) {
+                Ok(worker) => workers.push(worker),
+                Err(_) => sync_all(chunk)?,
+            }
+        }
         workers
             .into_iter()
             .try_for_each(|w| w.join().unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked"))))
