@@ -285,8 +285,12 @@ pub fn headline(changes: Option<&[ChangeRow]>) -> String {
         said.push(format!("files {}", files.join(", ")));
     }
     let (inc, drop) = (n(ChangeKind::AreaIncluded), n(ChangeKind::AreaDropped));
-    if inc + drop > 0 {
-        said.push(format!("{inc} area-years now count, {drop} no longer do"));
+    let area_years = |k: usize| if k == 1 { "1 area-year".to_string() } else { format!("{k} area-years") };
+    match (inc, drop) {
+        (0, 0) => {}
+        (i, 0) => said.push(format!("{} now count", area_years(i))),
+        (0, d) => said.push(format!("{} no longer count", area_years(d))),
+        (i, d) => said.push(format!("{} now count, {d} no longer do", area_years(i))),
     }
     let moved: Vec<String> = rows
         .iter()

@@ -94,7 +94,7 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
         Some(rows) => rows,
     };
     let headline = crate::aggregate::changes::headline(Some(rows));
-    let _ = writeln!(s, "<p>{}.</p>", escape(headline.trim_start_matches("since the last publish: ")));
+    let _ = writeln!(s, "<p>{}.</p>", escape(&capitalised(headline.trim_start_matches("since the last publish: "))));
     let shown = [NationalColumn::MandatedMinimum, NationalColumn::VoluntaryAboveMinimum, NationalColumn::TotalPooled];
     let money: Vec<&ChangeRow> = rows
         .iter()
@@ -105,6 +105,12 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
     use ChangeKind::*;
     change_list(s, "Files", &of(&[FileNew, FileResubmitted, FileWithdrawn, FileSuperseded, FileStatusChanged]), "");
     change_list(s, "Areas", &of(&[AreaIncluded, AreaDropped]), "");
+}
+
+/// `files 2 new` → `Files 2 new`.
+pub(super) fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn change_list(s: &mut String, title: &str, rows: &[&ChangeRow], note: &str) {

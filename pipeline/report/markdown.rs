@@ -52,7 +52,8 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
         Some([]) => _ = writeln!(s, "No changes since the last publish."),
         Some(rows) => {
             let headline = crate::aggregate::changes::headline(Some(rows));
-            let _ = writeln!(s, "{}.\n", md_escape(headline.trim_start_matches("since the last publish: ")));
+            let said = super::html::capitalised(headline.trim_start_matches("since the last publish: "));
+            let _ = writeln!(s, "{}.\n", md_escape(&said));
             use ChangeKind::*;
             let groups: [&[ChangeKind]; 3] = [
                 &[TotalChanged],

@@ -66,7 +66,7 @@ impl DecisionRow {
                 format!("matched nothing: the file has no {} finding{at}; correct or remove the decision", d.rule.id())
             }
             Outcome::FileNotInInput => {
-                "matched nothing: no file with this SHA-256 is in the input (not in the input; a resubmission needs its own decision)".into()
+                "matched nothing: no file in the input has this SHA-256 (the file is not in the input, or was resubmitted: a resubmission needs its own decision)".into()
             }
         }
     }

@@ -14,8 +14,9 @@ pub fn faulty_returns(out_dir: &Path, family: &Family, seed: u64) -> io::Result<
     let dir = out_dir.join("faulty");
     std::fs::create_dir_all(&dir)?;
     let late = |s: &mut ReturnSpec| {
+        // A month after the corpus's own returns of the family, so these are the latest.
         if let DateCell::Date(y, m, d) = s.submission_date {
-            s.submission_date = DateCell::Date(y, m, d.saturating_add(1).min(28));
+            s.submission_date = if m < 12 { DateCell::Date(y, m + 1, d) } else { DateCell::Date(y + 1, 1, d) };
         }
     };
     let first_amount = |s: &mut ReturnSpec, a: Amount| {
