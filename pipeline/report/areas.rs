@@ -88,7 +88,7 @@ fn figures(s: &mut String, rows: &[&AreaTotalRow]) {
         let _ = writeln!(s, "<p>None of this area's figures count in this run.</p>");
         return;
     }
-    let _ = write!(s, "<table class=\"money\"><thead><tr><th>Year</th><th>Basis</th><th>From</th>");
+    let _ = write!(s, "<table class=\"money\"><thead><tr><th>Year</th><th class=\"nw\">Basis</th><th>From</th>");
     for c in NationalColumn::ALL {
         let _ = write!(s, "<th class=\"num\">{}</th>", c.label());
     }
@@ -96,7 +96,7 @@ fn figures(s: &mut String, rows: &[&AreaTotalRow]) {
     for a in rows {
         let _ = write!(
             s,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td>",
+            "<tr><td class=\"num\">{}</td><td class=\"nw\">{}</td><td>{}</td>",
             a.financial_year,
             a.basis,
             escape(&a.source_file)

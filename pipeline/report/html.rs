@@ -33,7 +33,7 @@ p.lede { color: var(--muted); margin-top: 0; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; font-size: .9em; table-layout: auto; }
 th, td { padding: .3rem .45rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { font-weight: 600; background: #f3f5f9; }
-td.num, th.num { text-align: right; white-space: nowrap; }
+td.num, th.num { text-align: right; white-space: nowrap; } .nw { white-space: nowrap; overflow-wrap: normal; }
 table.money { font-size: .85em; } table.narrow { width: auto; }
 .status-rejected, .sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); font-weight: 600; } .accepted { color: var(--good); }
 .chart { width: 100%; height: auto; }
@@ -145,9 +145,9 @@ fn money_cell(s: &mut String, r: &NationalRow, column: NationalColumn) {
 
 fn totals_table(s: &mut String, rows: &[NationalRow]) {
     let _ = writeln!(s, "<h2 id=\"totals\">National totals</h2>");
-    let _ = writeln!(s, "<table id=\"national-totals\" class=\"money\"><thead><tr><th>Year</th><th>Basis</th><th class=\"num\">Areas</th><th class=\"num\">Mandated minimum</th><th class=\"num\">Voluntary (LA)</th><th class=\"num\">Voluntary (NHS)</th><th class=\"num\">Voluntary above minimum</th><th class=\"num\">Total pooled</th><th class=\"num\">vs baseline</th></tr></thead><tbody>");
+    let _ = writeln!(s, "<table id=\"national-totals\" class=\"money\"><thead><tr><th>Year</th><th class=\"nw\">Basis</th><th class=\"num\">Areas</th><th class=\"num\">Mandated minimum</th><th class=\"num\">Voluntary (LA)</th><th class=\"num\">Voluntary (NHS)</th><th class=\"num\">Voluntary above minimum</th><th class=\"num\">Total pooled</th><th class=\"num\">vs baseline</th></tr></thead><tbody>");
     for r in rows {
-        let _ = write!(s, "<tr><td class=\"num\">{}</td><td>{}</td>", r.financial_year, r.basis);
+        let _ = write!(s, "<tr><td class=\"num\">{}</td><td class=\"nw\">{}</td>", r.financial_year, r.basis);
         let _ = write!(s, "<td class=\"num\">{} of {}</td>", r.areas_included, r.areas_expected);
         for column in NationalColumn::ALL {
             money_cell(s, r, column);
