@@ -95,4 +95,21 @@ cov = con.execute(
         group by all"""
 ).fetchall()
 assert len(cov) == nt.num_rows and all(r[2] == r[4] and r[3] == r[5] for r in cov), cov
+# area_totals: each area's figures sum to the national totals, column by column, and the
+# areas are exactly the register's included ones; decisions and changes read with their types.
+columns = ["mandated_minimum_gbp", "voluntary_la_gbp", "voluntary_nhs_gbp", "voluntary_above_minimum_gbp", "total_pooled_gbp"]
+sums = ", ".join(f"sum(a.{c})::decimal(18,2) = any_value(n.{c})" for c in columns)
+by_period = con.execute(
+    f"""select a.financial_year, a.basis, count(*), {sums}
+        from '{out}/area_totals.parquet' a join '{out}/national_totals.parquet' n using (financial_year, basis)
+        group by all"""
+).fetchall()
+included = dict(((r[0], r[1]), r[2]) for r in cov)
+assert by_period and all(all(r[3:]) for r in by_period), by_period
+assert all(included[(r[0], r[1])] == r[2] for r in by_period), (by_period, included)
+for name, money_cols in (("area_totals", columns), ("changes", ["previous_gbp", "current_gbp", "change_gbp"])):
+    schema = pq.read_schema(out / f"{name}.parquet")
+    assert all(schema.field(c).type == money for c in money_cols), (name, schema)
+assert pq.read_schema(out / "decisions.parquet").field("decision_date").type == pa.date32()
+assert pq.read_schema(out / "findings.parquet").field("decision_date").type == pa.date32()
 print("clients OK")
