@@ -321,7 +321,9 @@ fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::P
     cfg.keep_snapshots = args.keep;
     cfg.wait = args.wait;
     cfg.force = args.force;
-    cfg.decisions = args.decisions.clone().or_else(|| last.and_then(|c| c.decisions).map(PathBuf::from));
+    // Recorded absolute, so `bcf rerun` finds the file from any folder.
+    let given = args.decisions.as_ref().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+    cfg.decisions = given.or_else(|| last.and_then(|c| c.decisions).map(PathBuf::from));
     cfg.progress = progress(bar);
     cfg.parse_mode = parse_mode();
     cfg
