@@ -1,7 +1,8 @@
 //! A few returns with findings, added to a national corpus so its report shows what a real
 //! collection window brings (`bcf-fixtures --faulty`): a late resubmission with an amount
-//! typed `TBC` (rejected: the area's earlier return stands), one with a negative amount, and one
-//! whose HWB name is 32,000 unbroken characters (near Excel's cell limit of 32,767), which no report may let
+//! typed `TBC` and one with a negative amount (each rejected, and as the latest return of its
+//! area and template it leaves that area's year rejected), and one
+//! whose HWB name is 32,767 unbroken characters (Excel's cell limit), which no report may let
 //! widen its page.
 
 use crate::family::Family;
@@ -32,7 +33,8 @@ pub fn faulty_returns(out_dir: &Path, family: &Family, seed: u64) -> io::Result<
     let mut negative = ReturnSpec::typical(family, "Leeds", seed);
     late(&mut negative);
     first_amount(&mut negative, Amount::pounds(-1_000));
-    let long = ReturnSpec::typical(family, &"W".repeat(32_000), seed);
+    let mut long = ReturnSpec::typical(family, "Wakefield", seed);
+    long.hwb_name = "W".repeat(32_767); // the cover cell only: contributor names stay short
     let mut written = Vec::new();
     for (name, spec) in [("Kent (TBC)", tbc), ("Leeds (negative)", negative), ("Long name", long)] {
         let rel = format!("faulty/{} - {name}.xlsx", family.label());
