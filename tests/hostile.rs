@@ -81,6 +81,13 @@ fn lines_of(t: &Tables) -> Vec<String> {
     v
 }
 
+/// The lines of `bytes` read as `name`, a file that must count.
+fn lines_counted(name: &str, bytes: &[u8]) -> Vec<String> {
+    let t = run_bytes(name, bytes, Limits::default());
+    assert!(submission(&t, name).status.contributes(), "{name}: {:#?}", t.findings);
+    lines_of(&t)
+}
+
 fn kent_tables() -> Tables {
     let bytes = std::fs::read(gen::kent_path()).unwrap();
     run_bytes("kent.xlsx", &bytes, Limits::default())
@@ -155,11 +162,7 @@ fn password_protected_ooxml() {
 #[test]
 fn the_default_password_is_removed_and_an_own_password_is_refused_with_how_to_remove_it() {
     let encrypted = crate::support::fixtures().join("encrypted");
-    let read = |path: &Path| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(path, dir.path().join("Kent.xlsx")).unwrap();
-        crate::support::run_on(dir.path()).1
-    };
+    let read = |path: &Path| run_bytes("Kent.xlsx", &std::fs::read(path).unwrap(), Limits::default());
     let kent = read(&gen::kent_path());
     let velvet = read(&encrypted.join("default-password.xlsx"));
     assert_eq!(submission(&velvet, "Kent.xlsx").status, submission(&kent, "Kent.xlsx").status);
@@ -605,9 +608,7 @@ fn a_known_template_with_a_required_sheet_renamed_says_which_sheet() {
         }
         _ => Some(bytes),
     });
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Kent.xlsx"), renamed).unwrap();
-    let (_out, t) = crate::support::run_on(dir.path());
+    let t = run_bytes("Kent.xlsx", &renamed, Limits::default());
     let f: Vec<_> = t.findings.iter().filter(|f| f.source_file == "Kent.xlsx").collect();
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].rule.id(), "template-unknown");
@@ -621,13 +622,7 @@ fn an_xls_whose_last_sector_is_not_padded_reads_like_the_padded_one() {
     let xls = std::fs::read(fixtures().join("formats/BCF 2023-25 - Barnsley.xls")).unwrap();
     let padding = xls.iter().rev().take_while(|&&b| b == 0).count().min(511);
     assert!(padding > 0 && xls.len().is_multiple_of(512), "the fixture ends in a padded sector");
-    let read = |bytes: &[u8]| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Barnsley.xls"), bytes).unwrap();
-        let (_out, t) = crate::support::run_on(dir.path());
-        assert!(submission(&t, "Barnsley.xls").status.contributes(), "{:#?}", t.findings);
-        lines_of(&t)
-    };
+    let read = |bytes: &[u8]| lines_counted("Barnsley.xls", bytes);
     assert_eq!(read(&xls[..xls.len() - padding]), read(&xls));
 }
 
@@ -655,13 +650,7 @@ fn an_xlsx_whose_workbook_is_found_through_rels_reads_like_the_original() {
         })
         .collect();
     assert!(!moved.iter().any(|(n, _)| n.starts_with("xl/")));
-    let read = |bytes: &[u8]| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Kent.xlsx"), bytes).unwrap();
-        let (_out, t) = crate::support::run_on(dir.path());
-        assert!(submission(&t, "Kent.xlsx").status.contributes(), "{:#?}", t.findings);
-        lines_of(&t)
-    };
+    let read = |bytes: &[u8]| lines_counted("Kent.xlsx", bytes);
     assert_eq!(read(&gen::zip_of(&moved)), read(&kent));
 }
 
@@ -690,13 +679,7 @@ fn an_xlsx_whose_parts_are_utf16_reads_like_the_original() {
             .collect();
         gen::zip_of(&entries)
     };
-    let read = |bytes: &[u8]| {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Kent.xlsx"), bytes).unwrap();
-        let (_out, t) = crate::support::run_on(dir.path());
-        assert!(submission(&t, "Kent.xlsx").status.contributes(), "{:#?}", t.findings);
-        lines_of(&t)
-    };
+    let read = |bytes: &[u8]| lines_counted("Kent.xlsx", bytes);
     let original = read(&kent);
     assert!(!original.is_empty());
     assert_eq!(read(&recode(true)), original, "UTF-16LE with a byte-order mark");
@@ -711,9 +694,7 @@ fn an_xlsx_whose_parts_are_utf16_reads_like_the_original() {
             (n, b)
         })
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Kent.xlsx"), gen::zip_of(&broken)).unwrap();
-    let (_out, t) = crate::support::run_on(dir.path());
+    let t = run_bytes("Kent.xlsx", &gen::zip_of(&broken), Limits::default());
     let f: Vec<_> = t.findings.iter().filter(|f| f.rule.id() == "file-unreadable").collect();
     assert_eq!(f.len(), 1, "{:#?}", t.findings);
     assert!(f[0].message.contains("save it again as .xlsx"), "{}", f[0].message);
@@ -751,9 +732,7 @@ fn a_chart_sheet_in_a_required_slot_is_named_not_called_damaged() {
         })
         .chain([("xl/chartsheets/sheet1.xml".to_string(), chart.as_bytes().to_vec())])
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Kent.xlsx"), gen::zip_of(&edited)).unwrap();
-    let (_out, t) = crate::support::run_on(dir.path());
+    let t = run_bytes("Kent.xlsx", &gen::zip_of(&edited), Limits::default());
     let f: Vec<_> = t.findings.iter().filter(|f| f.rule.id() == "file-unreadable").collect();
     assert_eq!(f.len(), 1, "{:#?}", t.findings);
     assert!(f[0].message.contains(&format!("the sheet '{income}' is a chart sheet")), "{}", f[0].message);
@@ -767,9 +746,7 @@ fn an_xls_in_a_mac_code_page_says_so_and_what_to_do() {
     let cp1200 = [0x42, 0x00, 0x02, 0x00, 0xB0, 0x04];
     let at = xls.windows(6).position(|w| w == cp1200).expect("a CODEPAGE record");
     xls[at + 4..at + 6].copy_from_slice(&10029u16.to_le_bytes()); // Mac Central European
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("Kent.xls"), xls).unwrap();
-    let (_out, t) = crate::support::run_on(dir.path());
+    let t = run_bytes("Kent.xls", &xls, Limits::default());
     let f: Vec<_> = t.findings.iter().filter(|f| f.source_file == "Kent.xls").collect();
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].rule.id(), "file-unreadable");
