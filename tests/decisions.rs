@@ -189,3 +189,36 @@ fn decisions_are_inputs_a_changed_file_republishes_and_the_same_file_is_up_to_da
     let rows = read_parquet(&published(out.path()).join("findings.parquet"));
     assert!(rows.iter().any(|r| r["decision_reason"] == "letter of 2 May"));
 }
+
+/// Accepting a finding in a folder already published is a change like any other: the area now
+/// counts, moved by "accepted by a decision"; and `bcf rerun` keeps the decisions it recorded.
+#[test]
+fn a_new_decision_shows_as_a_change_and_reruns_keep_it() {
+    let (world, cell) = world();
+    let out = tempfile::tempdir().unwrap();
+    let (i, o) = (world.dir.path().to_str().unwrap(), out.path().to_str().unwrap());
+    assert!(bcf(&["run", "--input", i, "--out", o]).status.success());
+    let before = read_parquet(&published(out.path()).join("submissions.parquet"));
+    let barnsley = before.iter().find(|r| r["source_file"] == "Barnsley.xlsx").unwrap();
+    let file = world.dir.path().with_extension("decisions.toml");
+    std::fs::write(&file, entry(&barnsley["sha256"], "minimum-mismatch", Some(&cell), "letter of 2 May")).unwrap();
+    let o2 = run_cli(&world, out.path(), &file);
+    assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
+    let changes = read_parquet(&published(out.path()).join("changes.parquet"));
+    let status = changes.iter().find(|r| r["kind"] == "file_status_changed").expect("Barnsley's status changed");
+    assert_eq!(
+        (status["source_file"].as_str(), status["current_status"].as_str()),
+        ("Barnsley.xlsx", "accepted_with_warnings")
+    );
+    assert!(changes.iter().any(|r| r["kind"] == "area_included" && r["area_name"] == "Barnsley"));
+    let parts: Vec<_> = changes.iter().filter(|r| r["kind"] == "area_contribution").collect();
+    assert!(!parts.is_empty() && parts.iter().all(|r| r["reason"] == "accepted by a decision"), "{parts:?}");
+
+    let code = code_of("Barnsley", &f());
+    let rerun = bcf(&["rerun", "--out", o, "--area", &code]);
+    assert!(rerun.status.success(), "{}", String::from_utf8_lossy(&rerun.stderr));
+    let after = read_parquet(&published(out.path()).join("submissions.parquet"));
+    let barnsley = after.iter().find(|r| r["source_file"] == "Barnsley.xlsx").unwrap();
+    assert_eq!(barnsley["status"], "accepted_with_warnings", "the rerun applied the recorded decisions");
+    assert!(read_parquet(&published(out.path()).join("changes.parquet")).is_empty(), "and nothing changed");
+}
