@@ -514,8 +514,7 @@ fn finish(o: &Outcome, fail_on_rejected: bool) -> u8 {
         notice(false, &bcf::aggregate::changes::headline(o.tables.changes.as_deref()));
     }
     for d in o.tables.decisions.iter().filter(|d| d.outcome != bcf::validate::decisions::Outcome::Applied) {
-        let file = d.source_file.clone().unwrap_or_else(|| format!("SHA-256 {}…", &d.decision.sha256[..12]));
-        notice(true, &format!("the decision on {file} ({}) {}", d.decision.rule.id(), d.said()));
+        notice(true, &format!("the decision on {} ({}) {}", d.file(), d.decision.rule.id(), d.said()));
     }
     let rejected = o.tables.submissions.iter().any(|s| s.status == Status::Rejected);
     if fail_on_rejected && rejected {

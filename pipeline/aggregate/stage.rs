@@ -30,8 +30,8 @@ pub fn stage(
     let Some(mut state) = staged_for(store, validation) else {
         return Err(RunError::MissingStage { stage: "aggregate", before: "normalise", path: store.layout().staging() });
     };
-    tables.national = super::national_totals(tables, schemas, areas, baseline);
     tables.area_totals = super::area_totals(tables, schemas);
+    tables.national = super::national_totals(tables, areas, baseline);
     tables.changes = previous.map(|p| super::changes::compare(p, tables));
     let staging = store.layout().staging();
     let feedback_files =

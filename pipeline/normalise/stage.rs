@@ -90,7 +90,7 @@ pub fn persisted_tables(
         path,
     })?;
     let mut t = tables_of(&inputs, validated, schemas, areas);
-    t.national = crate::aggregate::national_totals(&t, schemas, areas, baseline);
     t.area_totals = crate::aggregate::area_totals(&t, schemas);
+    t.national = crate::aggregate::national_totals(&t, areas, baseline);
     Ok(t)
 }

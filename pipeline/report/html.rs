@@ -102,9 +102,8 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
         .collect();
     change_list(s, "National figures", &money, "changes.parquet also has the LA and NHS split");
     let of = |kinds: &[ChangeKind]| rows.iter().filter(|r| kinds.contains(&r.kind)).collect::<Vec<_>>();
-    use ChangeKind::*;
-    change_list(s, "Files", &of(&[FileNew, FileResubmitted, FileWithdrawn, FileSuperseded, FileStatusChanged]), "");
-    change_list(s, "Areas", &of(&[AreaIncluded, AreaDropped]), "");
+    change_list(s, "Files", &of(&ChangeKind::FILES), "");
+    change_list(s, "Areas", &of(&ChangeKind::AREAS), "");
 }
 
 /// `files 2 new` → `Files 2 new`.
@@ -224,7 +223,7 @@ pub(super) fn decisions_table(s: &mut String, rows: &[&crate::validate::decision
     let _ = writeln!(s, "<table class=\"decisions-table\"><thead><tr><th>File</th><th>Rule</th><th>Where</th><th>Reason</th><th>By</th><th>Date</th><th>Outcome</th></tr></thead><tbody>");
     for r in rows {
         let d = &r.decision;
-        let file = r.source_file.clone().unwrap_or_else(|| format!("SHA-256 {}…", &d.sha256[..12]));
+        let file = r.file();
         let _ = writeln!(
             s,
             "<tr class=\"outcome-{}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -54,12 +54,7 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
             let headline = crate::aggregate::changes::headline(Some(rows));
             let said = super::html::capitalised(headline.trim_start_matches("since the last publish: "));
             let _ = writeln!(s, "{}.\n", md_escape(&said));
-            use ChangeKind::*;
-            let groups: [&[ChangeKind]; 3] = [
-                &[TotalChanged],
-                &[FileNew, FileResubmitted, FileWithdrawn, FileSuperseded, FileStatusChanged],
-                &[AreaIncluded, AreaDropped],
-            ];
+            let groups: [&[ChangeKind]; 3] = [&[ChangeKind::TotalChanged], &ChangeKind::FILES, &ChangeKind::AREAS];
             for kinds in groups {
                 let listed: Vec<&ChangeRow> = rows.iter().filter(|r| kinds.contains(&r.kind)).collect();
                 for r in listed.iter().take(CHANGES_LISTED) {
@@ -117,7 +112,7 @@ fn decisions(s: &mut String, t: &Tables) {
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for r in &t.decisions {
         let d = &r.decision;
-        let file = r.source_file.clone().unwrap_or_else(|| format!("SHA-256 {}…", &d.sha256[..12]));
+        let file = r.file();
         let _ = writeln!(
             s,
             "| {} | `{}` | {} | {} | {} | {} | {} |",

@@ -78,8 +78,8 @@ impl Handoff {
         }
         let Some((mut tables, _)) = self.tables else { return Tables::default() };
         if tables.national.is_empty() {
-            tables.national = crate::aggregate::national_totals(&tables, schemas, areas, baseline);
             tables.area_totals = crate::aggregate::area_totals(&tables, schemas);
+            tables.national = crate::aggregate::national_totals(&tables, areas, baseline);
         }
         tables
     }

@@ -164,6 +164,16 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// The changes about files, and those about areas' coverage: how reports group them.
+    pub const FILES: [ChangeKind; 5] = [
+        ChangeKind::FileNew,
+        ChangeKind::FileResubmitted,
+        ChangeKind::FileWithdrawn,
+        ChangeKind::FileSuperseded,
+        ChangeKind::FileStatusChanged,
+    ];
+    pub const AREAS: [ChangeKind; 2] = [ChangeKind::AreaIncluded, ChangeKind::AreaDropped];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::FileNew => "file_new",

@@ -11,7 +11,7 @@ use crate::model::{Acceptance, Date, Rule};
 use crate::validate::cross::Validated;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One decision: accept findings of `rule` in the file with this SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,6 @@ pub struct Decision {
 /// The decisions of a run: none, or those of one file.
 #[derive(Debug, Clone, Default)]
 pub struct Decisions {
-    pub path: Option<PathBuf>,
     /// SHA-256 of the file's bytes: part of the run's fingerprint and record.
     pub sha256: Option<String>,
     pub list: Vec<Decision>,
@@ -55,6 +54,11 @@ impl Outcome {
 }
 
 impl DecisionRow {
+    /// The file it is about: its path in the input, or the start of its SHA-256.
+    pub fn file(&self) -> String {
+        self.source_file.clone().unwrap_or_else(|| format!("SHA-256 {}…", &self.decision.sha256[..12]))
+    }
+
     /// What it did, for people: `applied to 2 findings`, `matched nothing: …`.
     pub fn said(&self) -> String {
         let d = &self.decision;
@@ -119,7 +123,7 @@ pub fn load(path: Option<&Path>) -> Result<Decisions, RunError> {
             decision(entry.into_inner()).map_err(|why| fail(format!("the [[accept]] entry at line {line}: {why}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Decisions { path: Some(path.to_path_buf()), sha256: Some(hex::encode(Sha256::digest(&bytes))), list })
+    Ok(Decisions { sha256: Some(hex::encode(Sha256::digest(&bytes))), list })
 }
 
 /// One entry checked: a known, acceptable rule, a SHA-256, a real date, a reason and a name.
