@@ -8,7 +8,7 @@
 //! the exact decimal value, so checks can compare the page with `national_totals.parquet`.
 
 use super::escape::Html;
-use crate::model::{Basis, FinancialYear, Status};
+use crate::model::{Basis, FinancialYear};
 use crate::tables::{ChangeKind, ChangeRow, FindingRow, NationalColumn, NationalRow, SubmissionRow, Tables};
 use crate::validate::submissions::CoverStatus;
 use std::collections::{BTreeMap, BTreeSet};
@@ -271,17 +271,9 @@ fn files_with_findings(s: &mut String, t: &Tables) {
         findings_table(s, subs, &by_file, Some(FINDINGS_SHOWN_PER_FILE));
         let _ = writeln!(s, "</div>");
     }
-    let clean: BTreeMap<Status, usize> = t
-        .submissions
-        .iter()
-        .filter(|r| !by_file.contains_key(r.source_file.as_str()))
-        .fold(BTreeMap::new(), |mut m, r| {
-            *m.entry(r.status).or_default() += 1;
-            m
-        });
+    let clean = t.without_findings_summary();
     if !clean.is_empty() {
-        let said: Vec<String> = clean.iter().map(|(st, n)| format!("{n} {st}")).collect();
-        let _ = writeln!(s, "<p>Files without findings: {} (each listed in submissions.parquet).</p>", said.join(", "));
+        let _ = writeln!(s, "<p>Files without findings: {} (each listed in submissions.parquet).</p>", escape(&clean));
     }
 }
 

@@ -89,17 +89,12 @@ fn files_with_findings(s: &mut String, t: &Tables) {
         }
         let _ = writeln!(s, "{}", md_escape(&f.message));
     }
-    let with: std::collections::HashSet<&str> = t.findings.iter().map(|f| f.source_file.as_str()).collect();
-    let mut clean = std::collections::BTreeMap::<Status, usize>::new();
-    for r in t.submissions.iter().filter(|r| !with.contains(r.source_file.as_str())) {
-        *clean.entry(r.status).or_default() += 1;
-    }
-    if with.is_empty() {
+    if t.findings.is_empty() {
         let _ = writeln!(s, "No findings: every return read cleanly.");
     }
+    let clean = t.without_findings_summary();
     if !clean.is_empty() {
-        let said: Vec<String> = clean.iter().map(|(st, n)| format!("{n} {st}")).collect();
-        let _ = writeln!(s, "\nFiles without findings: {} (each listed in submissions.parquet).", said.join(", "));
+        let _ = writeln!(s, "\nFiles without findings: {clean} (each listed in submissions.parquet).");
     }
 }
 

@@ -337,6 +337,16 @@ impl Tables {
         counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
     }
 
+    /// Files without findings per status, `910 accepted, 5 skipped`; empty if every file has some.
+    pub fn without_findings_summary(&self) -> String {
+        let with: std::collections::HashSet<&str> = self.findings.iter().map(|f| f.source_file.as_str()).collect();
+        let mut counts = BTreeMap::<Status, usize>::new();
+        for r in self.submissions.iter().filter(|r| !with.contains(r.source_file.as_str())) {
+            *counts.entry(r.status).or_default() += 1;
+        }
+        counts.iter().map(|(st, n)| format!("{n} {st}")).collect::<Vec<_>>().join(", ")
+    }
+
     /// The national row of a period.
     pub fn national_row(&self, year: FinancialYear, basis: Basis) -> Option<&NationalRow> {
         self.national.iter().find(|r| r.financial_year == year && r.basis == basis)

@@ -7,7 +7,7 @@
 //! checks say how to remove the password.
 
 use super::cfb::Cfb;
-use super::sniff::Source;
+use super::sniff::{Source, CFB_MAGIC, ZIP_MAGIC};
 use super::{Limits, OpenError};
 
 /// The password Excel uses when the sender set none.
@@ -17,7 +17,7 @@ const EXCEL_DEFAULT_PASSWORD: &str = "VelvetSweatshop";
 /// password; `None` otherwise (the checks then say what it is).
 pub fn with_default_password(src: &Source, limits: Limits) -> Result<Option<Source>, OpenError> {
     let bytes = src.as_bytes();
-    if !bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+    if !bytes.starts_with(CFB_MAGIC) {
         return Ok(None); // not a compound file
     }
     let Ok(cfb) = Cfb::parse(bytes) else { return Ok(None) };
@@ -27,7 +27,7 @@ pub fn with_default_password(src: &Source, limits: Limits) -> Result<Option<Sour
     // office-crypto does not check the password: another password decrypts to noise, which
     // is told from a workbook by the zip signature every OOXML package starts with.
     match office_crypto::decrypt_from_bytes(bytes.to_vec(), EXCEL_DEFAULT_PASSWORD) {
-        Ok(plain) if !plain.starts_with(b"PK\x03\x04") => Ok(None),
+        Ok(plain) if !plain.starts_with(ZIP_MAGIC) => Ok(None),
         Ok(plain) if plain.len() as u64 <= limits.max_inflated_bytes => Ok(Some(Source::from_bytes(plain))),
         Ok(_) => Err(OpenError::TooLarge(format!(
             "the workbook decrypts to more than the {} MiB limit for a workbook",

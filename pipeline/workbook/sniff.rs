@@ -98,8 +98,8 @@ pub enum Format {
     Ods,
 }
 
-const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
-const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+pub(super) const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+pub(super) const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 /// Deflate's maximum expansion ratio.
 pub const MAX_DEFLATE_RATIO: u64 = 1032;
 
@@ -190,7 +190,7 @@ pub fn check_source(src: &mut Source, limits: Limits) -> Result<Checked, OpenErr
     Ok(checked)
 }
 
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(super) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..])? {
@@ -247,7 +247,7 @@ fn damaged(what: &str, e: impl std::fmt::Display) -> OpenError {
 }
 
 /// Reads one small entry whole, refusing it beyond `cap` bytes.
-fn read_entry_capped<R: Read + Seek>(
+pub(super) fn read_entry_capped<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     index: usize,
     cap: u64,

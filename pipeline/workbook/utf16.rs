@@ -7,7 +7,7 @@
 //! with every other entry copied raw, so the size checks of `sniff` then run on it as on any
 //! package. (A package whose workbook part is UTF-8 but a sheet UTF-16 is reported damaged.)
 
-use super::sniff::Source;
+use super::sniff::{read_entry_capped, read_up_to, Source, ZIP_MAGIC};
 use super::{Limits, OpenError};
 use std::io::{Cursor, Read, Seek, Write};
 
@@ -17,7 +17,7 @@ const WORKBOOK_PART: &str = "xl/workbook.xml";
 /// The package with its UTF-16 parts as UTF-8, or `None` when it has none (or is not a zip:
 /// the checks say what it is).
 pub fn to_utf8(src: &mut Source, limits: Limits) -> Result<Option<Source>, OpenError> {
-    if !src.as_bytes().starts_with(b"PK\x03\x04") {
+    if !src.as_bytes().starts_with(ZIP_MAGIC) {
         return Ok(None);
     }
     // One part is probed (a package's generator writes all its parts alike): the workbook
@@ -49,12 +49,10 @@ pub fn to_utf8(src: &mut Source, limits: Limits) -> Result<Option<Source>, OpenE
             out.raw_copy_file(entry).map_err(|e| damaged(&e))?;
             continue;
         }
-        let entry = zip.by_index(i).map_err(|e| damaged(&e))?;
-        let name = entry.name().map(|n| n.to_string()).unwrap_or_default();
-        let mut bytes = Vec::new();
-        entry.take(limits.max_inflated_bytes + 1).read_to_end(&mut bytes).map_err(|e| damaged(&e))?;
+        let name = zip.name_for_index(i).and_then(|n| n.ok()).map(|n| n.to_string()).unwrap_or_default();
+        let bytes = read_entry_capped(&mut zip, i, limits.max_inflated_bytes)?;
         inflated += bytes.len() as u64;
-        if bytes.len() as u64 > limits.max_inflated_bytes || inflated > limits.max_total_inflated_bytes {
+        if inflated > limits.max_total_inflated_bytes {
             return Err(OpenError::TooLarge(format!(
                 "part '{}' of the workbook inflates beyond the limits",
                 crate::validate::cells::truncate(&name)
@@ -71,29 +69,20 @@ pub fn to_utf8(src: &mut Source, limits: Limits) -> Result<Option<Source>, OpenE
 
 /// Whether an XML part's first bytes are UTF-16.
 fn begins_as_utf16<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, i: usize) -> bool {
-    let Ok(entry) = zip.by_index_raw(i) else { return false };
+    let Ok(mut entry) = zip.by_index_raw(i) else { return false };
     let name = entry.name().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
     if !(name.ends_with(".xml") || name.ends_with(".rels") || name.ends_with(".vml")) {
         return false;
     }
     let mut head = [0u8; 4];
     let n = match entry.compression() {
-        zip::CompressionMethod::Stored => read_some(entry, &mut head),
-        zip::CompressionMethod::Deflated => read_some(flate2::read::DeflateDecoder::new(entry), &mut head),
+        zip::CompressionMethod::Stored => read_up_to(&mut entry, &mut head).unwrap_or(0),
+        zip::CompressionMethod::Deflated => {
+            read_up_to(&mut flate2::read::DeflateDecoder::new(entry), &mut head).unwrap_or(0)
+        }
         _ => 0,
     };
     endianness(&head[..n]).is_some()
-}
-
-fn read_some(mut r: impl Read, buf: &mut [u8]) -> usize {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
-        }
-    }
-    n
 }
 
 /// `Some(true)` for little-endian UTF-16, `Some(false)` for big-endian, from a part's start.
