@@ -5,16 +5,41 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz compare
+.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz compare selfcheck wasm-tools node-deps
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
 	$(CARGO) run --quiet -- run --input fixtures/samples --out $(OUT)
 	@echo "Outputs in $(OUT)/current/ (report: $(OUT)/current/report.md)"
 
-## Every test, including the pyarrow/DuckDB read-back (installed into $(VENV)).
-test: venv
-	BCF_PYTHON=$(abspath $(PY)) $(CARGO) test --workspace --all-targets
+## Every test, including the pyarrow/DuckDB read-back (installed into $(VENV)) and the
+## self-check page in headless Chromium (playwright-core and axe-core from npm).
+test: venv selfcheck chromium node-deps
+	BCF_PYTHON=$(abspath $(PY)) BCF_SELFCHECK_PKG=$(abspath $(SELFCHECK)/pkg) $(CARGO) test --workspace --all-targets
+
+## The self-check page, $(SELFCHECK)/bcf-selfcheck.html: one file that checks a return in the
+## browser, offline. ALLOCATIONS=PATH (an allocations workbook, or a folder of them) puts the
+## published allocations inside, so the page checks minimum contributions too.
+SELFCHECK := out/selfcheck
+WASM := target/wasm32-unknown-unknown/wasm/bcf_selfcheck.wasm
+selfcheck: wasm-tools
+	$(CARGO) build --quiet -p bcf-selfcheck --target wasm32-unknown-unknown --profile wasm
+	wasm-bindgen --target no-modules --no-typescript --remove-name-section --remove-producers-section --out-dir $(SELFCHECK)/pkg $(WASM)
+	$(CARGO) run --quiet --bin bcf -- selfcheck-page --pkg $(SELFCHECK)/pkg \
+		$(if $(ALLOCATIONS),--allocations "$(ALLOCATIONS)") --out $(SELFCHECK)/bcf-selfcheck.html
+
+## The WebAssembly target, and wasm-bindgen-cli of exactly the version in Cargo.lock.
+WASM_BINDGEN_VERSION = $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+wasm-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" || \
+		$(CARGO) install --quiet --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --no-default-features
+
+## playwright-core (drives Debian's Chromium; downloads no browser) and axe-core, from npm.
+node-deps: tests/selfcheck/node_modules/.installed
+tests/selfcheck/node_modules/.installed: tests/selfcheck/package.json tests/selfcheck/package-lock.json
+	cd tests/selfcheck && npm ci --no-audit --no-fund --silent
+	touch $@
 
 ## Render the report of a national corpus (every area and family, a few faulty returns and the
 ## hostile fixtures) in headless Chromium at 1,280 px: totals equal the Parquet, nothing wider

@@ -23,7 +23,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: floor DIR");
-    let schemas = bcf::schema::load(&bcf::schema::default_dir()).expect("schemas");
+    let schemas = bcf::load::schemas(&bcf::load::default_schemas_dir()).expect("schemas");
     // Every sheet name any schema reads, folded for matching.
     let mut wanted: Vec<String> = Vec::new();
     for t in &schemas.templates {

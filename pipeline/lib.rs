@@ -13,6 +13,11 @@
 //!             the decisions)               reports)
 //! ```
 //!
+//! Each file is read and checked by the validation core, `bcf-core` (re-exported here as
+//! `model`, `money`, `reference`, `schema` and `workbook`, and inside `validate`): the same
+//! code `bcf check` and the self-check page run. The stages and `run` share the vocabulary in
+//! `contract`, below both.
+//!
 //! Invariants:
 //! - Template specifics live in `schemas/`, never in Rust: a new template year is a new file.
 //! - Validation never fails: a bad return is findings, never `Err` and never a panic that
@@ -22,20 +27,21 @@
 //!   inputs (and the same previous publish, for `changes.parquet`) give byte-identical files.
 //! - One command writes an output folder at a time, and bcf removes only files it wrote.
 
+pub use bcf_core::{check, feedback, model, money, reference, schema, workbook};
+
 pub mod aggregate;
+pub mod clock;
+pub mod contract;
 pub mod error;
 pub mod explain;
 pub mod ingest;
-pub mod model;
-pub mod money;
+pub mod load;
 pub mod normalise;
 mod parallel;
-pub mod reference;
 pub mod report;
 pub mod run;
-pub mod schema;
+pub mod selfcheck;
 pub mod status;
 pub mod store;
 pub mod tables;
 pub mod validate;
-pub mod workbook;

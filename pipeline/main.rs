@@ -2,9 +2,10 @@
 //! codes. No pipeline logic here.
 
 use anyhow::Context as _;
+use bcf::contract::{Input, Progress, Stage};
 use bcf::model::{Basis, FinancialYear, Status};
 use bcf::report::escape::{for_terminal, Terminal};
-use bcf::run::{Input, Outcome, Progress, RunConfig, Scope, Stage, DEFAULT_KEEP};
+use bcf::run::{Outcome, RunConfig, Scope, DEFAULT_KEEP};
 use bcf::tables::NationalColumn;
 use bcf::workbook::Limits;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -15,6 +16,26 @@ use std::sync::Arc;
 /// The binary's allocator: `bcf run` makes many small allocations (cells, parses, rows).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Writes to standard output. A reader that closed the pipe early (`bcf check … | head`) ends
+/// the command quietly, as other Unix tools end, rather than with a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+/// [`out!`] with a line break.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        out!("{}\n", format_args!($($arg)*))
+    }};
+}
 
 /// Exit codes a scheduler can act on.
 const EXIT_OK: u8 = 0;
@@ -68,6 +89,14 @@ enum Command {
     /// Explain where figures came from: an area's lines for a year and which file supplied
     /// them (--area, --year), or the areas behind a national total (--total, --year).
     Explain(ExplainArgs),
+    /// Check returns before sending them: the findings the national run would give each file on
+    /// its own (every per-file rule; the minimum contributions too, with --allocations). Exit 0
+    /// when every file would be accepted, 3 when any would not (rejected, or not a workbook), 1
+    /// when a file cannot be read at all (not found, a folder), 2 on bad arguments.
+    Check(CheckArgs),
+    /// Build the self-check page around the WebAssembly validator (`make selfcheck` runs this).
+    #[command(name = "selfcheck-page")]
+    SelfcheckPage(PageArgs),
     /// Check template schemas.
     Schemas {
         #[command(subcommand)]
@@ -164,6 +193,53 @@ struct RerunArgs {
     /// Wait for another bcf writing the same output folder.
     #[arg(long)]
     wait: bool,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The workbooks to check.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The published allocations to check minimum contributions against: an allocations
+    /// workbook, or a folder of them (one per year); may be repeated.
+    #[arg(long)]
+    allocations: Vec<PathBuf>,
+    /// human: findings by sheet with what to do; json: `{"files": [...]}` (see the README).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    format: CheckFormat,
+    /// Folder of template schemas and reference data.
+    #[arg(long, env = "BCF_SCHEMAS")]
+    schemas: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct PageArgs {
+    /// The folder wasm-bindgen wrote the validator into (bcf_selfcheck.js, bcf_selfcheck_bg.wasm).
+    #[arg(long)]
+    pkg: PathBuf,
+    /// The published allocations the page checks minimum contributions against: an allocations
+    /// workbook, or a folder of them; may be repeated. Without it the page checks no minimums.
+    #[arg(long)]
+    allocations: Vec<PathBuf>,
+    /// The page's memory for checking one file, in MiB.
+    #[arg(long, default_value_t = bcf::selfcheck::page::DEFAULT_MEMORY_MIB)]
+    memory_mib: u64,
+    /// The page's time for checking one file, in milliseconds.
+    #[arg(long, default_value_t = bcf::selfcheck::page::DEFAULT_TIME_LIMIT_MS)]
+    time_limit_ms: u64,
+    /// Folder of template schemas, to read the allocations workbooks with (the validator has
+    /// its own compiled in).
+    #[arg(long, env = "BCF_SCHEMAS")]
+    schemas: Option<PathBuf>,
+    /// Where to write the page.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -325,14 +401,15 @@ fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::P
     let given = args.decisions.as_ref().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
     cfg.decisions = given.or_else(|| last.and_then(|c| c.decisions).map(PathBuf::from));
     cfg.progress = progress(bar);
-    cfg.parse_mode = parse_mode();
+    cfg.parse_mode = parse_mode(&cfg.schemas_dir);
     cfg
 }
 
-/// The binary reads `.xls` in worker processes started from itself (see validate::worker).
-fn parse_mode() -> bcf::validate::ParseMode {
+/// The binary reads `.xls` in worker processes started from itself (see validate::worker),
+/// which load the schemas in `schemas_dir`.
+fn parse_mode(schemas_dir: &std::path::Path) -> bcf::validate::ParseMode {
     match std::env::current_exe() {
-        Ok(exe) => bcf::validate::ParseMode::XlsInWorkers { exe },
+        Ok(exe) => bcf::validate::ParseMode::XlsInWorkers { exe, schemas_dir: schemas_dir.to_path_buf() },
         Err(_) => bcf::validate::ParseMode::InProcess,
     }
 }
@@ -372,7 +449,7 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
             let cfg = run_config(&args, bar)?;
             let o = bcf::run::run(&cfg, &[Stage::Ingest], &Scope::default(), "ingest")
                 .context("ingest could not complete")?;
-            println!("ingested: {}", counts_line(&o, Stage::Ingest));
+            outln!("ingested: {}", counts_line(&o, Stage::Ingest));
             Ok(EXIT_OK)
         }
         Command::Validate(args) => stage(&args, Stage::Validate, bar),
@@ -381,10 +458,12 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
         Command::Rerun(args) => rerun(args, bar),
         Command::Explain(args) => explain(args),
         Command::Status { out } => {
-            print!("{}", bcf::status::describe(&out)?);
+            out!("{}", bcf::status::describe(&out)?);
             Ok(EXIT_OK)
         }
         Command::Schemas { command: SchemasCommand::Check { schemas, blanks } } => schemas_check(schemas, blanks),
+        Command::Check(args) => check(args),
+        Command::SelfcheckPage(args) => selfcheck_page(args),
         Command::ParseWorker { schemas, limits } => {
             let limits = serde_json::from_str(&limits).context("--limits is not a limits object")?;
             bcf::validate::worker::serve(schemas, limits).map_err(anyhow::Error::msg)?;
@@ -397,7 +476,7 @@ fn stage(args: &StageArgs, stage: Stage, bar: Option<indicatif::ProgressBar>) ->
     let cfg = stage_config(args, None, bar);
     let o = bcf::run::run(&cfg, &[stage], &Scope::default(), stage.name())
         .with_context(|| format!("{} could not complete", stage.name()))?;
-    println!("{}: {}", stage.name(), counts_line(&o, stage));
+    outln!("{}: {}", stage.name(), counts_line(&o, stage));
     Ok(finish(&o, args.fail_on_rejected))
 }
 
@@ -409,7 +488,7 @@ fn rerun(args: RerunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result
     let scope = Scope { area: args.area, template: args.template };
     let plan = bcf::run::rerun_plan(&last, &scope);
     if plan.is_empty() {
-        println!("nothing to rerun: every stage of the last run ({}) succeeded", last.run_id);
+        outln!("nothing to rerun: every stage of the last run ({}) succeeded", last.run_id);
         return Ok(EXIT_OK);
     }
     let mut cfg = RunConfig::for_stage(&args.out);
@@ -417,8 +496,8 @@ fn rerun(args: RerunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result
     cfg.out = args.out.clone();
     cfg.wait = args.wait;
     cfg.progress = progress(bar);
-    cfg.parse_mode = parse_mode();
-    println!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
+    cfg.parse_mode = parse_mode(&cfg.schemas_dir);
+    outln!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
     let o = bcf::run::run(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
     Ok(finish(&o, args.fail_on_rejected))
 }
@@ -429,10 +508,10 @@ fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
         eprintln!("bcf: note: another command is writing {}; explaining its last validation", args.out.display());
     }
     let config = bcf::run::last_record(&store).map(|r| r.config);
-    let schemas_dir = config.as_ref().map_or_else(bcf::schema::default_dir, |c| PathBuf::from(&c.schemas_dir));
+    let schemas_dir = config.as_ref().map_or_else(bcf::load::default_schemas_dir, |c| PathBuf::from(&c.schemas_dir));
     let baseline =
         config.as_ref().and_then(|c| FinancialYear::parse(&c.baseline_year)).unwrap_or(bcf::run::DEFAULT_BASELINE);
-    let (schemas, areas) = bcf::reference::load_all(&schemas_dir)?;
+    let (schemas, areas) = bcf::load::all(&schemas_dir)?;
     let t = bcf::normalise::stage::persisted_tables(&store, &schemas, &areas, baseline)?;
     let text = match (&args.area, args.total) {
         (Some(code), _) => bcf::explain::area(&t, &schemas, &areas, code, args.year),
@@ -440,25 +519,94 @@ fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
         (None, None) => Err("give --area CODE or --total COLUMN".to_string()),
     }
     .map_err(anyhow::Error::msg)?;
-    print!("{}", for_terminal(&text));
+    out!("{}", for_terminal(&text));
+    Ok(EXIT_OK)
+}
+
+/// Exit code for bad arguments (clap's own, for the checks made after parsing).
+const EXIT_USAGE: u8 = 2;
+
+fn check(args: CheckArgs) -> anyhow::Result<u8> {
+    let dir = args.schemas.unwrap_or_else(bcf::load::default_schemas_dir);
+    let (schemas, areas) = bcf::load::all(&dir)?;
+    let ctx = bcf::validate::Context { schemas: &schemas, areas: &areas, limits: Limits::default() };
+    let mode = parse_mode(&dir);
+    let allocations = match bcf::selfcheck::load_allocations(&args.allocations, &ctx, &mode) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bcf: {}", Terminal(&e.to_string()));
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let checker = bcf::selfcheck::Checker { ctx, mode, allocations };
+    let mut checks = Vec::new();
+    let mut unreadable = false;
+    for file in &args.files {
+        match checker.check_file(file) {
+            Ok(c) => checks.push(c),
+            Err(e) => {
+                eprintln!("bcf: {}", Terminal(&e.to_string()));
+                unreadable = true;
+            }
+        }
+    }
+    match args.format {
+        CheckFormat::Json => outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "files": checks }))?),
+        CheckFormat::Human if checks.is_empty() => {}
+        CheckFormat::Human => out!("{}", for_terminal(&bcf::selfcheck::human(&checks, &schemas, &checker.allocations))),
+    }
+    Ok(if unreadable {
+        EXIT_FAILED
+    } else if checks.iter().all(|c| c.status.contributes()) {
+        EXIT_OK
+    } else {
+        EXIT_REJECTED
+    })
+}
+
+fn selfcheck_page(args: PageArgs) -> anyhow::Result<u8> {
+    let dir = args.schemas.unwrap_or_else(bcf::load::default_schemas_dir);
+    let (schemas, areas) = bcf::load::all(&dir)?;
+    let ctx = bcf::validate::Context { schemas: &schemas, areas: &areas, limits: Limits::default() };
+    let allocations = match bcf::selfcheck::load_allocations(&args.allocations, &ctx, &parse_mode(&dir)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bcf: {}", Terminal(&e.to_string()));
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let settings = bcf::selfcheck::page::PageSettings {
+        pkg: args.pkg,
+        allocations,
+        memory_mib: args.memory_mib,
+        time_limit_ms: args.time_limit_ms,
+    };
+    let page = bcf::selfcheck::page::build(&settings)?;
+    bcf::selfcheck::page::write(&args.out, &page).with_context(|| format!("cannot write {}", args.out.display()))?;
+    outln!(
+        "{} ({} KB): {}",
+        args.out.display(),
+        page.len() / 1024,
+        bcf::check::allocations_held(&settings.allocations)
+    );
     Ok(EXIT_OK)
 }
 
 fn schemas_check(schemas: Option<PathBuf>, blanks: Option<PathBuf>) -> anyhow::Result<u8> {
-    let dir = schemas.unwrap_or_else(bcf::schema::default_dir);
-    let set = match bcf::schema::load(&dir) {
+    let dir = schemas.unwrap_or_else(bcf::load::default_schemas_dir);
+    let set = match bcf::load::schemas(&dir) {
         Ok(set) => set,
         Err(problems) => {
             for p in &problems {
-                println!("{p}");
+                outln!("{p}");
             }
-            println!("{} problem(s)", problems.len());
+            outln!("{} problem(s)", problems.len());
             return Ok(EXIT_FAILED);
         }
     };
-    println!("{} template schemas OK in {}", set.templates.len(), dir.display());
+    outln!("{} template schemas OK in {}", set.templates.len(), dir.display());
     for t in &set.templates {
-        println!("  {}  {}", t.id, t.description);
+        outln!("  {}  {}", t.id, t.description);
     }
     let Some(blanks) = blanks else { return Ok(EXIT_OK) };
     let files: Vec<PathBuf> = if blanks.is_dir() {
@@ -477,31 +625,42 @@ fn schemas_check(schemas: Option<PathBuf>, blanks: Option<PathBuf>) -> anyhow::R
     for file in &files {
         problems += check_blank(&set, file);
     }
-    println!("{problems} problem(s) in {} blank template(s)", files.len());
+    outln!("{problems} problem(s) in {} blank template(s)", files.len());
     Ok(if problems == 0 { EXIT_OK } else { EXIT_FAILED })
 }
 
 /// Checks one blank workbook against its template's schema; how many problems it has.
 fn check_blank(set: &bcf::schema::SchemaSet, file: &std::path::Path) -> usize {
     let name = Terminal(&file.display().to_string()).to_string();
-    let Some(t) = bcf::schema::blank::template_for(set, file) else {
-        println!("{name}: matches no template schema (name it <template-id>.xlsx)");
+    let opened = std::fs::read(file)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| bcf::workbook::Workbook::open(bytes, Limits::default()).map_err(|e| e.to_string()));
+    let mut wb = match opened {
+        Ok(wb) => wb,
+        Err(e) => {
+            outln!("{name}: cannot be read: {}", Terminal(&e));
+            return 1;
+        }
+    };
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    let Some(t) = bcf::schema::blank::template_for(set, &stem, &mut wb) else {
+        outln!("{name}: matches no template schema (name it <template-id>.xlsx)");
         return 1;
     };
-    match bcf::schema::blank::check(t, file) {
+    match bcf::schema::blank::check(t, &mut wb) {
         Ok(problems) if problems.is_empty() => {
-            println!("{name}: {} OK", t.id);
+            outln!("{name}: {} OK", t.id);
             0
         }
         Ok(problems) => {
-            println!("{name}: {}", t.id);
+            outln!("{name}: {}", t.id);
             for p in &problems {
-                println!("  {}", Terminal(&p.to_string()));
+                outln!("  {}", Terminal(&p.to_string()));
             }
             problems.len()
         }
         Err(e) => {
-            println!("{name}: cannot be read: {}", Terminal(&e.to_string()));
+            outln!("{name}: cannot be read: {}", Terminal(&e.to_string()));
             1
         }
     }
@@ -532,9 +691,17 @@ fn counts_line(o: &Outcome, stage: Stage) -> String {
 fn print_summary(o: &Outcome) {
     let t = &o.tables;
     let row = |cells: [&str; 9]| {
-        println!(
+        outln!(
             "{:<8} {:<6} {:>7} {:>20} {:>18} {:>18} {:>20} {:>20} {:>7}",
-            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8]
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7],
+            cells[8]
         )
     };
     if !t.national.is_empty() {
@@ -557,8 +724,8 @@ fn print_summary(o: &Outcome) {
         let ratio = r.voluntary_vs_baseline_ratio.map_or("-".into(), |x| format!("{x:.3}"));
         row([&year, &basis, &areas, &money[0], &money[1], &money[2], &money[3], &money[4], &ratio]);
     }
-    println!("files: {} (parsed {}, from cache {})", t.status_summary(), o.parsed, o.cached);
+    outln!("files: {} (parsed {}, from cache {})", t.status_summary(), o.parsed, o.cached);
     if let Some(id) = &o.record.snapshot {
-        println!("published: snapshot {id} (OUT/current)");
+        outln!("published: snapshot {id} (OUT/current)");
     }
 }

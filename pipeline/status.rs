@@ -93,7 +93,7 @@ fn rerun(s: &mut String, store: &Store, r: &RunRecord) {
 /// Workbooks of the last ingest with no parse in the cache for the current schemas.
 fn unparsed_files(store: &Store, r: &RunRecord) -> Option<usize> {
     let inputs: Vec<InputFile> = crate::store::json::load(&store.ingest_path(), "").ok()??;
-    let schemas = crate::schema::load(Path::new(&r.config.schemas_dir)).ok()?;
+    let schemas = crate::load::schemas(Path::new(&r.config.schemas_dir)).ok()?;
     let limits = Limits { max_inflated_bytes: r.config.max_inflated_bytes, ..Limits::default() };
     let fp = schemas.fingerprint();
     let cache = crate::store::cache::ParseCache::open(&store.cache_path());

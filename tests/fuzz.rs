@@ -142,11 +142,13 @@ fn mutate(seed: &[u8], inside: Option<usize>, ms: &[Mutation]) -> Vec<u8> {
 /// Our own code only: the check, and for ODS the whole read. Panics propagate (a bug).
 fn read_ours(path: &std::path::Path) {
     let limits = small_limits();
-    let Ok(checked) = bcf::workbook::sniff::check(path, limits) else {
+    let bytes = std::fs::read(path).unwrap();
+    let Ok(format) = bcf::workbook::sniff::check_source(&mut bcf::workbook::Source::from_bytes(bytes.clone()), limits)
+    else {
         return;
     };
-    if checked.format == bcf::workbook::Format::Ods {
-        if let Ok(mut wb) = Workbook::open(path, limits) {
+    if format == bcf::workbook::Format::Ods {
+        if let Ok(mut wb) = Workbook::open(bytes, limits) {
             for name in wb.sheet_names().to_vec() {
                 let _ = wb.sheet(&name);
             }
@@ -156,7 +158,7 @@ fn read_ours(path: &std::path::Path) {
 
 fn context() -> &'static (bcf::schema::SchemaSet, bcf::reference::Areas) {
     static CTX: OnceLock<(bcf::schema::SchemaSet, bcf::reference::Areas)> = OnceLock::new();
-    CTX.get_or_init(|| bcf::reference::load_all(&bcf::schema::default_dir()).expect("schemas"))
+    CTX.get_or_init(|| bcf::load::all(&bcf::load::default_schemas_dir()).expect("schemas"))
 }
 
 /// The production path for one file: must return (panics inside are caught there).

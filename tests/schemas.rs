@@ -3,7 +3,7 @@
 //! new template year is a new schema file, with no change to Rust. Nothing here lists the
 //! template ids: the tests discover them.
 
-use crate::support::{bcf, family, fixtures, fs, project_root, reference, run_on};
+use crate::support::{bcf, family, fixtures, fs, project_root, reference, run_on, workbook};
 use bcf::schema::TemplateKind;
 
 #[test]
@@ -25,7 +25,7 @@ fn every_return_schema_matches_its_blank_template() {
     for t in set.templates.iter().filter(|t| t.kind == TemplateKind::Return) {
         let blank = fixtures().join("blank").join(format!("{}.xlsx", t.id));
         assert!(blank.exists(), "{}: add its blank template as fixtures/blank/{}.xlsx", t.id, t.id);
-        let problems = bcf::schema::blank::check(t, &blank).unwrap();
+        let problems = bcf::schema::blank::check(t, &mut workbook(&blank)).unwrap();
         assert!(problems.is_empty(), "{}: {problems:#?}", t.id);
     }
 }
@@ -39,7 +39,8 @@ fn the_blank_check_lists_what_is_missing_or_ambiguous_with_its_sheet() {
     income.amount_columns[1].title = "Outturn 2024-25".into();
     income.sections[0].header = "Variance".into(); // in every section's header row
     let blank = fixtures().join("blank/bcf-year-end-2024-25.xlsx");
-    let text: Vec<String> = bcf::schema::blank::check(&t, &blank).unwrap().iter().map(|p| p.to_string()).collect();
+    let text: Vec<String> =
+        bcf::schema::blank::check(&t, &mut workbook(&blank)).unwrap().iter().map(|p| p.to_string()).collect();
     let has = |needle: &str| text.iter().any(|p| p.contains(needle));
     assert!(has("2. Cover: the cover label \"Date of submission:\" is missing"), "{text:#?}");
     assert!(
@@ -80,7 +81,7 @@ fn broken_schemas_report_every_problem_at_once() {
     edit("bcf-planning-2019-20.toml", "role = \"submission_date\", ", "");
     std::fs::copy(t.join("bcf-planning-2015-16.toml"), t.join("copy-of-2015-16.toml")).unwrap();
 
-    let problems = bcf::schema::load(dir.path()).expect_err("broken schemas");
+    let problems = bcf::load::schemas(dir.path()).expect_err("broken schemas");
     let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
     let has = |file: &str, needle: &str| {
         text.iter().any(|p| p.starts_with(&format!("templates/{file}")) && p.contains(needle))
@@ -125,7 +126,7 @@ fn a_new_template_year_is_a_new_schema_file() {
         .replace("5. Income", "3. Income")
         .replace("6. Expenditure", "4. Expenditure");
     std::fs::write(templates.join("bcf-planning-2025-26.toml"), text).unwrap();
-    let (schemas, areas) = bcf::reference::load_all(dir.path()).expect("the new schema loads");
+    let (schemas, areas) = bcf::load::all(dir.path()).expect("the new schema loads");
     let new = bcf_fixtures::Family::find(&schemas, "bcf-planning-2025-26").unwrap();
     assert_eq!(new.years().iter().map(|y| y.to_string()).collect::<Vec<_>>(), ["2025-26", "2026-27"]);
 

@@ -1,13 +1,12 @@
 //! The aggregate stage: national totals, the reports and the feedback files, written into the
 //! staging folder beside normalise's tables, which together make the next publish.
 
+use crate::contract::{counts, Counts, Stage};
 use crate::error::RunError;
 use crate::model::FinancialYear;
 use crate::normalise::stage::{staged_for, StagingState};
 use crate::reference::Areas;
 use crate::report::{areas, datapackage, feedback, html, markdown};
-use crate::run::record::{counts, Counts};
-use crate::run::Stage;
 use crate::schema::SchemaSet;
 use crate::store::atomic::Durability;
 use crate::store::{json, Store};

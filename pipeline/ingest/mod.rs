@@ -6,6 +6,7 @@ pub mod http;
 pub mod stage;
 mod walk;
 
+pub use crate::workbook::{skip_reason, WORKBOOK_EXTENSIONS};
 pub use walk::escape_name;
 
 use rayon::prelude::*;
@@ -14,10 +15,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-
-/// Extensions of the workbooks returns arrive as. Content decides the reader; the extension
-/// only decides whether a file is meant to be a workbook at all.
-pub const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xls", "ods", "xlsb"];
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Disposition {
@@ -138,18 +135,6 @@ impl FileStat {
 fn now_ns() -> i64 {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     since_epoch.map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
-/// Why a file is not a workbook to read, judged by its name alone.
-pub fn skip_reason(name: &str) -> Option<String> {
-    if name.starts_with("~$") {
-        return Some("an Office lock file (left while someone has the workbook open)".into());
-    }
-    match Path::new(name).extension().and_then(|e| e.to_str()) {
-        Some(e) if WORKBOOK_EXTENSIONS.iter().any(|w| w.eq_ignore_ascii_case(e)) => None,
-        Some(e) => Some(format!("not a workbook (.{})", e.to_ascii_lowercase())),
-        None => Some("not a workbook (no extension)".into()),
-    }
 }
 
 /// Every file under `root`, sorted bytewise by source path, hashed and classified. A file

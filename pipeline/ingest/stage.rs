@@ -2,9 +2,8 @@
 //! `OUT/.bcf/ingest.json` for the stages after it.
 
 use super::{discover, from_downloads, http, Disposition, InputFile};
+use crate::contract::{counts, Counts, Input};
 use crate::error::RunError;
-use crate::run::record::{counts, Counts};
-use crate::run::Input;
 use crate::store::atomic::Durability;
 use crate::store::{json, Store};
 

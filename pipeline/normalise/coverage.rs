@@ -5,8 +5,8 @@ use crate::model::{FinancialYear, Period};
 use crate::reference::Areas;
 use crate::schema::SchemaSet;
 use crate::tables::CoverageRow;
-use crate::validate::cross::Validated;
 use crate::validate::submissions::{CoverStatus, Supply};
+use crate::validate::Validated;
 use std::collections::BTreeSet;
 
 /// The periods a run reports: every period of every return template among its files.

@@ -8,23 +8,13 @@ pub mod stage;
 pub use coverage::coverage_rows;
 
 use crate::ingest::{Disposition, InputFile};
-use crate::model::{ArcStr, Period, Severity, Status};
+use crate::model::{ArcStr, Period, Severity};
 use crate::tables::{CoverageRow, FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
-use crate::validate::cross::Validated;
 use crate::validate::decisions::DecisionRow;
 use crate::validate::submissions::Supply;
+use crate::validate::{status_of, Validated};
 use crate::validate::{IncomeLine, SchemeLine};
 use std::collections::{BTreeSet, HashMap};
-
-/// What became of an input file: skipped and duplicate files by ingest, the rest by validation.
-pub fn status_of(disposition: &Disposition, validated: Option<&Validated>) -> Status {
-    match (disposition, validated) {
-        (Disposition::Skipped(_), _) => Status::Skipped,
-        (Disposition::Duplicate(_), _) => Status::Duplicate,
-        (_, Some(v)) => v.status,
-        (_, None) => Status::Rejected,
-    }
-}
 
 /// Builds the per-file tables and the coverage register, in input order (national totals are
 /// aggregate's). The parses are consumed, so their text moves into the rows.

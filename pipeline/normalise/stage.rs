@@ -1,11 +1,10 @@
 //! The normalise stage: the rows of every per-file table, written as Parquet into the staging
 //! folder of the next publish.
 
+use crate::contract::{counts, Counts, Stage};
 use crate::error::RunError;
 use crate::ingest::InputFile;
 use crate::reference::Areas;
-use crate::run::record::{counts, Counts};
-use crate::run::Stage;
 use crate::schema::SchemaSet;
 use crate::store::atomic::Durability;
 use crate::store::{json, Store};

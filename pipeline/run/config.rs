@@ -2,60 +2,18 @@
 //! typed values: an input that is a folder or a manifest URL, a baseline that is a year.
 
 use super::record::ConfigRecord;
+use crate::contract::{Input, Progress};
 use crate::ingest::http::HttpOptions;
 use crate::model::FinancialYear;
 use crate::validate::ParseMode;
 use crate::workbook::Limits;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// The baseline year of the voluntary-pooling comparison when none is given (catalogue §7).
 pub const DEFAULT_BASELINE: FinancialYear = FinancialYear(2015);
 
 /// Snapshots kept in `OUT/snapshots/` when no number is given.
 pub const DEFAULT_KEEP: usize = 3;
-
-/// Where the returns come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    Folder(PathBuf),
-    Manifest(String),
-}
-
-impl Input {
-    /// A folder path or an http(s) manifest URL.
-    pub fn parse(s: &str) -> Input {
-        if s.starts_with("http://") || s.starts_with("https://") {
-            Input::Manifest(s.to_string())
-        } else {
-            Input::Folder(PathBuf::from(s))
-        }
-    }
-
-    pub fn folder(&self) -> Option<&std::path::Path> {
-        match self {
-            Input::Folder(p) => Some(p),
-            Input::Manifest(_) => None,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Input::Folder(p) => p.to_string_lossy().into_owned(),
-            Input::Manifest(u) => u.clone(),
-        }
-    }
-}
-
-/// A callback told `(files done, files in all)` as validation proceeds.
-#[derive(Clone)]
-pub struct Progress(pub Arc<dyn Fn(u64, u64) + Send + Sync>);
-
-impl std::fmt::Debug for Progress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Progress")
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -91,7 +49,7 @@ impl RunConfig {
             input: None,
             out: out.into(),
             baseline: DEFAULT_BASELINE,
-            schemas_dir: crate::schema::default_dir(),
+            schemas_dir: crate::load::default_schemas_dir(),
             limits: Limits::default(),
             http: HttpOptions::default(),
             decisions: None,
@@ -105,7 +63,7 @@ impl RunConfig {
 
     pub fn record(&self) -> ConfigRecord {
         ConfigRecord {
-            input: self.input.as_ref().map(Input::describe).unwrap_or_default(),
+            input: self.input.as_ref().map(Input::to_string).unwrap_or_default(),
             out: self.out.to_string_lossy().into_owned(),
             baseline_year: self.baseline.to_string(),
             schemas_dir: self.schemas_dir.to_string_lossy().into_owned(),

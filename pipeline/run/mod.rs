@@ -13,9 +13,10 @@ mod handoff;
 pub mod plan;
 pub mod record;
 
-pub use config::{Input, Progress, RunConfig, DEFAULT_BASELINE, DEFAULT_KEEP};
-pub use plan::{rerun_plan, Scope, Stage};
+pub use config::{RunConfig, DEFAULT_BASELINE, DEFAULT_KEEP};
+pub use plan::{rerun_plan, Scope};
 
+use crate::contract::{counts, Counts, Input, ParseHow, Stage};
 use crate::error::RunError;
 use crate::reference::Areas;
 use crate::schema::SchemaSet;
@@ -24,7 +25,7 @@ use crate::store::{json, Store, WriteAccess};
 use crate::tables::Tables;
 use crate::validate::decisions::Decisions;
 use handoff::Handoff;
-use record::{counts, Counts, ParseHow, RunRecord, StageStatus};
+use record::{RunRecord, StageStatus};
 use std::time::Instant;
 use tracing::{info, info_span, warn};
 
@@ -51,7 +52,7 @@ pub fn run(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &str) -> R
     // Checked before anything is touched: a bad decisions file stops the command here.
     let decisions = crate::validate::decisions::load(cfg.decisions.as_deref())?;
     let store = Store::open_for_writing(&cfg.out, &access)?;
-    let (schemas, areas) = crate::reference::load_all(&cfg.schemas_dir)?;
+    let (schemas, areas) = crate::load::all(&cfg.schemas_dir)?;
     let previous = last_record(&store);
     let mut config = cfg.record();
     config.decisions_sha256.clone_from(&decisions.sha256);
@@ -157,7 +158,7 @@ impl Session<'_> {
             decisions: self.decisions,
         };
         let (validation, counts) = crate::validate::stage::stage(&inputs, self.store, &settings)?;
-        self.record.files = record::file_records(&inputs, &validation.files);
+        self.record.files = crate::validate::stage::file_records(&inputs, &validation.files);
         self.record.decisions.clone_from(&validation.decisions);
         self.handoff.validated(inputs, validation);
         Ok(counts)

@@ -1,36 +1,8 @@
 //! What a command runs: the stages, the files a scoped rerun re-reads, and when the published
 //! outputs are already up to date.
 
-use super::record::{ParseHow, RunRecord, StageStatus};
-use serde::{Deserialize, Serialize};
-
-/// The pipeline's stages, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    Ingest,
-    Validate,
-    Normalise,
-    Aggregate,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 4] = [Stage::Ingest, Stage::Validate, Stage::Normalise, Stage::Aggregate];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Ingest => "ingest",
-            Stage::Validate => "validate",
-            Stage::Normalise => "normalise",
-            Stage::Aggregate => "aggregate",
-        }
-    }
-
-    /// The stages from this one to the end.
-    pub fn onwards(self) -> Vec<Stage> {
-        Stage::ALL[self as usize..].to_vec()
-    }
-}
+use super::record::{RunRecord, StageStatus};
+use crate::contract::{ParseHow, Stage};
 
 /// Files a rerun re-reads regardless of the cache: an area's, a template's, or both.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,7 +28,7 @@ impl Scope {
 /// scope, validation onwards; with a file whose read failed, validation onwards to retry it.
 /// Normalise and aggregate publish together, so a rerun of aggregate alone needs normalise's
 /// staged outputs, which a kill may have lost: both run again.
-pub fn rerun_plan(last: &RunRecord, scope: &Scope) -> Vec<super::Stage> {
+pub fn rerun_plan(last: &RunRecord, scope: &Scope) -> Vec<Stage> {
     let ok = |s: Stage| last.stage(s).status == StageStatus::Success;
     if !scope.is_empty() {
         return if ok(Stage::Ingest) { Stage::Validate.onwards() } else { Stage::ALL.to_vec() };
@@ -72,7 +44,8 @@ pub fn rerun_plan(last: &RunRecord, scope: &Scope) -> Vec<super::Stage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::record::{ConfigRecord, FileRecord};
+    use crate::run::record::ConfigRecord;
+    use crate::validate::stage::FileRecord;
 
     fn record(statuses: [StageStatus; 4], failed_file: bool) -> RunRecord {
         let cfg = ConfigRecord {

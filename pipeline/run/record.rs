@@ -28,8 +28,7 @@
 //! while being read, or could not be opened): such a parse is never cached, and `bcf rerun`
 //! validates again to retry it.
 
-use super::plan::Stage;
-use crate::model::Status;
+use crate::contract::{Counts, Stage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -54,25 +53,6 @@ pub enum StageStatus {
     Failed,
 }
 
-/// How a file's parse was had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ParseHow {
-    Parsed,
-    Cached,
-    /// The file could not be read this time (not cached; a rerun retries it).
-    Failed,
-    /// Not a workbook to parse (skipped, duplicate, not downloaded).
-    None,
-}
-
-/// Named counts a stage reports.
-pub type Counts = BTreeMap<String, u64>;
-
-pub fn counts(pairs: &[(&str, usize)]) -> Counts {
-    pairs.iter().map(|(k, v)| (k.to_string(), *v as u64)).collect()
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
     pub format: String,
@@ -89,7 +69,7 @@ pub struct RunRecord {
     #[serde(default)]
     pub snapshot: Option<String>,
     pub stages: Vec<StageRecord>,
-    pub files: Vec<FileRecord>,
+    pub files: Vec<crate::validate::stage::FileRecord>,
     /// What each recorded decision did in the last validation.
     #[serde(default)]
     pub decisions: Vec<crate::validate::decisions::DecisionRow>,
@@ -119,20 +99,9 @@ pub struct StageRecord {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct FileRecord {
-    pub source_file: String,
-    pub sha256: String,
-    pub status: Status,
-    pub parse: ParseHow,
-    pub error_count: i32,
-    pub warning_count: i32,
-    pub first_error: Option<String>,
-}
-
 impl RunRecord {
     pub fn new(command: &str, config: ConfigRecord, schemas: BTreeMap<String, String>) -> RunRecord {
-        let started_at = crate::model::now();
+        let started_at = crate::clock::now();
         RunRecord {
             format: FORMAT.into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -181,13 +150,13 @@ impl RunRecord {
     pub fn start(&mut self, stage: Stage) {
         let st = self.stage_mut(stage);
         st.status = StageStatus::Running;
-        st.started_at = Some(crate::model::now());
+        st.started_at = Some(crate::clock::now());
     }
 
     pub fn finish(&mut self, stage: Stage, counts: Counts, duration_ms: u64) {
         let st = self.stage_mut(stage);
         st.status = StageStatus::Success;
-        st.finished_at = Some(crate::model::now());
+        st.finished_at = Some(crate::clock::now());
         st.duration_ms = Some(duration_ms);
         st.counts = counts;
     }
@@ -199,13 +168,13 @@ impl RunRecord {
         for st in self.stages.iter_mut().filter(|s| s.status == StageStatus::Running) {
             st.status = StageStatus::Failed;
             st.error = Some(error.to_string());
-            st.finished_at = Some(crate::model::now());
+            st.finished_at = Some(crate::clock::now());
         }
     }
 
     pub fn succeed(&mut self) {
         self.status = RunStatus::Success;
-        self.finished_at = Some(crate::model::now());
+        self.finished_at = Some(crate::clock::now());
     }
 }
 
@@ -221,40 +190,4 @@ impl StageRecord {
             error: None,
         }
     }
-}
-
-/// The per-file records of a validation: every input file, in input order.
-pub fn file_records(
-    inputs: &[crate::ingest::InputFile],
-    parses: &[crate::validate::stage::FileParse],
-) -> Vec<FileRecord> {
-    use crate::model::Severity;
-    let by_source: std::collections::HashMap<&str, &crate::validate::stage::FileParse> =
-        parses.iter().map(|p| (p.validated.source_file.as_str(), p)).collect();
-    inputs
-        .iter()
-        .map(|f| {
-            let p = by_source.get(f.source_file.as_str());
-            let findings = p.map(|p| &p.validated.parsed.findings[..]).unwrap_or_default();
-            let open = || findings.iter().filter(|x| x.accepted.is_none());
-            let count = |s| open().filter(|x| x.severity() == s).count() as i32;
-            let first_error = open().find(|x| x.severity() == Severity::Error).map(|x| {
-                let at = x.location();
-                if at.is_empty() {
-                    x.message.clone()
-                } else {
-                    format!("{at}: {}", x.message)
-                }
-            });
-            FileRecord {
-                source_file: f.source_file.clone(),
-                sha256: f.sha256.clone(),
-                status: crate::normalise::status_of(&f.disposition, p.map(|p| &p.validated)),
-                parse: p.map_or(ParseHow::None, |p| p.how),
-                error_count: count(Severity::Error),
-                warning_count: count(Severity::Warning),
-                first_error,
-            }
-        })
-        .collect()
 }

@@ -70,7 +70,7 @@ impl Store {
         std::fs::create_dir_all(out).map_err(RunError::io("create the output folder", out))?;
         let dir = out.join(".bcf");
         guard::real_dir_or_create(&dir)?;
-        let me = Holder { pid: std::process::id(), started_at: crate::model::now(), command: access.command.into() };
+        let me = Holder { pid: std::process::id(), started_at: crate::clock::now(), command: access.command.into() };
         let lock = Lock::exclusive(&dir.join("lock"), access.wait, &me).map_err(|e| match e {
             LockError::Busy(holder) => RunError::Busy { out: out.to_path_buf(), holder },
             LockError::Io(e) => RunError::io("lock", dir.join("lock"))(e),

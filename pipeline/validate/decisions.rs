@@ -8,7 +8,7 @@
 
 use crate::error::RunError;
 use crate::model::{Acceptance, Date, Rule};
-use crate::validate::cross::Validated;
+use crate::validate::Validated;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;

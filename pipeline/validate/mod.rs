@@ -1,235 +1,38 @@
-//! Validate: read each file against its template schema into lines, schemes and findings
-//! (`parse`), then apply the rules that span files (`cross`, `submissions`).
+//! The validate stage: every file's parse by the validation core (`bcf_core::validate`, re-exported
+//! here), then the rules that span files (`cross`, `submissions`) and the national team's
+//! decisions (`decisions`).
 //!
-//! Validation never fails: a bad return yields findings, not `Err`. Per file it reads only the
-//! sheets the schema names. `stage` runs it over the input (the parse cache, the panic
-//! boundary, worker processes); `persist` keeps its result between commands.
+//! `stage` runs the core over the input (the parse cache, the panic boundary, `.xls` in worker
+//! processes); `persist` keeps the result between commands.
 
-mod allocations;
-pub mod cells;
-mod cover;
 pub mod cross;
 pub mod decisions;
-mod expenditure;
-mod income;
 pub mod persist;
-mod recognise;
 pub mod stage;
 pub mod submissions;
-
-pub use stage::ParseMode;
 pub mod worker;
 
-use crate::model::{ArcStr, Basis, Date, FinancialYear, Finding, Findings, Pence, Rule};
-use crate::reference::{AreaMatch, Areas};
-use crate::schema::{SchemaSet, TemplateKind, TemplateSpec};
-use crate::workbook::{Limits, OpenError, Source, Workbook};
-use serde::{Deserialize, Serialize};
+pub use bcf_core::validate::*;
+pub use stage::ParseMode;
 
-/// What the validate stage needs besides the file.
-pub struct Context<'a> {
-    pub schemas: &'a SchemaSet,
-    pub areas: &'a Areas,
-    pub limits: Limits,
-}
+use crate::ingest::Disposition;
+use crate::model::Status;
 
-/// One income line: one contributor's amount for one year and basis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IncomeLine {
-    pub funding_source: ArcStr,
-    pub contributor: Option<String>,
-    pub financial_year: FinancialYear,
-    pub basis: Basis,
-    pub amount: Pence,
-    pub sheet: ArcStr,
-    pub cell: String,
-}
-
-/// One scheme's amount in one expenditure column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SchemeLine {
-    pub scheme_id: Option<String>,
-    pub scheme_name: Option<String>,
-    pub scheme_type: Option<String>,
-    pub area_of_spend: Option<String>,
-    pub commissioner: Option<String>,
-    pub provider: Option<String>,
-    pub funding_source: Option<ArcStr>,
-    pub financial_year: FinancialYear,
-    pub basis: Basis,
-    pub amount: Pence,
-    pub sheet: ArcStr,
-    pub cell: String,
-}
-
-/// One published minimum allocation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Allocation {
-    pub area_code: String,
-    pub funding_source: String,
-    pub financial_year: FinancialYear,
-    pub amount: Pence,
-}
-
-/// What an allocations workbook holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Allocations {
-    /// The years it covers.
-    pub years: Vec<FinancialYear>,
-    pub rows: Vec<Allocation>,
-}
-
-/// Where a stream's stored total sits, so cross-file findings can point at it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamCell {
-    pub funding_source: ArcStr,
-    pub financial_year: FinancialYear,
-    pub basis: Basis,
-    pub sheet: ArcStr,
-    pub cell: String,
-}
-
-/// Everything read from one file. Serializable, so it can be cached between runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ParsedFile {
-    pub template_id: Option<String>,
-    pub area_code: Option<String>,
-    pub area_name: Option<String>,
-    pub submission_date: Option<Date>,
-    pub financial_years: Vec<FinancialYear>,
-    pub lines: Vec<IncomeLine>,
-    pub schemes: Vec<SchemeLine>,
-    /// Present for an allocations workbook.
-    pub allocations: Option<Allocations>,
-    pub stream_cells: Vec<StreamCell>,
-    pub findings: Findings,
-}
-
-/// What a worker process sends back (see [`worker`]).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WorkerReply {
+/// A workbook file after validation.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Validated {
+    pub source_file: String,
+    pub sha256: String,
     pub parsed: ParsedFile,
+    pub status: Status,
 }
 
-/// The form parses are stored in (the parse cache): part of their cache key, so a parse stored
-/// in an earlier form is parsed again, never misread. Bump it when [`ParsedFile`] changes.
-pub const PARSE_FORMAT: u32 = 4;
-
-impl ParsedFile {
-    pub fn failed(finding: Finding) -> Self {
-        let mut findings = Findings::new();
-        findings.push(finding);
-        ParsedFile { findings, ..Default::default() }
-    }
-
-    pub fn is_allocations(&self) -> bool {
-        self.allocations.is_some()
-    }
-}
-
-/// Words that say what to do; a message of a workbook that cannot be read has one of them.
-const ACTIONS: [&str; 4] = ["resubmit", "send the return", "run again", "send it"];
-
-fn open_finding(e: OpenError) -> Finding {
-    match e {
-        OpenError::Unreadable { message, detail } if ACTIONS.iter().any(|a| message.contains(a)) => {
-            Finding::file(Rule::FileUnreadable, message).with_detail(detail)
-        }
-        // A cause without its own action still tells the sender what to try.
-        OpenError::Unreadable { message, detail } => Finding::file(
-            Rule::FileUnreadable,
-            format!("{message}; open it in Excel, save it again as .xlsx and resubmit"),
-        )
-        .with_detail(detail),
-        OpenError::TooLarge(m) if m.contains("resubmit") => Finding::file(Rule::FileTooLarge, m),
-        OpenError::TooLarge(m) => Finding::file(
-            Rule::FileTooLarge,
-            format!("{m}; delete stray content far from the tables and sheets the template does not have, save the workbook as .xlsx and resubmit"),
-        ),
-    }
-}
-
-/// Reads and checks one workbook from its bytes. Never panics on bad input by design; the
-/// caller still catches panics at the file boundary.
-pub fn parse(bytes: Vec<u8>, ctx: &Context<'_>) -> ParsedFile {
-    let mut wb = match Workbook::open_source(Source::from_bytes(bytes), ctx.limits) {
-        Ok(wb) => wb,
-        Err(e) => return ParsedFile::failed(open_finding(e)),
-    };
-    let template = match recognise::recognise(&mut wb, ctx.schemas) {
-        Ok(Some(t)) => t,
-        Ok(None) => return ParsedFile::failed(recognise::unknown_finding(&mut wb, ctx.schemas)),
-        Err(e) => return ParsedFile::failed(open_finding(e)),
-    };
-    let mut out = ParsedFile { template_id: Some(template.id.clone()), ..Default::default() };
-    let result = match template.kind {
-        TemplateKind::Allocations => {
-            out.allocations = Some(Allocations::default());
-            allocations::read(&mut wb, template, &mut out)
-        }
-        TemplateKind::Return => read_return(&mut wb, template, ctx, &mut out),
-    };
-    if let Err(e) = result {
-        out.findings.push(open_finding(e));
-    }
-    out.findings.finish();
-    out
-}
-
-fn read_return(
-    wb: &mut Workbook,
-    template: &TemplateSpec,
-    ctx: &Context<'_>,
-    out: &mut ParsedFile,
-) -> Result<(), OpenError> {
-    out.financial_years = template.financial_years();
-    let cover = cover::read(wb, template, &mut out.findings)?;
-    out.submission_date = cover.submission_date;
-    if let Some((name, pos, sheet)) = &cover.hwb_name {
-        match ctx.areas.match_name(name, &out.financial_years) {
-            AreaMatch::Found { code, name } => {
-                out.area_code = Some(code);
-                out.area_name = Some(name);
-            }
-            AreaMatch::NotInYears { name: n, first, last } => out.findings.push(Finding::cell(
-                Rule::AreaNotInYear,
-                sheet,
-                *pos,
-                format!(
-                    "\"{}\" is {n}, which exists from {first}{} and so not in every year of this return ({})",
-                    cells::truncate(name),
-                    last.map(|l| format!(" to {l}")).unwrap_or_default(),
-                    out.financial_years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ")
-                ),
-            )),
-            AreaMatch::Unknown => out.findings.push(Finding::cell(
-                Rule::AreaUnknown,
-                sheet,
-                *pos,
-                format!(
-                    "\"{}\" is not a Health and Wellbeing Board; choose the area's name from the drop-down list",
-                    cells::truncate(name)
-                ),
-            )),
-        }
-    }
-    income::read(wb, template, out)?;
-    expenditure::read(wb, template, out)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_unreadable_finding_says_what_to_do() {
-        let bare = open_finding(OpenError::unreadable_because("the workbook is odd", "library words"));
-        assert_eq!(bare.message, "the workbook is odd; open it in Excel, save it again as .xlsx and resubmit");
-        assert_eq!(bare.detail.as_deref(), Some("library words"), "the library's words stay detail");
-        let own = open_finding(OpenError::unreadable("the file is empty; send the return again"));
-        assert_eq!(own.message, "the file is empty; send the return again", "an action of its own is kept as is");
-        let big = open_finding(OpenError::TooLarge("sheet 'A' has more than 2 filled cells".into()));
-        assert!(big.message.ends_with("save the workbook as .xlsx and resubmit"), "{}", big.message);
+/// What became of an input file: skipped and duplicate files by ingest, the rest by validation.
+pub fn status_of(disposition: &Disposition, validated: Option<&Validated>) -> Status {
+    match (disposition, validated) {
+        (Disposition::Skipped(_), _) => Status::Skipped,
+        (Disposition::Duplicate(_), _) => Status::Duplicate,
+        (_, Some(v)) => v.status,
+        (_, None) => Status::Rejected,
     }
 }

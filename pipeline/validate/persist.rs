@@ -2,13 +2,13 @@
 //! parse was had, where the parse is (the parse cache, by key, or written out here when it is
 //! not cached) and the findings the rules across files added to it.
 
-use super::cross::Validated;
 use super::decisions::DecisionRow;
 use super::stage::FileParse;
 use super::ParsedFile;
+use super::Validated;
+use crate::contract::ParseHow;
 use crate::error::RunError;
 use crate::model::{Acceptance, Finding, Status};
-use crate::run::record::ParseHow;
 use crate::store::cache::ParseCache;
 use serde::{Deserialize, Serialize};
 use std::path::Path;

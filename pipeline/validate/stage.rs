@@ -2,22 +2,22 @@
 //! read (once, whole), checked against the hash ingest took, and parsed, with a panic caught at
 //! the file boundary; then the rules across files.
 
-use super::cross::{self, Validated};
 use super::decisions::{DecisionRow, Decisions};
+use super::{cross, Validated};
 use super::{Context, ParsedFile, PARSE_FORMAT};
+use crate::contract::{counts, Counts, ParseHow, Progress};
 use crate::error::RunError;
 use crate::ingest::{unreadable_reason, Disposition, InputFile};
 use crate::model::{Finding, Rule, Status};
-use crate::run::record::{counts, Counts, ParseHow};
-use crate::run::Progress;
 use crate::store::cache::ParseCache;
 use crate::store::Store;
 use crate::workbook::Limits;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::{info, info_span, warn};
 
@@ -26,9 +26,9 @@ use tracing::{info, info_span, warn};
 pub enum ParseMode {
     /// In this process, on its threads.
     InProcess,
-    /// `.xls` in worker processes started from this executable (the `bcf` binary), the rest
-    /// in process: see [`super::worker`].
-    XlsInWorkers { exe: std::path::PathBuf },
+    /// `.xls` in worker processes started from this executable (the `bcf` binary), which load
+    /// the schemas in `schemas_dir`; the rest in process: see [`super::worker`].
+    XlsInWorkers { exe: PathBuf, schemas_dir: PathBuf },
 }
 
 /// What a parse depends on: its cache key is the hash of these.
@@ -146,18 +146,9 @@ fn parse_and_cache(f: &InputFile, run: &Settings<'_>, cache: &ParseCache, key: &
         Ok(bytes) => bytes,
         Err(finding) => return (ParsedFile::failed(finding), ParseHow::Failed),
     };
-    let parsed = match run.mode {
-        ParseMode::XlsInWorkers { exe } if super::worker::is_xls(&bytes) => {
-            match super::worker::parse(exe, &run.ctx.schemas.root, &run.ctx.limits, bytes) {
-                Ok(parsed) => parsed,
-                Err(why) => {
-                    let message = "bcf could not start a process to read this .xls workbook; run again (the machine may be short of processes or memory)";
-                    let finding = Finding::file(Rule::FileUnreadable, message).with_detail(Some(why));
-                    return (ParsedFile::failed(finding), ParseHow::Failed);
-                }
-            }
-        }
-        _ => parse_catching_panics(bytes, &run.ctx),
+    let parsed = match parse_bytes(bytes, &run.ctx, run.mode) {
+        Ok(parsed) => parsed,
+        Err(finding) => return (ParsedFile::failed(finding), ParseHow::Failed),
     };
     info!(
         template = parsed.template_id.as_deref().unwrap_or("-"),
@@ -177,6 +168,32 @@ fn parse_and_cache(f: &InputFile, run: &Settings<'_>, cache: &ParseCache, key: &
     (parsed, ParseHow::Parsed)
 }
 
+/// Parses a workbook's bytes as the national run does: an `.xls` in a worker process (with
+/// [`ParseMode::XlsInWorkers`]), the rest in this process with a panic caught at the file
+/// boundary. `Err` is a finding about the machine, not the file (no worker could be started),
+/// so it is never cached.
+pub fn parse_bytes(bytes: Vec<u8>, ctx: &Context<'_>, mode: &ParseMode) -> Result<ParsedFile, Finding> {
+    match mode {
+        ParseMode::XlsInWorkers { exe, schemas_dir } if super::worker::is_xls(&bytes) => {
+            super::worker::parse(exe, schemas_dir, &ctx.limits, bytes).map_err(|why| {
+                let message = "bcf could not start a process to read this .xls workbook; run again (the machine may be short of processes or memory)";
+                Finding::file(Rule::FileUnreadable, message).with_detail(Some(why))
+            })
+        }
+        _ if super::worker::is_xls(&bytes) => {
+            let _one_at_a_time = XLS_GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            Ok(parse_catching_panics(bytes, ctx))
+        }
+        _ => Ok(parse_catching_panics(bytes, ctx)),
+    }
+}
+
+/// calamine holds an `.xls` as dense ranges for as long as it is open (up to
+/// `Limits::max_dense_cells` × 32 bytes). Read in this process (the library's
+/// [`ParseMode::InProcess`]), one `.xls` is open at a time, so the peak memory of a run is one
+/// big `.xls` plus the other threads' bounded sparse sheets, however many arrive together.
+static XLS_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The file's bytes, if they are still those ingest hashed.
 fn read_as_hashed(f: &InputFile, limits: &Limits) -> Result<Vec<u8>, Finding> {
     use std::io::Read;
@@ -187,8 +204,7 @@ fn read_as_hashed(f: &InputFile, limits: &Limits) -> Result<Vec<u8>, Finding> {
         return Err(Finding::file(Rule::FileUnreadable, unreadable_reason(&e)).with_detail(Some(e.to_string())));
     }
     if bytes.len() as u64 > max {
-        let msg = format!("the file is larger than the {} MiB limit for a workbook; remove stray content, save it as .xlsx and resubmit", max >> 20);
-        return Err(Finding::file(Rule::FileTooLarge, msg));
+        return Err(super::oversized_file(limits));
     }
     if hex::encode(Sha256::digest(&bytes)) != f.sha256 {
         return Err(Finding::file(
@@ -213,13 +229,7 @@ pub fn parse_catching_panics(bytes: Vec<u8>, ctx: &Context<'_>) -> ParsedFile {
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "unknown cause".into());
         warn!(%what, "a reader failed on this file; it is reported as unreadable");
-        ParsedFile::failed(
-            Finding::file(
-                Rule::FileUnreadable,
-                "the workbook has a structure bcf cannot read (a reader failed on it); open it in Excel, save it again as .xlsx and resubmit",
-            )
-            .with_detail(Some(format!("reader panicked: {what}"))),
-        )
+        ParsedFile::failed(super::reader_failed(Some(&what)))
     })
 }
 
@@ -296,4 +306,49 @@ fn stage_counts(files: &[FileParse], decisions: &[DecisionRow]) -> Counts {
         c.extend(counts(&[("decisions", decisions.len()), ("decisions_applied", applied)]));
     }
     c
+}
+
+/// One input file's line in the run record (`run.json`'s `files`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileRecord {
+    pub source_file: String,
+    pub sha256: String,
+    pub status: Status,
+    pub parse: ParseHow,
+    pub error_count: i32,
+    pub warning_count: i32,
+    pub first_error: Option<String>,
+}
+
+/// The per-file records of a validation: every input file, in input order.
+pub fn file_records(inputs: &[InputFile], parses: &[FileParse]) -> Vec<FileRecord> {
+    use crate::model::Severity;
+    let by_source: std::collections::HashMap<&str, &FileParse> =
+        parses.iter().map(|p| (p.validated.source_file.as_str(), p)).collect();
+    inputs
+        .iter()
+        .map(|f| {
+            let p = by_source.get(f.source_file.as_str());
+            let findings = p.map(|p| &p.validated.parsed.findings[..]).unwrap_or_default();
+            let open = || findings.iter().filter(|x| x.accepted.is_none());
+            let count = |s| open().filter(|x| x.severity() == s).count() as i32;
+            let first_error = open().find(|x| x.severity() == Severity::Error).map(|x| {
+                let at = x.location();
+                if at.is_empty() {
+                    x.message.clone()
+                } else {
+                    format!("{at}: {}", x.message)
+                }
+            });
+            FileRecord {
+                source_file: f.source_file.clone(),
+                sha256: f.sha256.clone(),
+                status: super::status_of(&f.disposition, p.map(|p| &p.validated)),
+                parse: p.map_or(ParseHow::None, |p| p.how),
+                error_count: count(Severity::Error),
+                warning_count: count(Severity::Warning),
+                first_error,
+            }
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@
 //! the latest by submission date, on the same date the template later in the catalogue. The
 //! others stay accepted (they may supply other years) but count for nothing in that one.
 
-use super::cross::Validated;
+use super::Validated;
 use crate::model::{Date, Finding, Period, Rule, Status};
 use crate::schema::SchemaSet;
 use std::collections::BTreeMap;

@@ -8,12 +8,18 @@
 //! and the file gets a `file-too-large` finding; the run and every other file's result go on.
 //! The other formats are read by bounded streaming readers in process.
 
-use super::{ParsedFile, WorkerReply};
-use crate::model::{Finding, Rule};
+use super::{LimitSetBy, MemoryLimit, ParsedFile};
 use crate::workbook::Limits;
+use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// What a worker sends back on its standard output.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WorkerReply {
+    pub parsed: ParsedFile,
+}
 
 /// The hidden subcommand a worker runs.
 pub const COMMAND: &str = "parse-worker";
@@ -59,23 +65,16 @@ pub fn parse(exe: &Path, schemas_dir: &Path, limits: &Limits, bytes: Vec<u8>) ->
             return Ok(parsed);
         }
     }
-    Ok(ParsedFile::failed(
-        Finding::file(
-            Rule::FileTooLarge,
-            format!(
-                "the .xls workbook needs more memory to read than bcf allows one file ({} MiB); delete stray values far from the tables, or save the workbook as .xlsx, and resubmit",
-                address_space(limits.max_worker_address_space_mib) >> 20
-            ),
-        )
-        .with_detail(Some(format!("reader process {status}: {}", stderr.lines().next().unwrap_or("")))),
-    ))
+    let limit = memory_limit(limits.max_worker_address_space_mib);
+    let detail = format!("reader process {status}: {}", stderr.lines().next().unwrap_or(""));
+    Ok(ParsedFile::failed(super::needs_more_memory(&limit).with_detail(Some(detail))))
 }
 
 /// The worker's side: limit this process, read the workbook from standard input, write its
 /// parse to standard output.
 pub fn serve(schemas_dir: PathBuf, limits: Limits) -> Result<(), String> {
     limit_address_space(limits.max_worker_address_space_mib)?;
-    let (schemas, areas) = crate::reference::load_all(&schemas_dir).map_err(|e| e.to_string())?;
+    let (schemas, areas) = crate::load::all(&schemas_dir).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     std::io::stdin().read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     let ctx = super::Context { schemas: &schemas, areas: &areas, limits };
@@ -86,21 +85,34 @@ pub fn serve(schemas_dir: PathBuf, limits: Limits) -> Result<(), String> {
 
 /// The bytes of address space a worker gets: `mib`, or less where this process (and so the
 /// worker) is already limited.
-#[cfg(unix)]
 fn address_space(mib: u64) -> u64 {
-    let hard = rlimit::getrlimit(rlimit::Resource::AS).map_or(u64::MAX, |(_, hard)| hard);
-    (mib << 20).min(hard)
+    (mib << 20).min(hard_address_space_limit())
+}
+
+#[cfg(unix)]
+fn hard_address_space_limit() -> u64 {
+    rlimit::getrlimit(rlimit::Resource::AS).map_or(u64::MAX, |(_, hard)| hard)
+}
+
+#[cfg(not(unix))]
+fn hard_address_space_limit() -> u64 {
+    u64::MAX
+}
+
+/// The limit a worker that ran out of memory had, and whose it was.
+fn memory_limit(mib: u64) -> MemoryLimit {
+    let hard = hard_address_space_limit();
+    if (mib << 20) <= hard {
+        MemoryLimit { mib, set_by: LimitSetBy::Bcf }
+    } else {
+        MemoryLimit { mib: hard >> 20, set_by: LimitSetBy::AddressSpace }
+    }
 }
 
 #[cfg(unix)]
 fn limit_address_space(mib: u64) -> Result<(), String> {
     let (_, hard) = rlimit::getrlimit(rlimit::Resource::AS).map_err(|e| e.to_string())?;
     rlimit::setrlimit(rlimit::Resource::AS, address_space(mib), hard).map_err(|e| e.to_string())
-}
-
-#[cfg(not(unix))]
-fn address_space(mib: u64) -> u64 {
-    mib << 20
 }
 
 #[cfg(not(unix))]

@@ -29,7 +29,7 @@ pub fn bcf_bin() -> PathBuf {
 /// The project's schemas and reference areas, loaded once.
 pub fn reference() -> &'static (SchemaSet, Areas) {
     static REF: OnceLock<(SchemaSet, Areas)> = OnceLock::new();
-    REF.get_or_init(|| bcf::reference::load_all(&project_root().join("schemas")).expect("the project's schemas load"))
+    REF.get_or_init(|| bcf::load::all(&project_root().join("schemas")).expect("the project's schemas load"))
 }
 
 pub fn areas() -> &'static Areas {
@@ -44,6 +44,12 @@ pub fn family(id: &str) -> Family {
 /// Every return family in `schemas/`, in catalogue order.
 pub fn families() -> Vec<Family> {
     Family::all(&reference().0)
+}
+
+/// A workbook file opened by the validation core, with the default limits.
+pub fn workbook(path: &Path) -> bcf::workbook::Workbook {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bcf::workbook::Workbook::open(bytes, bcf::workbook::Limits::default()).expect("a readable workbook")
 }
 
 /// Runs the whole pipeline over `input` into a fresh temporary output folder.

@@ -35,8 +35,8 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let dir = args.schemas.unwrap_or_else(bcf::schema::default_dir);
-    let (schemas, areas) = bcf::reference::load_all(&dir).map_err(|e| e.to_string())?;
+    let dir = args.schemas.unwrap_or_else(bcf::load::default_schemas_dir);
+    let (schemas, areas) = bcf::load::all(&dir).map_err(|e| e.to_string())?;
     let all = bcf_fixtures::Family::all(&schemas);
     let families = if args.families.trim().eq_ignore_ascii_case("all") {
         all

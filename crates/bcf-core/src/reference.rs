@@ -3,7 +3,6 @@
 
 use crate::model::FinancialYear;
 use serde::Deserialize;
-use std::path::Path;
 
 #[derive(Debug, Clone)]
 pub struct Area {
@@ -57,18 +56,10 @@ pub fn fold_name(s: &str) -> String {
     s.replace('&', " and ").split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
-/// The schemas in `schemas_dir` and the reference areas they ship with
-/// (`reference/areas.csv`).
-pub fn load_all(schemas_dir: &Path) -> Result<(crate::schema::SchemaSet, Areas), crate::error::RunError> {
-    let schemas = crate::schema::load(schemas_dir).map_err(crate::error::RunError::Schemas)?;
-    let path = schemas_dir.join("reference").join("areas.csv");
-    let areas = Areas::load(&path).map_err(|message| crate::error::RunError::Reference { path, message })?;
-    Ok((schemas, areas))
-}
-
 impl Areas {
-    pub fn load(path: &Path) -> Result<Areas, String> {
-        let mut rdr = csv::Reader::from_path(path).map_err(|e| e.to_string())?;
+    /// The areas of an `areas.csv` (its bytes): every row, or the first bad row's number and why.
+    pub fn from_csv(bytes: &[u8]) -> Result<Areas, String> {
+        let mut rdr = csv::Reader::from_reader(bytes);
         let mut areas = Vec::new();
         for (i, row) in rdr.deserialize::<Row>().enumerate() {
             let row = row.map_err(|e| format!("row {}: {e}", i + 2))?;

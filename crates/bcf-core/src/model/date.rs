@@ -1,5 +1,5 @@
 //! Calendar dates (proleptic Gregorian), as days since 1970-01-01: what Parquet's `date32`
-//! stores and what run records' timestamps are built from.
+//! stores. (The clock is the pipeline's: the core never reads the time.)
 
 use std::fmt;
 
@@ -92,19 +92,6 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// `2026-11-22T16:01:02Z` from seconds since the epoch (UTC).
-pub fn timestamp(secs: u64) -> String {
-    let (y, m, d) = civil_from_days((secs / 86400) as i64);
-    let rem = secs % 86400;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// The current time as [`timestamp`] writes it.
-pub fn now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    timestamp(secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,11 +107,5 @@ mod tests {
         assert_eq!(d.days, 19782);
         assert_eq!(serde_json::to_string(&d).unwrap(), "\"2024-02-29\"");
         assert_eq!(serde_json::from_str::<Date>("\"2024-02-29\"").unwrap(), d);
-    }
-
-    #[test]
-    fn timestamps_are_utc_iso() {
-        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(timestamp(1_795_362_062), "2026-11-22T15:41:02Z");
     }
 }

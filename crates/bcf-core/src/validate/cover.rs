@@ -1,7 +1,7 @@
 //! Cover fields, found by label with the value to the right (catalogue §2.1).
 
 use super::cells;
-use crate::model::{column_index, CellPos, Date, Finding, Findings, Rule};
+use crate::model::{column_index, truncate, CellPos, Date, Finding, Findings, Rule};
 use crate::schema::{CoverFieldSpec, FieldKind, FieldRole, TemplateSpec};
 use crate::workbook::{norm, OpenError, Sheet, Workbook};
 
@@ -80,7 +80,7 @@ fn read_field(
                 pos,
                 format!(
                     "\"{}\" is not a date; enter the {} as a date, e.g. 25/08/2017",
-                    cells::truncate(&cell.display()),
+                    truncate(&cell.display()),
                     field.label.trim_end_matches(':').to_lowercase()
                 ),
             )),

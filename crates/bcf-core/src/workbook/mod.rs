@@ -4,7 +4,7 @@
 //! workbook becomes an [`OpenError`], which the validate stage turns into a finding.
 //!
 //! # Untrusted input
-//! Every file is hostile until read. Before any reader sees a file, [`sniff::check`] decides
+//! Every file is hostile until read. Before any reader sees a file, [`sniff::check_source`] decides
 //! its format from its bytes, refuses encrypted files and checks the size of every part
 //! (see that module). Then:
 //! - xlsx and xlsb sheets are streamed cell by cell into a sparse [`Sheet`]; a stray value at
@@ -31,7 +31,6 @@ pub use sniff::{sniff, Format, Source};
 use crate::model::CellPos;
 use calamine::{DataRef, Reader};
 use std::collections::HashMap;
-use std::path::Path;
 
 /// Resource limits for one workbook. Each breach is a `file-too-large` finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -68,6 +67,22 @@ impl Default for Limits {
             max_dense_cells: 17_000_000,
             max_worker_address_space_mib: 2048,
         }
+    }
+}
+
+/// Extensions of the workbooks returns arrive as. Content decides the reader; the extension
+/// only decides whether a file is meant to be a workbook at all.
+pub const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xls", "ods", "xlsb"];
+
+/// Why a file is not a workbook to read, judged by its name alone.
+pub fn skip_reason(name: &str) -> Option<String> {
+    if name.starts_with("~$") {
+        return Some("an Office lock file (left while someone has the workbook open)".into());
+    }
+    match std::path::Path::new(name).extension().and_then(|e| e.to_str()) {
+        Some(e) if WORKBOOK_EXTENSIONS.iter().any(|w| w.eq_ignore_ascii_case(e)) => None,
+        Some(e) => Some(format!("not a workbook (.{})", e.to_ascii_lowercase())),
+        None => Some("not a workbook (no extension)".into()),
     }
 }
 
@@ -403,22 +418,9 @@ impl Sheet {
 enum Inner {
     Xlsx(calamine::Xlsx<Source>),
     Xlsb(calamine::Xlsb<Source>),
-    Xls {
-        reader: calamine::Xls<Source>,
-        /// Held while a big workbook is open (see [`XLS_GATE`]).
-        _gate: Option<std::sync::MutexGuard<'static, ()>>,
-    },
+    Xls(calamine::Xls<Source>),
     Ods(ods::Ods),
 }
-
-/// calamine holds an `.xls` as dense ranges for as long as it is open: up to
-/// `max_dense_cells × 32` bytes, plus a vector reserved from a sheet's DIMENSIONS while
-/// opening. Only one such big workbook is open at a time in the process, so the peak memory
-/// of a run is one big `.xls` plus the other workers' (bounded) sparse sheets, however many
-/// `.xls` files arrive together. Small ones (most) do not wait.
-static XLS_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-/// Dense cells from which an `.xls` takes the gate: about 32 MB of dense ranges.
-const XLS_GATE_FROM_CELLS: u64 = 1_000_000;
 
 /// An open workbook. Sheets are read on demand and kept, so each is parsed at most once.
 pub struct Workbook {
@@ -432,21 +434,20 @@ pub struct Workbook {
 }
 
 impl Workbook {
-    /// Opens a workbook after checking its bytes: the container format decides the reader.
-    pub fn open(path: &Path, limits: Limits) -> Result<Workbook, OpenError> {
-        Workbook::open_source(Source::open(path, limits.max_inflated_bytes)?, limits)
-    }
-
-    /// [`Workbook::open`] on the file's bytes, already read.
-    pub fn open_source(mut src: Source, limits: Limits) -> Result<Workbook, OpenError> {
+    /// Opens a workbook from its bytes after checking them: the container format decides the
+    /// reader.
+    pub fn open(bytes: Vec<u8>, limits: Limits) -> Result<Workbook, OpenError> {
+        if bytes.len() as u64 > limits.max_inflated_bytes {
+            return Err(sniff::too_large_file(&limits));
+        }
+        let mut src = Source::from_bytes(bytes);
         if let Some(decrypted) = encrypted::with_default_password(&src, limits)? {
             src = decrypted;
         }
         if let Some(recoded) = utf16::to_utf8(&mut src, limits)? {
             src = recoded;
         }
-        let checked = sniff::check_source(&mut src, limits)?;
-        let format = checked.format;
+        let format = sniff::check_source(&mut src, limits)?;
         let damaged = |what: &str, e: &dyn std::fmt::Display| {
             OpenError::unreadable_because(
                 format!("the workbook is damaged or incomplete and cannot be read as {what}; open it in Excel (or the software that made it), save it again as .xlsx and resubmit"),
@@ -459,7 +460,7 @@ impl Workbook {
                 calamine::XlsxError::Unrecognized { typ: "sheet:type", val } => OpenError::unreadable_because(
                     format!(
                         "the workbook holds a sheet bcf cannot read ('{}', an Excel 4 macro sheet or similar); delete that sheet, save the workbook as .xlsx and resubmit",
-                        crate::validate::cells::truncate(val)
+                        crate::model::truncate(val)
                     ),
                     &e,
                 ),
@@ -467,8 +468,6 @@ impl Workbook {
             })?),
             Format::Xlsb => Inner::Xlsb(calamine::Xlsb::new(src).map_err(|e| damaged("an .xlsb workbook", &e))?),
             Format::Xls => {
-                let gate = (checked.dense_cells >= XLS_GATE_FROM_CELLS)
-                    .then(|| XLS_GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
                 let xls = calamine::Xls::new(src).map_err(|e| {
                     // Not damage: a character set (an old Mac Excel code page) calamine lacks.
                     // calamine's CfbError is private, so its variant is known by its text only.
@@ -480,14 +479,14 @@ impl Workbook {
                     }
                     damaged("an .xls workbook", &e)
                 })?;
-                Inner::Xls { reader: xls, _gate: gate }
+                Inner::Xls(xls)
             }
             Format::Ods => Inner::Ods(ods::Ods::open(src.into_bytes(), limits)?),
         };
         let sheet_names = match &inner {
             Inner::Xlsx(r) => r.sheet_names(),
             Inner::Xlsb(r) => r.sheet_names(),
-            Inner::Xls { reader, .. } => reader.sheet_names(),
+            Inner::Xls(r) => r.sheet_names(),
             Inner::Ods(r) => r.sheet_names(),
         };
         let folded_names = sheet_names.iter().map(|n| norm(n)).collect();
@@ -518,7 +517,7 @@ impl Workbook {
         let mut sheet = Sheet::new(name);
         let bad = |e: &dyn std::fmt::Display| {
             OpenError::unreadable_because(
-                format!("the sheet '{}' is damaged and cannot be read; open the workbook in Excel, save it again and resubmit", crate::validate::cells::truncate(name)),
+                format!("the sheet '{}' is damaged and cannot be read; open the workbook in Excel, save it again and resubmit", crate::model::truncate(name)),
                 e,
             )
         };
@@ -529,7 +528,7 @@ impl Workbook {
                     calamine::XlsxError::NotAWorksheet(kind) => OpenError::unreadable_because(
                         format!(
                             "the sheet '{}' is a {}, not a sheet of cells as in the template; copy your figures into the template issued for the year and resubmit",
-                            crate::validate::cells::truncate(name),
+                            crate::model::truncate(name),
                             if kind.contains("chart") { "chart sheet" } else { "sheet of another kind" }
                         ),
                         &e,
@@ -568,7 +567,7 @@ impl Workbook {
                     mark_formula(&mut sheet, sorted, CellPos::new(row, col), &limits)?;
                 }
             }
-            Inner::Xls { reader: r, .. } => {
+            Inner::Xls(r) => {
                 // Dense, but bounded by the pre-scan in `biff` (Limits::max_dense_cells).
                 let range = r.worksheet_range(name).map_err(|e| bad(&e))?;
                 let formulas = r.worksheet_formula(name).map_err(|e| bad(&e))?;

@@ -5,9 +5,8 @@
 
 use super::{IncomeSpec, TemplateSpec};
 use crate::model::{column_index, CellPos};
-use crate::workbook::{folds_to, folds_to_prefix, norm, Limits, OpenError, Sheet, Workbook};
+use crate::workbook::{folds_to, folds_to_prefix, norm, OpenError, Sheet, Workbook};
 use std::fmt;
-use std::path::Path;
 
 /// One thing the schema names that the blank does not hold exactly once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +27,8 @@ impl fmt::Display for BlankProblem {
     }
 }
 
-/// Checks `t` against the blank workbook at `path`.
-pub fn check(t: &TemplateSpec, path: &Path) -> Result<Vec<BlankProblem>, OpenError> {
-    let mut wb = Workbook::open(path, Limits::default())?;
+/// Checks `t` against a blank workbook.
+pub fn check(t: &TemplateSpec, wb: &mut Workbook) -> Result<Vec<BlankProblem>, OpenError> {
     let mut out = Vec::new();
     let r = &t.recognise;
     for s in std::iter::once(&r.sheet).chain(&r.required_sheets) {
@@ -38,7 +36,7 @@ pub fn check(t: &TemplateSpec, path: &Path) -> Result<Vec<BlankProblem>, OpenErr
             out.push(BlankProblem { sheet: None, what: format!("the sheet '{s}'"), cells: Vec::new() });
         }
     }
-    if let Some(sheet) = sheet(&mut wb, &r.sheet)? {
+    if let Some(sheet) = sheet(wb, &r.sheet)? {
         let column = r.title_column.as_deref().and_then(column_index);
         let near_top = |p: CellPos| p.row < r.title_rows;
         let title = norm(&r.title);
@@ -48,7 +46,7 @@ pub fn check(t: &TemplateSpec, path: &Path) -> Result<Vec<BlankProblem>, OpenErr
     if let (Some(c), Some(sheet)) = (
         &t.cover,
         match &t.cover {
-            Some(c) => sheet(&mut wb, &c.sheet)?,
+            Some(c) => sheet(wb, &c.sheet)?,
             None => None,
         },
     ) {
@@ -60,12 +58,12 @@ pub fn check(t: &TemplateSpec, path: &Path) -> Result<Vec<BlankProblem>, OpenErr
         }
     }
     if let Some(inc) = &t.income {
-        if let Some(sheet) = sheet(&mut wb, &inc.sheet)? {
+        if let Some(sheet) = sheet(wb, &inc.sheet)? {
             check_income(&mut out, &sheet, inc);
         }
     }
     if let Some(e) = &t.expenditure {
-        if let Some(sheet) = sheet(&mut wb, &e.sheet)? {
+        if let Some(sheet) = sheet(wb, &e.sheet)? {
             let header = norm(&e.header);
             let found = find(&sheet, |_, text| folds_to(text, &header));
             if let Some(row) = expect_once(&mut out, &sheet, format!("the scheme table header \"{}\"", e.header), found)
@@ -158,15 +156,14 @@ fn sheet(wb: &mut Workbook, name: &str) -> Result<Option<Sheet>, OpenError> {
     }
 }
 
-/// The template a blank workbook is of: the one whose id is the file's name, or else the one
-/// whose title and sheets it holds.
-pub fn template_for<'a>(set: &'a super::SchemaSet, path: &Path) -> Option<&'a TemplateSpec> {
-    let stem = path.file_stem()?.to_string_lossy();
-    if let Some(t) = set.template(&stem) {
+/// The template a blank workbook is of: the one whose id is the file's name (without its
+/// extension), or else the one whose title and sheets it holds.
+pub fn template_for<'a>(set: &'a super::SchemaSet, file_stem: &str, wb: &mut Workbook) -> Option<&'a TemplateSpec> {
+    if let Some(t) = set.template(file_stem) {
         return Some(t);
     }
     set.templates.iter().find(|t| {
-        check(t, path).is_ok_and(|problems| {
+        check(t, wb).is_ok_and(|problems| {
             problems.iter().all(|p| !p.what.starts_with("the title") && !p.what.starts_with("the sheet"))
         })
     })

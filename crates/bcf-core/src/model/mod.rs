@@ -5,7 +5,7 @@ mod date;
 mod findings;
 mod rule;
 
-pub use date::{civil_from_days, days_from_civil, now, timestamp, Date};
+pub use date::{civil_from_days, days_from_civil, Date};
 pub use findings::{Findings, MAX_PER_RULE, MAX_TEXT_CHARS};
 pub use rule::{Rule, RuleDef, Severity, RULES};
 
@@ -167,6 +167,16 @@ pub fn column_index(letters: &str) -> Option<u32> {
     }
     let n = letters.bytes().fold(0u32, |n, b| n * 26 + (b.to_ascii_uppercase() - b'A' + 1) as u32);
     Some(n - 1)
+}
+
+/// Shortens user text quoted in a message.
+pub fn truncate(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(MAX).collect::<String>())
+    }
 }
 
 /// One thing wrong with one file, located where a person can find it.

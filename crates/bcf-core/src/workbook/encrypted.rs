@@ -33,9 +33,7 @@ pub fn with_default_password(src: &Source, limits: Limits) -> Result<Option<Sour
             "the workbook decrypts to more than the {} MiB limit for a workbook",
             limits.max_inflated_bytes >> 20
         ))),
-        Err(e) => {
-            tracing::debug!(error = %e, "not encrypted with Excel's default password");
-            Ok(None)
-        }
+        // Not Excel's default password: the checks then say how to remove the sender's own.
+        Err(_) => Ok(None),
     }
 }

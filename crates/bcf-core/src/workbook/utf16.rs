@@ -55,7 +55,7 @@ pub fn to_utf8(src: &mut Source, limits: Limits) -> Result<Option<Source>, OpenE
         if inflated > limits.max_total_inflated_bytes {
             return Err(OpenError::TooLarge(format!(
                 "part '{}' of the workbook inflates beyond the limits",
-                crate::validate::cells::truncate(&name)
+                crate::model::truncate(&name)
             )));
         }
         let text = decode(&bytes).ok_or_else(|| damaged(&format!("'{name}' is not valid UTF-16")))?;

@@ -1,6 +1,6 @@
 //! Template schemas are data (`schemas/templates/*.toml`): this module reads them into spec
-//! types, checks them, and compiles them into the runtime form the validate stage uses.
-//! Template specifics never appear in Rust code.
+//! types (which the readers in `validate` use as they are) and checks them, reporting every
+//! problem at once. Template specifics never appear in Rust code.
 
 pub mod blank;
 mod spec;
@@ -10,7 +10,6 @@ pub use spec::*;
 use crate::model::{FinancialYear, Period};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 /// Which national total a funding source counts towards (catalogue §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
@@ -28,7 +27,6 @@ pub struct SchemaSet {
     pub funding_sources: BTreeMap<String, TotalCategory>,
     /// SHA-256 of every schema file by path relative to the folder, for run records and caches.
     pub file_hashes: BTreeMap<String, String>,
-    pub root: PathBuf,
 }
 
 impl SchemaSet {
@@ -62,70 +60,51 @@ impl std::fmt::Display for SchemaProblem {
     }
 }
 
-/// Where the schemas live when `--schemas` is not given: `BCF_SCHEMAS`, else the project's.
-pub fn default_dir() -> PathBuf {
-    std::env::var_os("BCF_SCHEMAS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas")))
-}
+/// The files of a schemas folder by path relative to it (`funding_sources.toml`,
+/// `templates/<id>.toml`), as bytes: the pipeline reads them from disk, the self-check page has
+/// them compiled in.
+pub type SchemaFiles = BTreeMap<String, Vec<u8>>;
+
+/// The vocabulary file, relative to the schemas folder.
+pub const FUNDING_SOURCES_FILE: &str = "funding_sources.toml";
+/// The folder of template schemas, relative to the schemas folder.
+pub const TEMPLATES_DIR: &str = "templates";
 
 /// Loads and checks every schema file, reporting every problem in every file at once.
-pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
+pub fn from_files(files: &SchemaFiles) -> Result<SchemaSet, Vec<SchemaProblem>> {
     let mut problems = Vec::new();
-    let mut file_hashes = BTreeMap::new();
-    let read =
-        |rel: &str, problems: &mut Vec<SchemaProblem>, file_hashes: &mut BTreeMap<String, String>| -> Option<String> {
-            let path = dir.join(rel);
-            match std::fs::read(&path) {
-                Ok(bytes) => {
-                    file_hashes.insert(rel.to_string(), hex::encode(Sha256::digest(&bytes)));
-                    match String::from_utf8(bytes) {
-                        Ok(s) => Some(s),
-                        Err(_) => {
-                            problems.push(SchemaProblem { file: rel.into(), message: "not UTF-8".into() });
-                            None
-                        }
-                    }
-                }
-                Err(e) => {
-                    problems.push(SchemaProblem { file: rel.into(), message: format!("cannot read: {e}") });
-                    None
-                }
-            }
+    let file_hashes = files.iter().map(|(rel, bytes)| (rel.clone(), hex::encode(Sha256::digest(bytes)))).collect();
+    let text = |rel: &str, problems: &mut Vec<SchemaProblem>| -> Option<&str> {
+        let Some(bytes) = files.get(rel) else {
+            problems.push(SchemaProblem { file: rel.into(), message: "is missing".into() });
+            return None;
         };
-
-    let vocab_file = "funding_sources.toml";
-    let mut funding_sources = BTreeMap::new();
-    if let Some(text) = read(vocab_file, &mut problems, &mut file_hashes) {
-        match toml::from_str::<FundingSourcesSpec>(&text) {
-            Ok(v) => funding_sources = v.sources.into_iter().map(|(k, s)| (k, s.total)).collect(),
-            Err(e) => problems.push(SchemaProblem { file: vocab_file.into(), message: e.to_string() }),
+        let text = std::str::from_utf8(bytes);
+        if text.is_err() {
+            problems.push(SchemaProblem { file: rel.into(), message: "not UTF-8".into() });
         }
-    }
-
-    let mut names: Vec<String> = match std::fs::read_dir(dir.join("templates")) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".toml"))
-            .collect(),
-        Err(e) => {
-            problems.push(SchemaProblem { file: "templates/".into(), message: format!("cannot list: {e}") });
-            Vec::new()
-        }
+        text.ok()
     };
-    names.sort();
-    if names.is_empty() {
-        problems.push(SchemaProblem { file: "templates/".into(), message: "no template schemas (*.toml)".into() });
+
+    let mut funding_sources = BTreeMap::new();
+    if let Some(text) = text(FUNDING_SOURCES_FILE, &mut problems) {
+        match toml::from_str::<FundingSourcesSpec>(text) {
+            Ok(v) => funding_sources = v.sources.into_iter().map(|(k, s)| (k, s.total)).collect(),
+            Err(e) => problems.push(SchemaProblem { file: FUNDING_SOURCES_FILE.into(), message: e.to_string() }),
+        }
     }
 
+    let prefix = format!("{TEMPLATES_DIR}/");
+    let names: Vec<&String> = files.keys().filter(|k| k.starts_with(&prefix) && k.ends_with(".toml")).collect();
+    if names.is_empty() {
+        problems.push(SchemaProblem { file: prefix.clone(), message: "no template schemas (*.toml)".into() });
+    }
     let mut templates: Vec<TemplateSpec> = Vec::new();
-    for name in names {
-        let rel = format!("templates/{name}");
-        let Some(text) = read(&rel, &mut problems, &mut file_hashes) else {
+    for rel in names {
+        let Some(text) = text(rel, &mut problems) else {
             continue;
         };
-        match toml::from_str::<TemplateSpec>(&text) {
+        match toml::from_str::<TemplateSpec>(text) {
             Ok(t) => {
                 for message in check_template(&t, &funding_sources) {
                     problems.push(SchemaProblem { file: rel.clone(), message });
@@ -144,13 +123,13 @@ pub fn load(dir: &Path) -> Result<SchemaSet, Vec<SchemaProblem>> {
                 }
                 templates.push(t);
             }
-            Err(e) => problems.push(SchemaProblem { file: rel, message: e.to_string() }),
+            Err(e) => problems.push(SchemaProblem { file: rel.clone(), message: e.to_string() }),
         }
     }
 
     templates.sort_by_key(|t| t.catalogue_order);
     if problems.is_empty() {
-        Ok(SchemaSet { templates, funding_sources, file_hashes, root: dir.to_path_buf() })
+        Ok(SchemaSet { templates, funding_sources, file_hashes })
     } else {
         Err(problems)
     }

@@ -1,6 +1,6 @@
 //! Reading money and date cells with the habits of catalogue §3, and the money rules of §5.
 
-use crate::model::{ArcStr, CellPos, Date, Finding, Findings, Pence, Rule};
+use crate::model::{truncate, ArcStr, CellPos, Date, Finding, Findings, Pence, Rule};
 use crate::money;
 use crate::workbook::{Sheet, Value};
 
@@ -108,16 +108,6 @@ pub fn funding_source(
         findings.push(Finding::cell(Rule::FieldMissing, &sheet.name, pos, msg));
     }
     None
-}
-
-/// Shortens user text quoted in a message.
-pub fn truncate(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    }
 }
 
 /// Reads a date: a date cell, or text `dd/mm/yyyy` (also `-` or `.` separated), or ISO text.

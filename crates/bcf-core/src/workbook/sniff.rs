@@ -34,9 +34,7 @@
 
 use super::{cfb::Cfb, Limits, OpenError};
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
-use std::path::Path;
 
 /// A workbook's bytes, for the check and then the reader: a file is read once, whole (its
 /// size is bounded by `Limits::max_inflated_bytes` before it is read).
@@ -54,26 +52,6 @@ impl Source {
 
     pub fn as_bytes(&self) -> &[u8] {
         self.0.get_ref()
-    }
-
-    /// Reads a file whole, refusing one larger than `max_bytes`.
-    pub fn open(path: &Path, max_bytes: u64) -> Result<Source, OpenError> {
-        let cannot = |e: std::io::Error| {
-            OpenError::unreadable_because(
-                "the file cannot be read (it may be being saved or replaced); run again once it is saved",
-                e,
-            )
-        };
-        let file = File::open(path).map_err(cannot)?;
-        let mut bytes = Vec::new();
-        file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(cannot)?;
-        if bytes.len() as u64 > max_bytes {
-            return Err(OpenError::TooLarge(format!(
-                "the file is larger than the {} MiB limit for a workbook",
-                max_bytes >> 20
-            )));
-        }
-        Ok(Source::from_bytes(bytes))
     }
 }
 
@@ -150,29 +128,18 @@ pub fn sniff(head: &[u8]) -> Result<Format, OpenError> {
     Err(OpenError::unreadable(format!("{}{NOT_A_WORKBOOK}", describe_other(head))))
 }
 
-fn too_large_file(limits: &Limits) -> OpenError {
+/// A workbook file larger than the size limit.
+pub(crate) fn too_large_file(limits: &Limits) -> OpenError {
     OpenError::TooLarge(format!(
         "the file is larger than the {} MiB limit for a workbook",
         limits.max_inflated_bytes >> 20
     ))
 }
 
-/// What the check found out about a file a reader may open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checked {
-    pub format: Format,
-    /// `.xls` only: cells calamine's dense ranges will hold once the workbook is open.
-    pub dense_cells: u64,
-}
-
 /// Checks a file before any reader sees it: what container it is, whether it is encrypted,
-/// and that no part inflates beyond the limits (see the module docs).
-pub fn check(path: &Path, limits: Limits) -> Result<Checked, OpenError> {
-    check_source(&mut Source::open(path, limits.max_inflated_bytes)?, limits)
-}
-
-/// [`check`] on bytes already opened; the source is left at its start for the reader.
-pub fn check_source(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
+/// and that no part inflates beyond the limits (see the module docs). The source is left at
+/// its start for the reader.
+pub fn check_source(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
     let cannot_read = |e: std::io::Error| {
         OpenError::unreadable_because(
             "the file cannot be read (it may be being saved or replaced); run again once it is saved",
@@ -182,12 +149,12 @@ pub fn check_source(src: &mut Source, limits: Limits) -> Result<Checked, OpenErr
     let mut head = [0u8; 512];
     let n = read_up_to(src, &mut head).map_err(cannot_read)?;
     src.rewind().map_err(cannot_read)?;
-    let checked = match sniff(&head[..n])? {
+    let format = match sniff(&head[..n])? {
         Format::Xls => check_cfb(src, limits)?,
-        _ => Checked { format: check_zip(src, limits)?, dense_cells: 0 },
+        _ => check_zip(src, limits)?,
     };
     src.rewind().map_err(cannot_read)?;
-    Ok(checked)
+    Ok(format)
 }
 
 pub(super) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -201,7 +168,7 @@ pub(super) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<u
     Ok(n)
 }
 
-fn check_cfb(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
+fn check_cfb(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
     let len = src.seek(SeekFrom::End(0)).map_err(|e| OpenError::unreadable(e.to_string()))?;
     // An .xls is not compressed: the file is its parts. calamine reads the workbook stream
     // whole, so the file may not exceed the per-part limit.
@@ -230,8 +197,8 @@ fn check_cfb(src: &mut Source, limits: Limits) -> Result<Checked, OpenError> {
         }
     };
     drop(bytes);
-    let dense_cells = super::biff::check(&stream, limits)?;
-    Ok(Checked { format: Format::Xls, dense_cells })
+    super::biff::check(&stream, limits)?;
+    Ok(Format::Xls)
 }
 
 /// Lower-cased, `/`-separated, without a leading `/`: how calamine compares part names.

@@ -1,0 +1,84 @@
+//! The feedback CSV the national team sends an area: each finding with its sheet, cell, what
+//! was found and what to do. The national run writes one per area (`feedback/<area>.csv`);
+//! the self-check page saves one for the file it checked; both are made here, in the same
+//! columns and words.
+
+use crate::check::FileCheck;
+use crate::model::{Rule, Severity, Status};
+use std::io;
+
+/// The feedback CSV's columns, in order, with what each means.
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("area_code", "ONS code of the HWB, empty when the file's area is unknown"),
+    ("area_name", "HWB name"),
+    ("source_file", "The file the finding is about, relative to the input root"),
+    ("status", "The file's status: accepted, accepted_with_warnings, rejected or skipped"),
+    ("severity", "error or warning"),
+    ("rule", "Validation rule id (catalogue §5)"),
+    ("sheet", "Sheet of the finding, if any"),
+    ("cell", "Cell of the finding, if any"),
+    ("found", "What was found"),
+    ("what_to_do", "What the area should do about it"),
+];
+
+/// One line of a feedback file.
+pub struct FeedbackRow<'a> {
+    pub area_code: Option<&'a str>,
+    pub area_name: Option<&'a str>,
+    pub source_file: &'a str,
+    pub status: Option<Status>,
+    pub severity: Severity,
+    pub rule: Rule,
+    pub sheet: Option<&'a str>,
+    pub cell: Option<&'a str>,
+    pub found: &'a str,
+}
+
+/// The file's bytes: a UTF-8 byte-order mark (so Excel reads `£` as `£`), then the CSV, every
+/// cell safe to open (see [`neutral`]).
+pub fn csv<'a>(rows: impl IntoIterator<Item = FeedbackRow<'a>>) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(4096);
+    buf.extend_from_slice("\u{feff}".as_bytes());
+    let mut w = csv::Writer::from_writer(buf);
+    w.write_record(COLUMNS.iter().map(|(name, _)| name))?;
+    for r in rows {
+        let record = [
+            r.area_code.unwrap_or_default(),
+            r.area_name.unwrap_or_default(),
+            r.source_file,
+            r.status.map(Status::as_str).unwrap_or_default(),
+            r.severity.as_str(),
+            r.rule.id(),
+            r.sheet.unwrap_or_default(),
+            r.cell.unwrap_or_default(),
+            r.found,
+            r.rule.def().advice,
+        ];
+        w.write_record(record.iter().map(|c| neutral(c).into_owned()))?;
+    }
+    w.into_inner().map_err(|e| e.into_error())
+}
+
+/// The feedback CSV of one checked file.
+pub fn of_check(c: &FileCheck) -> io::Result<Vec<u8>> {
+    csv(c.findings.iter().map(|f| FeedbackRow {
+        area_code: c.area_code.as_deref(),
+        area_name: c.area_name.as_deref(),
+        source_file: &c.file,
+        status: Some(c.status),
+        severity: f.severity,
+        rule: f.rule,
+        sheet: f.sheet.as_deref(),
+        cell: f.cell.as_deref(),
+        found: &f.message,
+    }))
+}
+
+/// A cell that a spreadsheet would read as a formula (OWASP's CSV injection: `=`, `+`, `-`,
+/// `@`, tab, carriage return) is prefixed with `'`, which Excel and LibreOffice show as text.
+pub fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
