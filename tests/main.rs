@@ -16,5 +16,6 @@ mod rules;
 mod safety;
 mod samples;
 mod schemas;
+mod selfcheck;
 mod supply;
 mod tidy;

@@ -223,11 +223,7 @@ pub fn parse_catching_panics(bytes: Vec<u8>, ctx: &Context<'_>) -> ParsedFile {
         std::panic::catch_unwind(AssertUnwindSafe(|| super::parse(bytes, ctx)))
     };
     parsed.unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown cause".into());
+        let what = super::panic_message(panic.as_ref());
         warn!(%what, "a reader failed on this file; it is reported as unreadable");
         ParsedFile::failed(super::reader_failed(Some(&what)))
     })

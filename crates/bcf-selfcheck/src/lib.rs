@@ -86,7 +86,7 @@ pub fn init(config_json: &str) -> Result<String, JsError> {
     ALLOCATOR
         .set_limit((config.memory_mib << 20) as usize)
         .map_err(|_| JsError::new("the page's memory limit is below what is already in use"))?;
-    std::panic::set_hook(Box::new(|info| reader_panicked(&info.to_string())));
+    std::panic::set_hook(Box::new(|info| reader_panicked(&validate::panic_message(info.payload()))));
     let info = Info {
         templates: schemas
             .templates

@@ -14,6 +14,15 @@ pub fn reader_failed(what: Option<&str>) -> Finding {
     .with_detail(what.map(|w| format!("reader panicked: {w}")))
 }
 
+/// A panic's message, from its payload (what `panic!` was given), for [`reader_failed`].
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown cause".into())
+}
+
 /// A memory limit that stopped a read, and whose it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryLimit {

@@ -14,7 +14,7 @@ mod income;
 pub mod minimum;
 mod recognise;
 
-pub use failures::{needs_more_memory, reader_failed, takes_too_long, LimitSetBy, MemoryLimit};
+pub use failures::{needs_more_memory, panic_message, reader_failed, takes_too_long, LimitSetBy, MemoryLimit};
 pub use minimum::AllocationTable;
 
 use crate::model::{truncate, ArcStr, Basis, Date, FinancialYear, Finding, Findings, Pence, Rule};
