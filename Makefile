@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz compare selfcheck wasm-tools node-deps
+.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz compare selfcheck wasm-tools node-deps bench-paired
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
@@ -56,9 +56,15 @@ report-check: venv chromium
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-## Benchmarks on a synthetic national corpus: ratios against the floor and pandas.
-bench: bench-venv
+## Benchmarks on a synthetic national corpus: ratios against the floor and pandas; the
+## self-check page's size and speed and bcf check's (bench/selfcheck.sh).
+bench: bench-venv selfcheck node-deps chromium
 	PY=$(abspath $(PY)) bench/run.sh
+	bench/selfcheck.sh
+
+## `bcf run` against another commit's, in alternation on the bench corpus: make bench-paired REF=<commit>
+bench-paired:
+	bench/paired.sh
 
 ## Byte-identity of published outputs against another commit: make compare REF=<commit>
 ## (see bench/compare.sh for FAMILIES, SAMPLES and EXCLUDE).

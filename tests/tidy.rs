@@ -1,12 +1,21 @@
 //! Structural facts the README's ARCHITECTURE section states, checked: no template specifics
-//! in Rust, functions that fit on a screen, and the README's column tables equal to the
-//! tables' declarations.
+//! in Rust, functions that fit on a screen, the README's column tables equal to the tables'
+//! declarations, a validation core that touches nothing but the bytes it is given, data that
+//! flows one way between the orchestrator and the stages, and a module doc on every file.
 
 use crate::support::project_root;
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     crate::support::fs::files(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "rs")).collect()
+}
+
+/// The product's code: the pipeline, the validation core and the page's validator.
+fn product_files() -> Vec<PathBuf> {
+    ["pipeline", "crates/bcf-core/src", "crates/bcf-selfcheck/src"]
+        .iter()
+        .flat_map(|d| rust_files(&project_root().join(d)))
+        .collect()
 }
 
 /// The code of a Rust file with `//` comments (and so doc comments) removed, line by line.
@@ -37,7 +46,7 @@ fn no_template_layout_string_is_written_in_rust() {
     layout.retain(|s| s.trim().contains(' '));
     assert!(layout.len() > 100, "the schemas' layout strings were found ({})", layout.len());
     let mut found = Vec::new();
-    for file in rust_files(&project_root().join("pipeline")) {
+    for file in product_files() {
         let code = code_of(&file).join("\n");
         for s in &layout {
             if code.contains(&format!("{s:?}")) {
@@ -80,7 +89,7 @@ fn functions(path: &Path) -> Vec<(usize, String, usize, String)> {
 fn functions_fit_on_a_screen() {
     let root = project_root().join("pipeline");
     let mut long = Vec::new();
-    for file in rust_files(&root) {
+    for file in product_files() {
         let orchestration = file.starts_with(root.join("run")) || file.starts_with(root.join("store"));
         let limit = if orchestration { 60 } else { 100 };
         for (n, path, line, name) in functions(&file) {
@@ -114,4 +123,63 @@ fn the_readmes_column_tables_are_the_declarations() {
         .map(|(name, want)| format!("{name}:\n\n{want}"))
         .collect();
     assert!(missing.is_empty(), "README.md should hold the columns as declared:\n\n{}", missing.join("\n"));
+}
+
+/// The validation core runs in a browser and in the pipeline alike: it reads nothing but the
+/// bytes it is given (and `make selfcheck` builds it for wasm32-unknown-unknown).
+#[test]
+fn the_validation_core_uses_no_file_system_process_thread_clock_or_network() {
+    let banned = ["std::fs", "std::process", "std::thread", "std::net", "std::time", "std::env", "rayon"];
+    let mut found = Vec::new();
+    for file in rust_files(&project_root().join("crates/bcf-core/src")) {
+        for (i, line) in code_of(&file).iter().enumerate() {
+            found.extend(
+                banned.iter().filter(|b| line.contains(*b)).map(|b| format!("{}:{}: {b}", file.display(), i + 1)),
+            );
+        }
+    }
+    assert!(found.is_empty(), "the core is given bytes; the pipeline does the I/O:\n{}", found.join("\n"));
+    let manifest = std::fs::read_to_string(project_root().join("crates/bcf-core/Cargo.toml")).unwrap();
+    for needs_c in ["mimalloc", "ring", "rayon", "tokio", "reqwest"] {
+        assert!(!manifest.contains(&format!("\n{needs_c} =")), "{needs_c} cannot be in the core (wasm32)");
+    }
+}
+
+/// The stages take their vocabulary from `contract`, below both them and the orchestrator, so
+/// the data flows one way: only `run/` itself, `status` and the binary name `run`.
+#[test]
+fn no_stage_imports_the_orchestrator() {
+    let root = project_root().join("pipeline");
+    let allowed = |p: &Path| p.starts_with(root.join("run")) || p.ends_with("status.rs") || p.ends_with("main.rs");
+    let mut found = Vec::new();
+    for file in rust_files(&root).into_iter().filter(|f| !allowed(f)) {
+        for (i, line) in code_of(&file).iter().enumerate() {
+            if line.contains("crate::run") || line.contains("bcf::run") {
+                found.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "a stage reaches up into run/:\n{}", found.join("\n"));
+}
+
+/// Every file says what it is in its first line.
+#[test]
+fn every_source_file_starts_with_a_module_doc() {
+    let missing: Vec<String> = product_files()
+        .into_iter()
+        .filter(|f| !std::fs::read_to_string(f).unwrap().starts_with("//!"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(missing.is_empty(), "add a //! line saying what the file is:\n{}", missing.join("\n"));
+}
+
+/// The page's JavaScript glue comes from wasm-bindgen-cli, which must be exactly the version of
+/// the wasm-bindgen crate: the Makefile installs the one Cargo.lock names, and the crate pins it.
+#[test]
+fn wasm_bindgen_is_pinned_to_the_version_in_the_lock_file() {
+    let lock = std::fs::read_to_string(project_root().join("Cargo.lock")).unwrap();
+    let locked = lock.split("[[package]]").find(|p| p.contains("\nname = \"wasm-bindgen\"\n")).expect("in the lock");
+    let version = locked.lines().find_map(|l| l.strip_prefix("version = ")).unwrap().trim_matches('"');
+    let manifest = std::fs::read_to_string(project_root().join("crates/bcf-selfcheck/Cargo.toml")).unwrap();
+    assert!(manifest.contains(&format!("wasm-bindgen = \"={version}\"")), "pin wasm-bindgen = \"={version}\"");
 }
