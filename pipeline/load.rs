@@ -28,9 +28,7 @@ pub fn schema_files(dir: &Path) -> (SchemaFiles, Vec<SchemaProblem>) {
                 .filter(|n| n.ends_with(".toml"))
                 .map(|n| format!("{TEMPLATES_DIR}/{n}")),
         ),
-        Err(e) => {
-            problems.push(SchemaProblem { file: format!("{TEMPLATES_DIR}/"), message: format!("cannot list: {e}") })
-        }
+        Err(e) => problems.push(SchemaProblem::file(&format!("{TEMPLATES_DIR}/"), format!("cannot list: {e}"))),
     }
     let mut files = SchemaFiles::new();
     for rel in names {
@@ -38,7 +36,7 @@ pub fn schema_files(dir: &Path) -> (SchemaFiles, Vec<SchemaProblem>) {
             Ok(bytes) => {
                 files.insert(rel, bytes);
             }
-            Err(e) => problems.push(SchemaProblem { file: rel, message: format!("cannot read: {e}") }),
+            Err(e) => problems.push(SchemaProblem::file(&rel, format!("cannot read: {e}"))),
         }
     }
     (files, problems)

@@ -655,7 +655,7 @@ fn check_blank(set: &bcf::schema::SchemaSet, file: &std::path::Path) -> usize {
         Ok(problems) => {
             outln!("{name}: {}", t.id);
             for p in &problems {
-                outln!("  {}", Terminal(&p.to_string()));
+                outln!("  {}", Terminal(&t.problem(&p.key, p.to_string()).to_string()));
             }
             problems.len()
         }

@@ -380,6 +380,8 @@ fn minimum_mismatch_beyond_one_pound_and_not_at_one_pound() {
     let lines = bad.income_totals()[&("dfg".to_string(), FinancialYear(2023), Basis::Plan)];
     let m = message(&t, "bad.xlsx", "minimum-mismatch");
     assert!(m.contains(&lines.to_gbp()) && m.contains(&(lines + Pence(101)).to_gbp()), "{m}");
+    let named = crate::support::reference().0.source_name("dfg");
+    assert!(m.starts_with(&format!("the {named} lines for 2023-24 (plan)")), "the stream by its description: {m}");
     assert_no_lines(&t, "bad.xlsx");
     assert_clean(&t, "edge.xlsx", &edge, &edge_layout);
     b.check(&t, &[("E08000035", &edge)]);
@@ -399,6 +401,8 @@ fn submission_conflict_same_area_same_latest_date() {
         assert_eq!(findings(&t, file), expect(&[("submission-conflict", "error", "")]));
         let m = message(&t, file, "submission-conflict");
         assert!(m.contains(other) && m.contains("2023-06-20"), "{m}");
+        let template = crate::support::reference().0.template_name(f().id()).to_string();
+        assert!(m.contains(&format!("another {template} return")), "the template by its description: {m}");
         assert_no_lines(&t, file);
     }
     b.check(&t, &[]);
@@ -562,7 +566,8 @@ fn expenditure_income_mismatch_per_source() {
     let sheet = f().expenditure().sheet.clone();
     assert_eq!(findings(&t, "spend.xlsx"), expect(&[("expenditure-income-mismatch", "warning", &sheet)]));
     let m = message(&t, "spend.xlsx", "expenditure-income-mismatch");
-    assert!(m.contains(&source) && m.contains("2023-24"), "{m}");
+    let named = crate::support::reference().0.source_name(&source);
+    assert!(m.contains(&format!("funded by the {named} in 2023-24")), "the source by its description: {m}");
     assert_eq!(lines_of(&t, "spend.xlsx"), expected_lines(&spec, &layout));
     b.check(&t, &[("E08000016", &spec)]);
 }

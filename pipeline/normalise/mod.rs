@@ -9,11 +9,14 @@ pub use coverage::coverage_rows;
 
 use crate::ingest::{Disposition, InputFile};
 use crate::model::{ArcStr, Period, Severity};
-use crate::tables::{CoverageRow, FindingRow, LineRow, SchemeRow, SubmissionRow, Tables};
+use crate::tables::{
+    CoverFieldRow, CoverageRow, FindingRow, FundingSourceRow, LineRow, NationalColumn, SchemeFieldRow, SchemeRow,
+    SubmissionRow, Tables,
+};
 use crate::validate::decisions::DecisionRow;
 use crate::validate::submissions::Supply;
 use crate::validate::{status_of, Validated};
-use crate::validate::{IncomeLine, SchemeLine};
+use crate::validate::{IncomeLine, SchemeField, SchemeLine};
 use std::collections::{BTreeSet, HashMap};
 
 /// Builds the per-file tables and the coverage register, in input order (national totals are
@@ -34,6 +37,7 @@ pub fn build(
     }
     let mut lines = Vec::new();
     let mut schemes = Vec::new();
+    let mut scheme_fields = Vec::new();
     for (input, v) in inputs.iter().zip(&mut slots) {
         let Some(v) = v.as_mut().filter(|v| status_of(&input.disposition, Some(v)).contributes()) else {
             continue;
@@ -46,14 +50,81 @@ pub fn build(
             std::mem::take(&mut parsed.lines).into_iter().filter(|l| counts(period(l))).map(|l| line_row(&shared, l)),
         );
         let own = std::mem::take(&mut parsed.schemes);
+        let first = schemes.len();
         schemes.extend(
             own.into_iter()
                 .filter(|s| counts(Period { year: s.financial_year, basis: s.basis }))
                 .map(|s| scheme_row(&shared, s)),
         );
+        // Each scheme's extra values, for the schemes that count in some year.
+        let kept: BTreeSet<(&str, i32)> = schemes[first..].iter().map(|s| (&*s.sheet, s.scheme_row)).collect();
+        let extra = std::mem::take(&mut parsed.scheme_fields);
+        let kept_row = |f: &SchemeField| kept.contains(&(&*f.sheet, f.row as i32 + 1));
+        scheme_fields.extend(extra.into_iter().filter(kept_row).map(|f| scheme_field_row(&shared, f)));
     }
+    let cover_fields = slots.iter().flatten().flat_map(cover_field_rows).collect();
     let (submissions, findings) = file_rows(inputs, slots);
-    Tables { submissions, findings, lines, schemes, coverage, decisions, ..Tables::default() }
+    Tables {
+        submissions,
+        findings,
+        lines,
+        schemes,
+        cover_fields,
+        scheme_fields,
+        coverage,
+        decisions,
+        ..Tables::default()
+    }
+}
+
+/// A recognised return's cover fields (whatever its status: like its submission row).
+fn cover_field_rows(v: &Validated) -> Vec<CoverFieldRow> {
+    let Some(template_id) = &v.parsed.template_id else { return Vec::new() };
+    v.parsed
+        .cover_fields
+        .iter()
+        .map(|f| CoverFieldRow {
+            source_file: v.source_file.clone(),
+            template_id: template_id.clone(),
+            area_code: v.parsed.area_code.clone(),
+            field: f.field.clone(),
+            label: f.label.clone(),
+            value: f.value.clone(),
+            sheet: f.sheet.to_string(),
+            cell: f.cell.clone(),
+        })
+        .collect()
+}
+
+fn scheme_field_row(f: &Shared, x: SchemeField) -> SchemeFieldRow {
+    SchemeFieldRow {
+        area_code: f.area_code.clone(),
+        template_id: f.template_id.clone(),
+        source_file: f.source_file.clone(),
+        sheet: x.sheet,
+        scheme_row: x.row as i32 + 1,
+        field: x.field,
+        value: x.value,
+    }
+}
+
+/// The funding-source vocabulary as a table, for BI tools that rebuild a national total from
+/// `lines`.
+pub fn funding_source_rows(schemas: &crate::schema::SchemaSet) -> Vec<FundingSourceRow> {
+    use crate::schema::TotalCategory;
+    schemas
+        .funding_sources
+        .iter()
+        .map(|(id, category)| FundingSourceRow {
+            funding_source: id.clone(),
+            description: schemas.source_name(id).to_string(),
+            counts_towards: match category {
+                TotalCategory::Mandatory => NationalColumn::MandatedMinimum,
+                TotalCategory::VoluntaryLa => NationalColumn::VoluntaryLa,
+                TotalCategory::VoluntaryNhs => NationalColumn::VoluntaryNhs,
+            },
+        })
+        .collect()
 }
 
 fn period(l: &IncomeLine) -> Period {
@@ -129,6 +200,7 @@ fn scheme_row(f: &Shared, s: SchemeLine) -> SchemeRow {
         source_file: f.source_file.clone(),
         sheet: s.sheet,
         cell: s.cell,
+        scheme_row: s.row as i32 + 1,
     }
 }
 

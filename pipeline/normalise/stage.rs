@@ -31,7 +31,8 @@ pub fn tables_of(
     let supply = submissions::supply(&validated, schemas);
     let periods = super::coverage::periods(&validated, schemas);
     let coverage = super::coverage_rows(&periods, &supply, areas);
-    super::build(inputs, validated, &supply, coverage, decisions)
+    let tables = super::build(inputs, validated, &supply, coverage, decisions);
+    Tables { funding_sources: super::funding_source_rows(schemas), ..tables }
 }
 
 /// Writes the per-file tables into a fresh staging folder.
@@ -51,6 +52,8 @@ pub fn stage(store: &Store, tables: &Tables, validation: &str, schemas: &SchemaS
         ("findings", tables.findings.len()),
         ("lines", tables.lines.len()),
         ("schemes", tables.schemes.len()),
+        ("cover_fields", tables.cover_fields.len()),
+        ("scheme_fields", tables.scheme_fields.len()),
         ("coverage", tables.coverage.len()),
         ("decisions", tables.decisions.len()),
     ]))
@@ -61,6 +64,9 @@ fn write_data(dir: &std::path::Path, t: &Tables, p: &parquet::Provenance) -> std
     crate::parallel::all(vec![
         Box::new(|| parquet::write_table(&tables::LINES, dir, &t.lines, p)),
         Box::new(|| parquet::write_table(&tables::SCHEMES, dir, &t.schemes, p)),
+        Box::new(|| parquet::write_table(&tables::COVER_FIELDS, dir, &t.cover_fields, p)),
+        Box::new(|| parquet::write_table(&tables::SCHEME_FIELDS, dir, &t.scheme_fields, p)),
+        Box::new(|| parquet::write_table(&tables::FUNDING_SOURCES, dir, &t.funding_sources, p)),
         Box::new(|| parquet::write_table(&tables::SUBMISSIONS, dir, &t.submissions, p)),
         Box::new(|| parquet::write_table(&tables::FINDINGS, dir, &t.findings, p)),
         Box::new(|| parquet::write_table(&tables::COVERAGE, dir, &t.coverage, p)),

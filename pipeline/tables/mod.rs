@@ -87,6 +87,41 @@ pub struct SchemeRow {
     pub source_file: ArcStr,
     pub sheet: ArcStr,
     pub cell: String,
+    /// The scheme's row on its sheet, as Excel numbers it: joins it to `scheme_fields`.
+    pub scheme_row: i32,
+}
+
+/// `cover_fields.parquet`: one cover field's value in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverFieldRow {
+    pub source_file: String,
+    pub template_id: String,
+    pub area_code: Option<String>,
+    pub field: String,
+    pub label: String,
+    pub value: String,
+    pub sheet: String,
+    pub cell: String,
+}
+
+/// `scheme_fields.parquet`: one scheme's value in one of the template's extra columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeFieldRow {
+    pub area_code: ArcStr,
+    pub template_id: ArcStr,
+    pub source_file: ArcStr,
+    pub sheet: ArcStr,
+    pub scheme_row: i32,
+    pub field: ArcStr,
+    pub value: String,
+}
+
+/// `funding_sources.parquet`: the vocabulary, with the national total each source counts towards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingSourceRow {
+    pub funding_source: String,
+    pub description: String,
+    pub counts_towards: NationalColumn,
 }
 
 /// `coverage.parquet`: one row per expected area, financial year and basis of the run.
@@ -309,6 +344,12 @@ pub struct Tables {
     pub schemes: Vec<SchemeRow>,
     pub coverage: Vec<CoverageRow>,
     pub decisions: Vec<DecisionRow>,
+    #[serde(default)]
+    pub cover_fields: Vec<CoverFieldRow>,
+    #[serde(default)]
+    pub scheme_fields: Vec<SchemeFieldRow>,
+    #[serde(default)]
+    pub funding_sources: Vec<FundingSourceRow>,
     pub national: Vec<NationalRow>,
     #[serde(default)]
     pub area_totals: Vec<AreaTotalRow>,
@@ -511,6 +552,64 @@ pub static SCHEMES: TableDef<SchemeRow> = TableDef {
         col("source_file", Utf8, false, "File the amount was read from", |r| Cell::Str(&r.source_file)),
         col("sheet", Utf8, false, "Sheet the amount was read from", |r| Cell::Str(&r.sheet)),
         col("cell", Utf8, false, "Cell the amount was read from", |r| Cell::Str(&r.cell)),
+        col("scheme_row", Int32, false, "The scheme's row on its sheet (joins scheme_fields)", |r| {
+            Cell::I32(r.scheme_row)
+        }),
+    ],
+};
+
+pub static COVER_FIELDS: TableDef<CoverFieldRow> = TableDef {
+    name: "cover_fields",
+    title: "Every cover field of every recognised return, by the schema's name for it",
+    primary_key: &["source_file", "field"],
+    partition: None,
+    columns: &[
+        col("source_file", Utf8, false, "As in submissions", |r| Cell::Str(&r.source_file)),
+        col("template_id", Utf8, false, "Template family", |r| Cell::Str(&r.template_id)),
+        col("area_code", Utf8, true, "ONS code of the HWB; null if the area is unknown", |r| {
+            Cell::OptStr(r.area_code.as_deref())
+        }),
+        col("field", Utf8, false, "The schema's name for the field, e.g. completed_by", |r| Cell::Str(&r.field)),
+        col("label", Utf8, false, "Its label on the cover", |r| Cell::Str(&r.label)),
+        col("value", Utf8, false, "The value as typed (a date as YYYY-MM-DD)", |r| Cell::Str(&r.value)),
+        col("sheet", Utf8, false, "Sheet the value was read from", |r| Cell::Str(&r.sheet)),
+        col("cell", Utf8, false, "Cell the value was read from", |r| Cell::Str(&r.cell)),
+    ],
+};
+
+pub static SCHEME_FIELDS: TableDef<SchemeFieldRow> = TableDef {
+    name: "scheme_fields",
+    title: "Schemes' values in the columns a template adds beyond the fixed ones",
+    primary_key: &["source_file", "sheet", "scheme_row", "field"],
+    partition: None,
+    columns: &[
+        col("area_code", Utf8, false, "ONS code of the HWB", |r| Cell::Str(&r.area_code)),
+        col("template_id", Utf8, false, "Template family", |r| Cell::Str(&r.template_id)),
+        col("source_file", Utf8, false, "File the value was read from", |r| Cell::Str(&r.source_file)),
+        col("sheet", Utf8, false, "Sheet the value was read from", |r| Cell::Str(&r.sheet)),
+        col("scheme_row", Int32, false, "The scheme's row (as in schemes.scheme_row)", |r| Cell::I32(r.scheme_row)),
+        col("field", Utf8, false, "The schema's name for the column, e.g. primary_objective", |r| Cell::Str(&r.field)),
+        col("value", Utf8, false, "The value as typed", |r| Cell::Str(&r.value)),
+    ],
+};
+
+pub static FUNDING_SOURCES: TableDef<FundingSourceRow> = TableDef {
+    name: "funding_sources",
+    title: "The funding sources, and the national total each counts towards",
+    primary_key: &["funding_source"],
+    partition: None,
+    columns: &[
+        col("funding_source", Utf8, false, "Funding source id, as in lines and schemes", |r| {
+            Cell::Str(&r.funding_source)
+        }),
+        col("description", Utf8, false, "What it is called", |r| Cell::Str(&r.description)),
+        col(
+            "counts_towards",
+            Utf8,
+            false,
+            "The national_totals column its lines add to: mandated_minimum_gbp, voluntary_la_gbp or voluntary_nhs_gbp",
+            |r| Cell::Str(r.counts_towards.name()),
+        ),
     ],
 };
 
@@ -647,6 +746,9 @@ pub fn described() -> Vec<columns::Described> {
         FINDINGS.describe(),
         LINES.describe(),
         SCHEMES.describe(),
+        COVER_FIELDS.describe(),
+        SCHEME_FIELDS.describe(),
+        FUNDING_SOURCES.describe(),
         COVERAGE.describe(),
         DECISIONS.describe(),
         AREA_TOTALS.describe(),

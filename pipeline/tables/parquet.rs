@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bumped when a table's columns change (2: `submission_date` became a `date32`).
-pub const SCHEMA_VERSION: &str = "3";
+pub const SCHEMA_VERSION: &str = "4";
 
 /// The writer as Parquet readers expect to see it: `<app> version <x> (build <y>)`.
 pub const CREATED_BY: &str = concat!("bcf version ", env!("CARGO_PKG_VERSION"), " (build ", env!("BCF_BUILD"), ")");

@@ -38,7 +38,7 @@ fn newest(files: &[Validated], idx: &[usize]) -> Vec<usize> {
 
 /// Adds `submission-conflict` to each of two or more files of an area and template that share
 /// the latest submission date.
-pub fn find_conflicts(files: &mut [Validated]) {
+pub fn find_conflicts(files: &mut [Validated], schemas: &SchemaSet) {
     for ((area, template), idx) in groups(files) {
         let newest = newest(files, &idx);
         if newest.len() < 2 {
@@ -50,7 +50,7 @@ pub fn find_conflicts(files: &mut [Validated]) {
                 newest.iter().filter(|&&j| j != i).map(|&j| files[j].source_file.as_str()).collect();
             let msg = format!(
                 "{area} has {} with the same submission date {latest} ({}); resubmit one return with a later date",
-                other_returns(&template, others.len()),
+                other_returns(schemas.template_name(&template), others.len()),
                 name_some(&others)
             );
             files[i].parsed.findings.push(Finding::file(Rule::SubmissionConflict, msg));
@@ -172,7 +172,7 @@ mod tests {
     fn a_conflict_names_a_few_files_and_counts_the_rest() {
         assert_eq!(name_some(&["a", "b"]), "a, b");
         assert_eq!(name_some(&["a", "b", "c", "d", "e"]), "a, b, c and 2 more");
-        assert_eq!(other_returns("t", 1), "another t return");
-        assert_eq!(other_returns("t", 4), "4 other t returns");
+        assert_eq!(other_returns("T", 1), "another T return");
+        assert_eq!(other_returns("T", 4), "4 other T returns");
     }
 }

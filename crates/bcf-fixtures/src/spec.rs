@@ -174,6 +174,8 @@ pub struct Scheme {
     /// One per amount column of the scheme table.
     pub amounts: Vec<Amount>,
     pub new_or_existing: String,
+    /// Values in the schema's extra columns, by field name (a default text for any missing).
+    pub extra: BTreeMap<String, String>,
 }
 
 /// Habits of real returns that change the layout (catalogue §3). The default is none.
@@ -573,6 +575,7 @@ fn split_schemes(cols: &[Pence], h: u64, first_id: i64, label: &str) -> Vec<Sche
                 source_of_funding: label.to_string(),
                 amounts,
                 new_or_existing: pick(&["New", "Existing"], n / 13).to_string(),
+                extra: BTreeMap::new(),
             }
         })
         .collect()

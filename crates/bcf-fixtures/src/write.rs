@@ -520,11 +520,12 @@ fn write_expenditure(w: &mut Writer, ws: &mut Worksheet, spec: &ReturnSpec, layo
     titles.extend(optional.into_iter().filter_map(|(t, f)| Some((t.as_deref()?, f))));
     titles.push((c.funding_source.as_str(), Field::Source));
     titles.extend(e.amount_columns.iter().enumerate().map(|(i, a)| (a.title.as_str(), Field::Amount(i))));
+    titles.extend(e.extra_columns.iter().enumerate().map(|(i, x)| (x.title.as_str(), Field::Extra(i))));
     for (i, (title, _)) in titles.iter().enumerate() {
         w.text(ws, header, COL_B + i as u16, title)?;
     }
     let rows = line_rows(header + 1, spec.schemes.len(), spec.habits.blank_rows_between_lines)?;
-    for (scheme, &r) in spec.schemes.iter().zip(&rows) {
+    for (k, (scheme, &r)) in spec.schemes.iter().zip(&rows).enumerate() {
         let mut cells = Vec::new();
         for (i, (_, field)) in titles.iter().enumerate() {
             let col = COL_B + i as u16;
@@ -543,6 +544,12 @@ fn write_expenditure(w: &mut Writer, ws: &mut Worksheet, spec: &ReturnSpec, layo
                         w.amount(ws, r, col, a)?;
                     }
                     cells.push(CellRef { sheet: layout.expenditure_sheet.clone(), cell: a1(r, col) });
+                    continue;
+                }
+                Field::Extra(n) => {
+                    let x = &e.extra_columns[*n];
+                    let value = scheme.extra.get(&x.field).cloned().unwrap_or_else(|| format!("{} {}", x.title, k + 1));
+                    w.text(ws, r, col, &value)?;
                     continue;
                 }
                 Field::Name => &scheme.name,
@@ -572,6 +579,8 @@ enum Field {
     Provider,
     Source,
     Amount(usize),
+    /// One of the schema's extra columns, by index.
+    Extra(usize),
 }
 
 /// Guidance and narrative sheets: a title and a few answered questions.

@@ -14,7 +14,7 @@ pub struct FundingSourcesSpec {
 #[serde(deny_unknown_fields)]
 pub struct FundingSourceSpec {
     pub total: super::TotalCategory,
-    #[serde(default)]
+    /// What people call it (`Disabled Facilities Grant`): findings and reports name it so.
     pub description: String,
 }
 
@@ -45,6 +45,12 @@ pub struct TemplateSpec {
     pub income: Option<IncomeSpec>,
     pub expenditure: Option<ExpenditureSpec>,
     pub allocations: Option<AllocationsSpec>,
+    /// The schema file, relative to the schemas folder (set when loaded).
+    #[serde(skip)]
+    pub file: String,
+    /// Where each of its keys is (set when loaded), for problems found later.
+    #[serde(skip)]
+    pub lines: super::KeyLines,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -207,6 +213,20 @@ pub struct ExpenditureSpec {
     pub columns: ExpenditureColumns,
     pub amount_columns: Vec<AmountColumnSpec>,
     pub funding_source_values: BTreeMap<String, ArcStr>,
+    /// Further columns a template year adds (`Primary Objective`): each scheme's value of each
+    /// reaches `scheme_fields.parquet` under its field name.
+    #[serde(default)]
+    pub extra_columns: Vec<ExtraColumnSpec>,
+}
+
+/// A column of the scheme table read as text, by its header title.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraColumnSpec {
+    /// The name its values are kept under in the outputs, e.g. `primary_objective`.
+    pub field: String,
+    /// Its header title in the template, e.g. `Primary Objective`.
+    pub title: String,
 }
 
 /// Header titles of the scheme table's descriptive columns.

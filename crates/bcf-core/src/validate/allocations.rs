@@ -2,8 +2,8 @@
 
 use super::{cells, Allocation, Allocations, ParsedFile};
 use crate::model::{CellPos, FinancialYear, Finding, Rule};
-use crate::schema::TemplateSpec;
-use crate::workbook::{norm, OpenError, Workbook};
+use crate::schema::{AllocationsSpec, TemplateSpec};
+use crate::workbook::{norm, OpenError, Sheet, Workbook};
 
 pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result<(), OpenError> {
     let Some(spec) = &t.allocations else {
@@ -25,27 +25,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     };
     let name_label = norm(&spec.name_column);
     let name_col = sheet.find_in_row(hpos.row, &name_label);
-    let suffix = norm(&spec.column_suffix);
-    // (column, funding source, financial year) for every "<stream> <yyyy-yy> (£)" title.
-    let mut columns = Vec::new();
-    for (pos, cell) in sheet.row(hpos.row) {
-        if cell.text().is_none() {
-            continue;
-        }
-        let title = sheet.label_at(pos);
-        let Some(rest) = title.strip_suffix(suffix.as_str()) else {
-            continue;
-        };
-        let Some((stream, year)) = rest.trim().rsplit_once(' ') else {
-            continue;
-        };
-        let Some(year) = FinancialYear::parse(year) else {
-            continue;
-        };
-        if let Some((_, src)) = spec.streams.iter().find(|(k, _)| norm(k) == stream.trim()) {
-            columns.push((pos.col, src.clone(), year));
-        }
-    }
+    let (columns, unnamed) = stream_columns(sheet, hpos.row, spec);
     if columns.is_empty() {
         out.findings.push(Finding::cell(
             Rule::FieldMissing,
@@ -81,6 +61,41 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     years.sort();
     years.dedup();
     out.financial_years = years.clone();
-    out.allocations = Some(Allocations { years, rows });
+    let unnamed_columns = unnamed.into_iter().map(|(pos, title)| format!("{name}!{pos}: \"{title}\"")).collect();
+    out.allocations = Some(Allocations { years, rows, unnamed_columns });
     Ok(())
+}
+
+/// A column of allocations: its sheet column, the funding source of its stream and its year.
+pub type StreamColumn = (u32, String, FinancialYear);
+
+/// The header row's allocation columns, titled `<stream> <yyyy-yy><suffix>`: those whose stream
+/// the schema names, and those whose stream it does not (where, and the title as typed), whose
+/// allocations would otherwise go unread without a word.
+pub fn stream_columns(
+    sheet: &Sheet,
+    header_row: u32,
+    spec: &AllocationsSpec,
+) -> (Vec<StreamColumn>, Vec<(CellPos, String)>) {
+    let suffix = norm(&spec.column_suffix);
+    let mut named = Vec::new();
+    let mut unnamed = Vec::new();
+    for (pos, cell) in sheet.row(header_row) {
+        let Some(typed) = cell.text() else { continue };
+        let title = norm(typed);
+        let Some(rest) = title.strip_suffix(suffix.as_str()) else {
+            continue;
+        };
+        let Some((stream, year)) = rest.trim().rsplit_once(' ') else {
+            continue;
+        };
+        let Some(year) = FinancialYear::parse(year) else {
+            continue;
+        };
+        match spec.streams.iter().find(|(k, _)| norm(k) == stream.trim()) {
+            Some((_, src)) => named.push((pos.col, src.clone(), year)),
+            None => unnamed.push((pos, crate::model::truncate(typed))),
+        }
+    }
+    (named, unnamed)
 }

@@ -79,6 +79,16 @@ pub fn text(sheet: &Sheet, pos: CellPos) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// A cell's value as a person typed or sees it: text trimmed, whole numbers without `.0`, a
+/// date cell as `2023-06-17`.
+pub fn as_typed(cell: &crate::workbook::Cell) -> String {
+    match &cell.value {
+        Value::Number(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", *x as i64),
+        Value::Date(_) | Value::DateIso(_) => date(&cell.value).map_or_else(|| cell.display(), |d| d.to_string()),
+        _ => cell.display().trim().to_string(),
+    }
+}
+
 /// Maps a drop-down cell (e.g. "Source of Funding") to a funding source through a schema's
 /// vocabulary, ignoring case and spacing. An empty or unknown value on a row with an amount is a
 /// `field-missing` finding naming the allowed values (one per cell).

@@ -1,16 +1,18 @@
 //! Cover fields, found by label with the value to the right (catalogue §2.1).
 
-use super::cells;
+use super::{cells, CoverField};
 use crate::model::{column_index, truncate, CellPos, Date, Finding, Findings, Rule};
 use crate::schema::{CoverFieldSpec, FieldKind, FieldRole, TemplateSpec};
 use crate::workbook::{norm, OpenError, Sheet, Workbook};
 
-/// The cover fields the pipeline uses.
+/// What the cover says.
 #[derive(Debug, Default)]
 pub struct Cover {
     /// The typed HWB name, where it sits, and the sheet.
     pub hwb_name: Option<(String, CellPos, String)>,
     pub submission_date: Option<Date>,
+    /// Every field with a value, as typed.
+    pub fields: Vec<CoverField>,
 }
 
 pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Findings) -> Result<Cover, OpenError> {
@@ -24,9 +26,17 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Findings) -> Res
     };
     let sheet = wb.sheet(&name)?;
     let column = spec.label_column.as_deref().and_then(column_index);
+    let sheet_name: crate::model::ArcStr = name.as_str().into();
     for field in &spec.fields {
         if let Some((pos, value)) = field_value(sheet, field, column, findings) {
             read_field(field, pos, value, &name, &mut cover, findings);
+            cover.fields.push(CoverField {
+                field: field.field.clone(),
+                label: field.label.clone(),
+                value: cells::as_typed(value),
+                sheet: sheet_name.clone(),
+                cell: pos.a1(),
+            });
         }
     }
     Ok(cover)

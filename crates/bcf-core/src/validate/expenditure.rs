@@ -1,13 +1,13 @@
 //! The scheme table (catalogue §2.4), and planned expenditure against income per source.
 
 use super::income::TOLERANCE;
-use super::{cells, ParsedFile, SchemeLine};
+use super::{cells, ParsedFile, SchemeField, SchemeLine};
 use crate::model::{ArcStr, Basis, CellPos, FinancialYear, Finding, Findings, Pence, Rule};
-use crate::schema::{ExpenditureSpec, TemplateSpec};
+use crate::schema::{ExpenditureSpec, SchemaSet, TemplateSpec};
 use crate::workbook::{norm, OpenError, Sheet, Workbook};
 use std::collections::BTreeMap;
 
-pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result<(), OpenError> {
+pub fn read(wb: &mut Workbook, t: &TemplateSpec, schemas: &SchemaSet, out: &mut ParsedFile) -> Result<(), OpenError> {
     let Some(spec) = &t.expenditure else {
         return Ok(());
     };
@@ -27,7 +27,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
     if let Some(table) = Table::locate(sheet, hpos, spec, &mut out.findings) {
         table.read_rows(sheet, spec, out);
     }
-    check_against_income(out, &name);
+    check_against_income(out, &name, schemas);
     Ok(())
 }
 
@@ -40,6 +40,8 @@ struct Table {
     funding: u32,
     /// (index into the schema's amount columns, sheet column).
     amounts: Vec<(usize, u32)>,
+    /// (field name, sheet column) of the schema's extra columns found in the header.
+    extra: Vec<(ArcStr, u32)>,
 }
 
 impl Table {
@@ -83,6 +85,11 @@ impl Table {
             described,
             funding: funding?,
             amounts: amounts.into_iter().filter_map(|(i, c)| c.map(|c| (i, c))).collect(),
+            extra: spec
+                .extra_columns
+                .iter()
+                .filter_map(|x| Some((x.field.as_str().into(), find_col(&x.title)?)))
+                .collect(),
         })
     }
 
@@ -150,13 +157,27 @@ impl Table {
                 amount,
                 sheet: sheet_name.clone(),
                 cell: pos.a1(),
+                row,
             });
+        }
+        if described.is_some() {
+            self.read_extra(sheet, row, sheet_name, out);
+        }
+    }
+
+    /// A scheme row's values in the schema's extra columns.
+    fn read_extra(&self, sheet: &Sheet, row: u32, sheet_name: &ArcStr, out: &mut ParsedFile) {
+        for (field, col) in &self.extra {
+            let value = sheet.get(CellPos::new(row, *col)).map(cells::as_typed).filter(|v| !v.is_empty());
+            if let Some(value) = value {
+                out.scheme_fields.push(SchemeField { sheet: sheet_name.clone(), row, field: field.clone(), value });
+            }
         }
     }
 }
 
 /// Per funding source and planned year, expenditure should spend what the income provides.
-fn check_against_income(out: &mut ParsedFile, sheet: &str) {
+fn check_against_income(out: &mut ParsedFile, sheet: &str, schemas: &SchemaSet) {
     // (year, funding source) → (planned spend, planned income).
     let mut sums: BTreeMap<(FinancialYear, &str), (Pence, Pence)> = BTreeMap::new();
     let mut plan_years: Vec<FinancialYear> = Vec::new();
@@ -183,7 +204,8 @@ fn check_against_income(out: &mut ParsedFile, sheet: &str) {
             Rule::ExpenditureIncomeMismatch,
             sheet,
             format!(
-                "planned expenditure funded by {source} in {year} is {} but the income for it is {}; the schemes should spend what is pooled",
+                "planned expenditure funded by the {} in {year} is {} but the income for it is {}; the schemes should spend what is pooled",
+                schemas.source_name(&source),
                 e.to_gbp(),
                 i.to_gbp()
             ),

@@ -124,7 +124,7 @@ pub fn findings(p: &ParsedFile, table: &AllocationTable, schemas: &SchemaSet) ->
                 };
                 let lines = Pence::sum(p.lines.iter().filter(in_stream).map(|l| &l.amount));
                 if lines.abs_diff(*allocated) > TOLERANCE {
-                    new.push(mismatch(p, source, period, lines, *allocated));
+                    new.push(mismatch(p, (source, schemas.source_name(source)), period, lines, *allocated));
                 }
             }
         }
@@ -132,9 +132,10 @@ pub fn findings(p: &ParsedFile, table: &AllocationTable, schemas: &SchemaSet) ->
     new
 }
 
-fn mismatch(p: &ParsedFile, source: &str, period: Period, lines: Pence, allocated: Pence) -> Finding {
+/// `source` is the stream's (id, description).
+fn mismatch(p: &ParsedFile, (source, name): (&str, &str), period: Period, lines: Pence, allocated: Pence) -> Finding {
     let msg = format!(
-        "the {source} lines for {} ({}) add up to {} but the published minimum allocation is {}; enter the allocated amount",
+        "the {name} lines for {} ({}) add up to {} but the published minimum allocation is {}; enter the allocated amount",
         period.year,
         period.basis,
         lines.to_gbp(),
@@ -172,10 +173,12 @@ mod tests {
         let a = Allocations {
             years: vec![FinancialYear(2023)],
             rows: vec![row("E1", "dfg", 2023, 10), row("E1", "dfg", 2023, 99)],
+            ..Allocations::default()
         };
         let b = Allocations {
             years: vec![FinancialYear(2023), FinancialYear(2024)],
             rows: vec![row("E1", "dfg", 2023, 20), row("E1", "ibcf", 2024, 30), row("E1", "dfg", 2024, 40)],
+            ..Allocations::default()
         };
         let t = AllocationTable::from_workbooks([("a.xlsx", &a), ("b.xlsx", &b)]);
         assert_eq!(t.streams("E1", FinancialYear(2023)), [("dfg".to_string(), Pence::from_pounds(10))]);

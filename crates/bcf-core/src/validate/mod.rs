@@ -5,7 +5,7 @@
 //! sheets the schema names. The rules across files (resubmissions, conflicts) are the
 //! pipeline's; so are the parse cache, the panic boundary and worker processes.
 
-mod allocations;
+pub mod allocations;
 pub mod cells;
 mod cover;
 mod expenditure;
@@ -57,6 +57,28 @@ pub struct SchemeLine {
     pub amount: Pence,
     pub sheet: ArcStr,
     pub cell: String,
+    /// The scheme's row, 0-based: what joins it to its [`SchemeField`]s.
+    pub row: u32,
+}
+
+/// A cover field's value as typed (a date as `2023-06-17`), by the schema's name for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverField {
+    pub field: String,
+    pub label: String,
+    pub value: String,
+    pub sheet: ArcStr,
+    pub cell: String,
+}
+
+/// A scheme's value in a column the schema names beyond the fixed ones (`extra_columns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemeField {
+    pub sheet: ArcStr,
+    /// The scheme's row, 0-based (Excel's row number less one), as in [`SchemeLine::row`].
+    pub row: u32,
+    pub field: ArcStr,
+    pub value: String,
 }
 
 /// One published minimum allocation.
@@ -74,6 +96,10 @@ pub struct Allocations {
     /// The years it covers.
     pub years: Vec<FinancialYear>,
     pub rows: Vec<Allocation>,
+    /// Allocation columns whose stream the schema does not name (`Sheet!E5: "title"`): not read,
+    /// so the run warns about them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unnamed_columns: Vec<String>,
 }
 
 /// Where a stream's stored total sits, so cross-file findings can point at it.
@@ -96,6 +122,10 @@ pub struct ParsedFile {
     pub financial_years: Vec<FinancialYear>,
     pub lines: Vec<IncomeLine>,
     pub schemes: Vec<SchemeLine>,
+    /// Every cover field the schema names that has a value.
+    pub cover_fields: Vec<CoverField>,
+    /// The schemes' values in the schema's extra columns.
+    pub scheme_fields: Vec<SchemeField>,
     /// Present for an allocations workbook.
     pub allocations: Option<Allocations>,
     pub stream_cells: Vec<StreamCell>,
@@ -104,7 +134,7 @@ pub struct ParsedFile {
 
 /// The form parses are stored in (the parse cache): part of their cache key, so a parse stored
 /// in an earlier form is parsed again, never misread. Bump it when [`ParsedFile`] changes.
-pub const PARSE_FORMAT: u32 = 4;
+pub const PARSE_FORMAT: u32 = 5;
 
 impl ParsedFile {
     pub fn failed(finding: Finding) -> Self {
@@ -182,6 +212,7 @@ fn read_return(
     out.financial_years = template.financial_years();
     let cover = cover::read(wb, template, &mut out.findings)?;
     out.submission_date = cover.submission_date;
+    out.cover_fields = cover.fields;
     if let Some((name, pos, sheet)) = &cover.hwb_name {
         match ctx.areas.match_name(name, &out.financial_years) {
             AreaMatch::Found { code, name } => {
@@ -211,7 +242,7 @@ fn read_return(
         }
     }
     income::read(wb, template, out)?;
-    expenditure::read(wb, template, out)?;
+    expenditure::read(wb, template, ctx.schemas, out)?;
     Ok(())
 }
 
