@@ -28,6 +28,23 @@ pub enum RunError {
     /// A folder or setting refused before anything was touched.
     #[error("{0}")]
     Refused(String),
+    /// The disk filled up while the command wrote: where, what is free, what a publish needs.
+    #[error("{}", disk_full_message(.path, *.free, *.needed))]
+    DiskFull { path: PathBuf, free: Option<u64>, needed: Option<u64> },
+}
+
+fn disk_full_message(path: &std::path::Path, free: Option<u64>, needed: Option<u64>) -> String {
+    let mib = |b: u64| match b {
+        b if b < 1 << 20 => format!("{} KiB", b >> 10),
+        b => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
+    };
+    let free = free.map(|b| format!(" ({} free)", mib(b))).unwrap_or_default();
+    let needed =
+        needed.map(|b| format!("; a publish here takes about {} (the last one's size)", mib(b))).unwrap_or_default();
+    format!(
+        "the disk holding {} is full{free}{needed}: free space on it, or give --out on another disk, then run `bcf rerun`",
+        path.display()
+    )
 }
 
 fn busy_message(out: &std::path::Path, holder: &Option<crate::store::Holder>) -> String {
@@ -44,6 +61,14 @@ fn busy_message(out: &std::path::Path, holder: &Option<crate::store::Holder>) ->
 }
 
 impl RunError {
+    /// Whether the command failed because a disk filled up.
+    pub fn disk_full(&self) -> Option<&std::path::Path> {
+        match self {
+            RunError::Io { path, cause, .. } if cause.kind() == io::ErrorKind::StorageFull => Some(path),
+            _ => None,
+        }
+    }
+
     /// An I/O error on one path, saying what was being done.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> RunError {
         let path = path.into();

@@ -30,6 +30,7 @@
 pub use bcf_core::{check, feedback, model, money, reference, schema, workbook};
 
 pub mod aggregate;
+pub mod budget;
 pub mod clock;
 pub mod contract;
 pub mod error;

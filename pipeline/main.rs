@@ -175,6 +175,10 @@ struct StageArgs {
     /// accept no longer reject a return. See the README.
     #[arg(long)]
     decisions: Option<PathBuf>,
+    /// Memory for the whole run, bcf and its .xls workers together, in MiB. By default what
+    /// the container's memory cgroup allows, else 4096.
+    #[arg(long, value_name = "MIB")]
+    memory_budget: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -210,6 +214,9 @@ struct CheckArgs {
     /// Folder of template schemas and reference data.
     #[arg(long, env = "BCF_SCHEMAS")]
     schemas: Option<PathBuf>,
+    /// Memory for the check, bcf and its .xls workers together, in MiB (as for `bcf run`).
+    #[arg(long, value_name = "MIB")]
+    memory_budget: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -401,17 +408,24 @@ fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::P
     let given = args.decisions.as_ref().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
     cfg.decisions = given.or_else(|| last.and_then(|c| c.decisions).map(PathBuf::from));
     cfg.progress = progress(bar);
-    cfg.parse_mode = parse_mode(&cfg.schemas_dir);
+    cfg.budget = bcf::budget::Budget::find(args.memory_budget);
+    cfg.parse_mode = parse_mode(&cfg.schemas_dir, &cfg.budget);
     cfg
 }
 
 /// The binary reads `.xls` in worker processes started from itself (see validate::worker),
-/// which load the schemas in `schemas_dir`.
-fn parse_mode(schemas_dir: &std::path::Path) -> bcf::validate::ParseMode {
-    match std::env::current_exe() {
-        Ok(exe) => bcf::validate::ParseMode::XlsInWorkers { exe, schemas_dir: schemas_dir.to_path_buf() },
-        Err(_) => bcf::validate::ParseMode::InProcess,
-    }
+/// which load the schemas in `schemas_dir`, sized and counted under the run's memory budget.
+fn parse_mode(schemas_dir: &std::path::Path, budget: &bcf::budget::Budget) -> bcf::validate::ParseMode {
+    let Ok(exe) = std::env::current_exe() else { return bcf::validate::ParseMode::InProcess };
+    let workers = budget.workers(Limits::default().max_worker_address_space_mib, rayon_threads());
+    tracing::debug!(budget_mib = budget.mib, source = %budget.source, worker_mib = workers.mib, at_once = workers.at_once, "memory budget");
+    let pool = bcf::validate::worker::Pool::new(exe, schemas_dir.to_path_buf(), workers);
+    bcf::validate::ParseMode::XlsInWorkers(Arc::new(pool))
+}
+
+/// The threads files are read on (rayon's, as the pipeline uses).
+fn rayon_threads() -> usize {
+    rayon::current_num_threads()
 }
 
 fn run_config(args: &RunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<RunConfig> {
@@ -496,7 +510,7 @@ fn rerun(args: RerunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result
     cfg.out = args.out.clone();
     cfg.wait = args.wait;
     cfg.progress = progress(bar);
-    cfg.parse_mode = parse_mode(&cfg.schemas_dir);
+    cfg.parse_mode = parse_mode(&cfg.schemas_dir, &cfg.budget);
     outln!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
     let o = bcf::run::run(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
     Ok(finish(&o, args.fail_on_rejected))
@@ -530,7 +544,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     let dir = args.schemas.unwrap_or_else(bcf::load::default_schemas_dir);
     let (schemas, areas) = bcf::load::all(&dir)?;
     let ctx = bcf::validate::Context { schemas: &schemas, areas: &areas, limits: Limits::default() };
-    let mode = parse_mode(&dir);
+    let mode = parse_mode(&dir, &bcf::budget::Budget::find(args.memory_budget));
     let allocations = match bcf::selfcheck::load_allocations(&args.allocations, &ctx, &mode) {
         Ok(a) => a,
         Err(e) => {
@@ -568,7 +582,11 @@ fn selfcheck_page(args: PageArgs) -> anyhow::Result<u8> {
     let dir = args.schemas.unwrap_or_else(bcf::load::default_schemas_dir);
     let (schemas, areas) = bcf::load::all(&dir)?;
     let ctx = bcf::validate::Context { schemas: &schemas, areas: &areas, limits: Limits::default() };
-    let allocations = match bcf::selfcheck::load_allocations(&args.allocations, &ctx, &parse_mode(&dir)) {
+    let allocations = match bcf::selfcheck::load_allocations(
+        &args.allocations,
+        &ctx,
+        &parse_mode(&dir, &bcf::budget::Budget::find(None)),
+    ) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("bcf: {}", Terminal(&e.to_string()));

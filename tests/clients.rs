@@ -44,3 +44,49 @@ fn frictionless_validates_the_package_of_a_national_corpus_with_feedback() {
     assert!(dir.join("feedback/unmatched.csv").is_file());
     assert!(client("check_package.py", &[&dir]).contains("package OK"));
 }
+
+/// Readers query `OUT/current` as the README shows (resolving it once per query) while bcf
+/// publishes again and again: not one query fails or sees a publish half-made.
+#[test]
+fn a_thousand_queries_written_as_the_readme_shows_all_succeed_during_twenty_publishes() {
+    let input = crate::support::samples_copy(|_| true);
+    let out = tempfile::tempdir().unwrap();
+    let run = |keep: &str| {
+        let o = crate::support::bcf(&[
+            "run",
+            "--input",
+            input.path().to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--keep",
+            keep,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run("3");
+    let stop = out.path().with_extension("stop");
+    let python = std::env::var("BCF_PYTHON").unwrap_or_else(|_| "python3".into());
+    let reader = Command::new(&python)
+        .arg(project_root().join("tests/clients/read_during_publishes.py"))
+        .args([out.path(), Path::new("1000"), &stop])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the test venv's Python runs");
+    // Each publish differs from the last: one sample file comes and goes.
+    let moved = input.path().join("2023-25/Camden BCF 2023-25 Planning Template.xlsx");
+    let aside = input.path().with_extension("aside.xlsx");
+    for i in 0..20 {
+        if i % 2 == 0 {
+            std::fs::rename(&moved, &aside).unwrap()
+        } else {
+            std::fs::rename(&aside, &moved).unwrap()
+        }
+        run("3");
+    }
+    std::fs::write(&stop, b"").unwrap();
+    let said = reader.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&said.stdout);
+    let queries: usize = said.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(queries >= 1000, "{said}");
+    assert!(said.contains(" errors 0"), "every query succeeded: {said}");
+}

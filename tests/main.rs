@@ -11,6 +11,9 @@ mod cli;
 mod clients;
 /// The national team's recorded decisions (`--decisions`).
 mod decisions;
+/// The edges of a run: odd files other readers read, the run's memory budget, the decisions
+/// file, names, a read-only output folder, a full disk, typed control characters.
+mod edges;
 /// Property tests on readers and amounts (`make fuzz` runs them longer).
 mod fuzz;
 /// The habits of real returns (catalogue §3) read right.

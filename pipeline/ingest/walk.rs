@@ -20,44 +20,57 @@ pub enum Found {
     Other(InputFile),
 }
 
-/// A name as text: valid UTF-8 as it is, other bytes as `\xNN`, so the name is readable and
-/// tells apart the files whose names differ. `None` marks it as not valid text.
+/// A name as text, and whether it was valid text: valid UTF-8 as it is, other bytes as
+/// `\xNN`, and a backslash as `\\` (in every name, so that no two names read the same: a file
+/// literally named `Caf\xE9.xlsx` shows as `Caf\\xE9.xlsx`, the name with the byte E9 as
+/// `Caf\xE9.xlsx`).
 pub fn escape_name(name: &OsStr) -> (String, bool) {
     let bytes = name.as_encoded_bytes();
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return (s.to_string(), true);
-    }
-    let mut out = String::new();
+    let mut out = String::with_capacity(bytes.len());
+    let mut valid = true;
     for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
         for b in chunk.invalid() {
+            valid = false;
             out.push_str(&format!("\\x{b:02X}"));
         }
     }
-    (out, false)
+    (out, valid)
 }
 
 fn other(source_file: String, path: PathBuf, disposition: Disposition) -> Found {
     Found::Other(InputFile { source_file, path, bytes: 0, sha256: String::new(), disposition, stat: None })
 }
 
+/// Where a walk is: the source path prefix of its entries, and, inside a folder whose name is
+/// not valid text, why its files cannot be read (each then gets a row of its own saying so).
+#[derive(Clone)]
+struct Place {
+    prefix: String,
+    badly_named: Option<String>,
+}
+
 /// The entries under `dir`, source paths starting with `prefix`; sub-folders are walked in
 /// parallel. A file `known` from the last ingest is statted from its folder to see whether its
 /// hash still holds.
 pub fn walk(dir: &Path, prefix: &str, known: &HashMap<&str, &InputFile>) -> io::Result<Vec<Found>> {
+    walk_in(dir, &Place { prefix: prefix.to_string(), badly_named: None }, known)
+}
+
+fn walk_in(dir: &Path, place: &Place, known: &HashMap<&str, &InputFile>) -> io::Result<Vec<Found>> {
     let mut found = Vec::new();
     let mut folders = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         match entry {
-            Ok(entry) => classify_entry(entry, prefix, known, &mut found, &mut folders),
-            Err(e) => found.push(unreadable_folder(dir, prefix, e)),
+            Ok(entry) => classify_entry(entry, place, known, &mut found, &mut folders),
+            Err(e) => found.push(unreadable_folder(dir, &place.prefix, e)),
         }
     }
     let nested: Vec<Vec<Found>> = folders
         .into_par_iter()
-        .map(|(path, prefix)| match walk(&path, &prefix, known) {
+        .map(|(path, inner)| match walk_in(&path, &inner, known) {
             Ok(found) => found,
-            Err(e) => vec![unreadable_folder(&path, &prefix, e)],
+            Err(e) => vec![unreadable_folder(&path, &inner.prefix, e)],
         })
         .collect();
     found.extend(nested.into_iter().flatten());
@@ -66,28 +79,37 @@ pub fn walk(dir: &Path, prefix: &str, known: &HashMap<&str, &InputFile>) -> io::
 
 fn classify_entry(
     entry: DirEntry,
-    prefix: &str,
+    place: &Place,
     known: &HashMap<&str, &InputFile>,
     found: &mut Vec<Found>,
-    folders: &mut Vec<(PathBuf, String)>,
+    folders: &mut Vec<(PathBuf, Place)>,
 ) {
     let (name, valid) = escape_name(&entry.file_name());
-    let source_file = format!("{prefix}{name}");
+    let source_file = format!("{}{name}", place.prefix);
     let path = entry.path();
     let Ok(ft) = entry.file_type() else {
         let why = "the entry cannot be read; check the folder's permissions and run again";
         return found.push(other(source_file, path, Disposition::Unreadable(why.into())));
     };
-    if !valid {
+    let badly_named = || {
         let what = if ft.is_dir() { "folder" } else { "file" };
-        let why = format!(
-            "the {what} name is not valid text (UTF-8), as when an archive made on Windows is unzipped: rename the {what} and run again"
-        );
-        return found.push(other(source_file, path, Disposition::Unreadable(why)));
-    }
+        format!(
+            "the {what} name {source_file} is not valid text (UTF-8), as when an archive made on Windows is unzipped: rename the {what} and run again"
+        )
+    };
     if ft.is_dir() {
-        folders.push((path, source_file + "/"));
-    } else if ft.is_file() {
+        let badly_named = place.badly_named.clone().or_else(|| (!valid).then(badly_named));
+        return folders.push((path, Place { prefix: source_file + "/", badly_named }));
+    }
+    let why = place.badly_named.clone().or_else(|| (!valid).then(badly_named));
+    if let (Some(why), true) = (why, ft.is_file()) {
+        let disposition = match super::skip_reason(&name) {
+            Some(reason) => Disposition::Skipped(reason),
+            None => Disposition::Unreadable(why),
+        };
+        return found.push(other(source_file, path, disposition));
+    }
+    if ft.is_file() {
         found.push(match unchanged(&entry, &source_file, &path, known) {
             Some(file) => Found::Unchanged(file),
             None => Found::New { source_file, path },
@@ -156,5 +178,8 @@ mod tests {
         let (s, ok) = escape_name(OsStr::from_bytes(b"Caf\xe9 return.xlsx"));
         assert_eq!((s.as_str(), ok), ("Caf\\xE9 return.xlsx", false));
         assert_eq!(escape_name(OsStr::new("Kent £.xlsx")), ("Kent £.xlsx".to_string(), true));
+        let literal = escape_name(OsStr::new("Caf\\xE9 return.xlsx"));
+        assert_eq!(literal, ("Caf\\\\xE9 return.xlsx".to_string(), true), "a backslash is escaped too");
+        assert_ne!(literal.0, s, "so the two names never read the same");
     }
 }

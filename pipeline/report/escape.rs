@@ -3,18 +3,24 @@
 
 use std::fmt;
 
-/// Writes `text` with each byte that `replacement` names written as its replacement, with no
-/// string built for it. Only ASCII bytes may be named, so each byte found is a whole character.
+/// Writes `text` with each character that `replacement` names written as its replacement, and
+/// every other control character (but line break and tab) as a visible `\u{1b}`: what areas
+/// typed can hold an escape sequence, which must not act in a terminal that shows the file.
+/// Nothing is built for text that needs no replacing.
 pub fn write_replacing(
     f: &mut fmt::Formatter<'_>,
     text: &str,
-    replacement: fn(u8) -> Option<&'static str>,
+    replacement: fn(char) -> Option<&'static str>,
 ) -> fmt::Result {
+    let special = |c: char| replacement(c).is_some() || (c.is_control() && !matches!(c, '\n' | '\t'));
     let mut rest = text;
-    while let Some((i, with)) = rest.bytes().enumerate().find_map(|(i, b)| Some((i, replacement(b)?))) {
+    while let Some((i, c)) = rest.char_indices().find(|&(_, c)| special(c)) {
         f.write_str(&rest[..i])?;
-        f.write_str(with)?;
-        rest = &rest[i + 1..];
+        match replacement(c) {
+            Some(with) => f.write_str(with)?,
+            None => write!(f, "\\u{{{:x}}}", c as u32)?,
+        }
+        rest = &rest[i + c.len_utf8()..];
     }
     f.write_str(rest)
 }
@@ -24,12 +30,12 @@ pub struct Html<'a>(pub &'a str);
 
 impl fmt::Display for Html<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_replacing(f, self.0, |b| match b {
-            b'&' => Some("&amp;"),
-            b'<' => Some("&lt;"),
-            b'>' => Some("&gt;"),
-            b'"' => Some("&quot;"),
-            b'\'' => Some("&#39;"),
+        write_replacing(f, self.0, |c| match c {
+            '&' => Some("&amp;"),
+            '<' => Some("&lt;"),
+            '>' => Some("&gt;"),
+            '"' => Some("&quot;"),
+            '\'' => Some("&#39;"),
             _ => None,
         })
     }
@@ -42,12 +48,12 @@ pub struct Markdown<'a>(pub &'a str);
 
 impl fmt::Display for Markdown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_replacing(f, self.0, |b| match b {
-            b'|' => Some("\\|"),
-            b'\n' | b'\r' => Some(" "),
-            b'<' => Some("&lt;"),
-            b'>' => Some("&gt;"),
-            b'&' => Some("&amp;"),
+        write_replacing(f, self.0, |c| match c {
+            '|' => Some("\\|"),
+            '\n' | '\r' => Some(" "),
+            '<' => Some("&lt;"),
+            '>' => Some("&gt;"),
+            '&' => Some("&amp;"),
             _ => None,
         })
     }
@@ -66,6 +72,8 @@ mod tests {
             ("A & B \"C\"", "A &amp; B &quot;C&quot;"),
             ("&&", "&amp;&amp;"),
             ("£1,000 – Ynys Môn <", "£1,000 – Ynys Môn &lt;"),
+            ("Kent\x1b[2J\u{9b}31m", "Kent\\u{1b}[2J\\u{9b}31m"),
+            ("two\nlines\tand a tab", "two\nlines\tand a tab"),
         ];
         for (raw, want) in cases {
             assert_eq!(Html(raw).to_string(), want, "{raw}");
@@ -83,6 +91,7 @@ mod tests {
             ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
             ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
             ("A & B", "A &amp; B"),
+            ("Kent\x1b]0;pwned\x07", "Kent\\u{1b}]0;pwned\\u{7}"),
         ];
         for (raw, want) in cases {
             assert_eq!(Markdown(raw).to_string(), want, "{raw:?}");

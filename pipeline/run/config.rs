@@ -34,6 +34,8 @@ pub struct RunConfig {
     pub wait: bool,
     /// Where workbooks are parsed: in this process, or in bounded worker processes.
     pub parse_mode: ParseMode,
+    /// Memory for the whole run: it bounds the workers and the files held in memory at once.
+    pub budget: crate::budget::Budget,
     pub progress: Option<Progress>,
 }
 
@@ -57,6 +59,7 @@ impl RunConfig {
             force: false,
             wait: false,
             parse_mode: ParseMode::InProcess,
+            budget: crate::budget::Budget::find(None),
             progress: None,
         }
     }

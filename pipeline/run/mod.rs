@@ -150,12 +150,14 @@ impl Session<'_> {
         let inputs = self.handoff.inputs(self.store, "validate")?;
         let forced = handoff::in_scope(self.store, scope);
         let ctx = crate::validate::Context { schemas: self.schemas, areas: self.areas, limits: self.cfg.limits };
+        let holding = crate::validate::stage::Holding::new(&self.cfg.budget);
         let settings = crate::validate::stage::Settings {
             ctx,
             forced,
             mode: &self.cfg.parse_mode,
             progress: self.cfg.progress.as_ref(),
             decisions: self.decisions,
+            holding: &holding,
         };
         let (validation, counts) = crate::validate::stage::stage(&inputs, self.store, &settings)?;
         self.record.files = crate::validate::stage::file_records(&inputs, &validation.files);
@@ -215,18 +217,29 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Saves the run record with room to spare after it, so the record of a command that
+    /// fails for a full disk can still be written over it (see [`Session::end`]).
     fn save_record(&self) -> Result<(), RunError> {
-        json::save(&self.store.record_path(), &self.record, Durability::Unsynced)
+        json::save_with_room(&self.store.record_path(), &self.record, Durability::Unsynced)
     }
 
-    /// Records how the command ended, and what it did.
+    /// Records how the command ended, and what it did. A failure for a full disk says so,
+    /// where and how much a publish takes; its record is written over the last one in place,
+    /// in the room kept for it, as a new file could not be made.
     fn end(mut self, result: Result<(), RunError>) -> Result<Outcome, RunError> {
+        let result = result.map_err(|e| match e.disk_full() {
+            Some(path) => crate::store::disk_full(path, &self.store.layout()),
+            None => e,
+        });
         match &result {
             Ok(()) => self.record.succeed(),
             Err(e) => self.record.fail(&e.to_string()),
         }
         if let Err(e) = self.save_record() {
-            warn!(error = %e, "cannot save the run record");
+            match json::overwrite_in_place(&self.store.record_path(), &self.record) {
+                Ok(()) => warn!(error = %e, "the run record was written over the last one in place"),
+                Err(e) => warn!(error = %e, "cannot save the run record"),
+            }
         }
         result?;
         let parse_count = |h| self.record.files.iter().filter(|f| f.parse == h).count();

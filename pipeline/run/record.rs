@@ -161,14 +161,21 @@ impl RunRecord {
         st.counts = counts;
     }
 
-    /// The command failed: the record, and any stage still running, say why.
+    /// The command failed: the record, and any stage still running, say why; the stages it
+    /// had yet to run were not run.
     pub fn fail(&mut self, error: &str) {
         self.status = RunStatus::Failed;
         self.error = Some(error.to_string());
-        for st in self.stages.iter_mut().filter(|s| s.status == StageStatus::Running) {
-            st.status = StageStatus::Failed;
-            st.error = Some(error.to_string());
-            st.finished_at = Some(crate::clock::now());
+        for st in self.stages.iter_mut() {
+            match st.status {
+                StageStatus::Running => {
+                    st.status = StageStatus::Failed;
+                    st.error = Some(error.to_string());
+                    st.finished_at = Some(crate::clock::now());
+                }
+                StageStatus::Pending => st.status = StageStatus::NotRun,
+                _ => {}
+            }
         }
     }
 

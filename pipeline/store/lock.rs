@@ -18,10 +18,10 @@ pub struct Holder {
     pub command: String,
 }
 
-/// A held lock; dropping it releases it.
+/// A held lock; dropping it releases it. A reader that may not open the lock file holds none.
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    _file: Option<File>,
 }
 
 /// Why the exclusive lock was not taken.
@@ -59,14 +59,23 @@ impl Lock {
             }
         }
         write_holder(&mut file, me).map_err(LockError::Io)?;
-        Ok(Lock { _file: file })
+        Ok(Lock { _file: Some(file) })
     }
 
-    /// A shared lock on `path` if no writer holds it; `None` while one does.
+    /// A shared lock on `path` if no writer holds it; `None` while one does. It needs only read
+    /// access (a read-only output folder, or a user who may only read it): where even that is
+    /// refused, or no writer ever made the file, the reader goes on without one, since every
+    /// file a reader reads is replaced whole by a rename.
     pub fn shared_if_free(path: &Path) -> io::Result<Option<Lock>> {
-        let file = open(path)?;
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::NotFound) => {
+                return Ok(Some(Lock { _file: None }))
+            }
+            Err(e) => return Err(e),
+        };
         match file.try_lock_shared() {
-            Ok(()) => Ok(Some(Lock { _file: file })),
+            Ok(()) => Ok(Some(Lock { _file: Some(file) })),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(e),
         }

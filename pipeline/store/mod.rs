@@ -152,3 +152,36 @@ pub fn checkpoint(point: &str) {
 pub fn checkpoints_enabled() -> bool {
     std::env::var_os("BCF_TEST_HANG_AT").is_some()
 }
+
+/// The error for a disk that filled up at `path`: with what is free there and what a publish
+/// in this output folder takes (the last one's size), when those can be found.
+pub fn disk_full(path: &Path, layout: &snapshot::Layout) -> RunError {
+    let needed = layout.current_dir().map(|d| folder_bytes(&d)).filter(|&b| b > 0);
+    RunError::DiskFull { path: path.to_path_buf(), free: free_bytes(path), needed }
+}
+
+/// The bytes of the files under `dir`.
+fn folder_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => folder_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The bytes free to this user on the file system holding `path` (or its nearest folder).
+#[cfg(unix)]
+fn free_bytes(path: &Path) -> Option<u64> {
+    let at = path.ancestors().find(|p| p.exists())?;
+    let st = rustix::fs::statvfs(at).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_path: &Path) -> Option<u64> {
+    None
+}

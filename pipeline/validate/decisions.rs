@@ -104,13 +104,20 @@ struct EntrySpec {
     date: toml::value::Datetime,
 }
 
+/// The largest decisions file read: a national team's file of tens of thousands of decisions is
+/// a few MiB.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+/// The longest reason or name a decision may give (each is shown in every report).
+pub const MAX_TEXT_CHARS: usize = 2_000;
+
 /// The decisions in `path`, checked; none without a path.
 pub fn load(path: Option<&Path>) -> Result<Decisions, RunError> {
     let Some(path) = path else { return Ok(Decisions::default()) };
     let fail = |message: String| RunError::Decisions { path: path.to_path_buf(), message };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read it ({e}); check the --decisions path")))?;
+    let bytes = read_capped(path).map_err(fail)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| fail("it is not UTF-8 text; save it as UTF-8".into()))?;
-    let line_of = |at: usize| text[..at.min(text.len())].matches('\n').count() + 1;
+    let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_of = |at: usize| line_starts.partition_point(|&start| start <= at);
     let spec: FileSpec = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| format!(" at line {}", line_of(s.start))).unwrap_or_default();
         fail(format!("it is not a valid decisions file{at}: {}", e.message().trim()))
@@ -124,6 +131,31 @@ pub fn load(path: Option<&Path>) -> Result<Decisions, RunError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Decisions { sha256: Some(hex::encode(Sha256::digest(&bytes))), list })
+}
+
+/// The file's bytes: a regular file (never a FIFO, a device or a folder, which could hang or
+/// flood the run) of at most [`MAX_FILE_BYTES`].
+fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read it ({e}); check the --decisions path");
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(
+            "it is not a regular file (a folder, a pipe or a device); give the path of the decisions TOML file".into(),
+        );
+    }
+    let too_big = || {
+        format!("it is larger than {} MiB, the most a decisions file may be; split it, or remove decisions no longer needed", MAX_FILE_BYTES >> 20)
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// One entry checked: a known, acceptable rule, a SHA-256, a real date, a reason and a name.
@@ -152,6 +184,14 @@ fn decision(e: EntrySpec) -> Result<Decision, String> {
     if reason.is_empty() || by.is_empty() {
         return Err("say why (reason) and who decided (by)".into());
     }
+    for (what, text) in [("reason", &reason), ("by", &by)] {
+        let n = text.chars().count();
+        if n > MAX_TEXT_CHARS {
+            return Err(format!(
+                "{what} is {n} characters; keep it under {MAX_TEXT_CHARS} (it is shown in every report)"
+            ));
+        }
+    }
     let cell = e.cell.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     Ok(Decision { sha256, rule, cell, acceptance: Acceptance { reason, by, date } })
 }
@@ -159,13 +199,18 @@ fn decision(e: EntrySpec) -> Result<Decision, String> {
 /// Marks the findings each decision accepts (the first decision to match a finding wins) and
 /// says what each did. Call before statuses are set.
 pub fn apply(files: &mut [Validated], decisions: &Decisions) -> Vec<DecisionRow> {
+    let mut by_sha: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    for (i, f) in files.iter().enumerate() {
+        by_sha.entry(f.sha256.clone()).or_default().push(i);
+    }
     decisions
         .list
         .iter()
         .map(|d| {
             let mut source_file = None;
             let mut accepted = 0;
-            for f in files.iter_mut().filter(|f| f.sha256 == d.sha256) {
+            for &i in by_sha.get(&d.sha256).map(Vec::as_slice).unwrap_or_default() {
+                let f = &mut files[i];
                 source_file.get_or_insert_with(|| f.source_file.clone());
                 let picks = |x: &crate::model::Finding| {
                     x.rule == d.rule

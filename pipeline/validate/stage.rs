@@ -17,18 +17,17 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::{info, info_span, warn};
 
 /// Where workbooks are parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ParseMode {
     /// In this process, on its threads.
     InProcess,
-    /// `.xls` in worker processes started from this executable (the `bcf` binary), which load
-    /// the schemas in `schemas_dir`; the rest in process: see [`super::worker`].
-    XlsInWorkers { exe: PathBuf, schemas_dir: PathBuf },
+    /// `.xls` in worker processes started from this executable (the `bcf` binary), sized and
+    /// counted under the run's memory budget; the rest in process: see [`super::worker`].
+    XlsInWorkers(std::sync::Arc<super::worker::Pool>),
 }
 
 /// What a parse depends on: its cache key is the hash of these.
@@ -72,6 +71,43 @@ pub struct Settings<'a> {
     pub mode: &'a ParseMode,
     pub progress: Option<&'a Progress>,
     pub decisions: &'a Decisions,
+    /// The files' bytes held in memory at once, under the run's budget.
+    pub holding: &'a Holding,
+}
+
+/// Bytes of files held in memory at once, across the threads reading them: at most a quarter
+/// of the run's memory budget, so memory follows the budget and not the number of cores. A
+/// file larger than that share is read alone.
+#[derive(Debug)]
+pub struct Holding {
+    cap: u64,
+    held: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+impl Holding {
+    pub fn new(budget: &crate::budget::Budget) -> Holding {
+        Holding { cap: (budget.mib << 20) / 4, held: Default::default(), freed: Default::default() }
+    }
+
+    /// Room for a file of `bytes`, held until dropped.
+    fn hold(&self, bytes: u64) -> Held<'_> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        while *held > 0 && *held + bytes > self.cap {
+            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        *held += bytes;
+        Held(self, bytes)
+    }
+}
+
+struct Held<'a>(&'a Holding, u64);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        *self.0.held.lock().unwrap_or_else(|p| p.into_inner()) -= self.1;
+        self.0.freed.notify_all();
+    }
 }
 
 /// Validates every workbook among `inputs` (in their order), applies the rules across files and
@@ -142,6 +178,7 @@ fn validate_one(f: &InputFile, run: &Settings<'_>, cache: &ParseCache, fingerpri
 /// or whose bytes are no longer those ingest hashed, is not cached: `bcf rerun` retries it.
 fn parse_and_cache(f: &InputFile, run: &Settings<'_>, cache: &ParseCache, key: &str) -> (ParsedFile, ParseHow) {
     let _span = info_span!("file", source_file = %f.source_file).entered();
+    let _held = run.holding.hold(f.bytes.min(run.ctx.limits.max_inflated_bytes));
     let bytes = match read_as_hashed(f, &run.ctx.limits) {
         Ok(bytes) => bytes,
         Err(finding) => return (ParsedFile::failed(finding), ParseHow::Failed),
@@ -170,16 +207,11 @@ fn parse_and_cache(f: &InputFile, run: &Settings<'_>, cache: &ParseCache, key: &
 
 /// Parses a workbook's bytes as the national run does: an `.xls` in a worker process (with
 /// [`ParseMode::XlsInWorkers`]), the rest in this process with a panic caught at the file
-/// boundary. `Err` is a finding about the machine, not the file (no worker could be started),
-/// so it is never cached.
+/// boundary. `Err` is a finding about the machine or the run's budget, not the file (no worker
+/// could be started, or one ran out of a memory limit not bcf's own), so it is never cached.
 pub fn parse_bytes(bytes: Vec<u8>, ctx: &Context<'_>, mode: &ParseMode) -> Result<ParsedFile, Finding> {
     match mode {
-        ParseMode::XlsInWorkers { exe, schemas_dir } if super::worker::is_xls(&bytes) => {
-            super::worker::parse(exe, schemas_dir, &ctx.limits, bytes).map_err(|why| {
-                let message = "bcf could not start a process to read this .xls workbook; run again (the machine may be short of processes or memory)";
-                Finding::file(Rule::FileUnreadable, message).with_detail(Some(why))
-            })
-        }
+        ParseMode::XlsInWorkers(pool) if super::worker::is_xls(&bytes) => pool.parse(&ctx.limits, bytes),
         _ if super::worker::is_xls(&bytes) => {
             let _one_at_a_time = XLS_GATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             Ok(parse_catching_panics(bytes, ctx))
@@ -198,6 +230,10 @@ static XLS_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn read_as_hashed(f: &InputFile, limits: &Limits) -> Result<Vec<u8>, Finding> {
     use std::io::Read;
     let max = limits.max_inflated_bytes;
+    // A file past the limit is refused on its size, never read in.
+    if std::fs::metadata(&f.path).is_ok_and(|m| m.len() > max) {
+        return Err(super::oversized_file(limits));
+    }
     let mut bytes = Vec::new();
     let read = std::fs::File::open(&f.path).and_then(|file| file.take(max + 1).read_to_end(&mut bytes));
     if let Err(e) = read {

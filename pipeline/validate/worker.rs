@@ -3,17 +3,91 @@
 //! calamine's `.xls` reader holds every sheet densely while the workbook is open: a stray
 //! value in IV65536 costs about 1 GB, which the pre-scan in `workbook::biff` allows so that
 //! such a return is still read. In the `bcf` binary that read happens in a child process
-//! (`bcf parse-worker`) that first lowers its own address space to
-//! [`Limits::max_worker_address_space_mib`]: an allocation beyond it aborts the worker only,
-//! and the file gets a `file-too-large` finding; the run and every other file's result go on.
-//! The other formats are read by bounded streaming readers in process.
+//! (`bcf parse-worker`) that first lowers its own address space to its share of the run's
+//! memory budget (`crate::budget`: bcf's own limit, [`Limits::max_worker_address_space_mib`],
+//! or less), and no more run at once than the budget holds: an allocation beyond the limit
+//! aborts the worker only, and the file gets a `file-too-large` finding naming the limit; the
+//! run and every other file's result go on. The other formats are read by bounded streaming
+//! readers in process.
 
 use super::{LimitSetBy, MemoryLimit, ParsedFile};
+use crate::budget::Workers;
+use crate::model::{Finding, Rule};
 use crate::workbook::Limits;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Condvar, Mutex};
+
+/// The workers of a run: where they start from, each one's address space and who set it, and
+/// how many are running (at most `workers.at_once`).
+#[derive(Debug)]
+pub struct Pool {
+    exe: PathBuf,
+    schemas_dir: PathBuf,
+    workers: Workers,
+    running: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Pool {
+    pub fn new(exe: PathBuf, schemas_dir: PathBuf, workers: Workers) -> Pool {
+        Pool { exe, schemas_dir, workers, running: Mutex::new(0), freed: Condvar::new() }
+    }
+
+    /// Parses `bytes` in a worker once one may start. `Err` is a finding about the machine or
+    /// the run's budget, not the file (no worker could be started, or it ran out of a memory
+    /// limit that is not bcf's own): such a verdict is never cached, so a run with more
+    /// memory reads the file again.
+    pub fn parse(&self, limits: &Limits, bytes: Vec<u8>) -> Result<ParsedFile, Finding> {
+        let _slot = self.slot();
+        let limits = Limits { max_worker_address_space_mib: self.workers.mib, ..*limits };
+        match parse(&self.exe, &self.schemas_dir, &limits, bytes) {
+            Ok(Reply::Parsed(parsed)) => Ok(*parsed),
+            Ok(Reply::OutOfMemory { detail }) => {
+                let limit = memory_limit(self.workers.mib, &self.workers.set_by);
+                let finding = super::needs_more_memory(&limit).with_detail(Some(detail));
+                match limit.set_by {
+                    LimitSetBy::Bcf => Ok(ParsedFile::failed(finding)),
+                    _ => Err(finding),
+                }
+            }
+            Err(why) => {
+                let message = "bcf could not start a process to read this .xls workbook; run again (the machine may be short of processes or memory)";
+                Err(Finding::file(Rule::FileUnreadable, message).with_detail(Some(why)))
+            }
+        }
+    }
+
+    /// A place among the workers running at once, held until dropped.
+    fn slot(&self) -> Slot<'_> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        while *running >= self.workers.at_once.max(1) {
+            running = self.freed.wait(running).unwrap_or_else(|p| p.into_inner());
+        }
+        *running += 1;
+        Slot(self)
+    }
+}
+
+struct Slot<'a>(&'a Pool);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// How a worker ended.
+enum Reply {
+    Parsed(Box<ParsedFile>),
+    /// It died before answering: past its address space (or killed), with its first log line.
+    OutOfMemory {
+        detail: String,
+    },
+}
 
 /// What a worker sends back on its standard output.
 #[derive(Debug, Serialize, Deserialize)]
@@ -30,8 +104,8 @@ pub fn is_xls(bytes: &[u8]) -> bool {
 }
 
 /// Parses `bytes` in a worker started from `exe`. `Err` when no worker could be started or
-/// heard from (the machine's problem, not the file's: not cached, retried next run).
-pub fn parse(exe: &Path, schemas_dir: &Path, limits: &Limits, bytes: Vec<u8>) -> Result<ParsedFile, String> {
+/// heard from.
+fn parse(exe: &Path, schemas_dir: &Path, limits: &Limits, bytes: Vec<u8>) -> Result<Reply, String> {
     let limits_json = serde_json::to_string(limits).map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .arg(COMMAND)
@@ -62,12 +136,10 @@ pub fn parse(exe: &Path, schemas_dir: &Path, limits: &Limits, bytes: Vec<u8>) ->
     let stderr = logs.join().unwrap_or_default();
     if status.success() {
         if let Ok(WorkerReply { parsed }) = serde_json::from_slice(&reply) {
-            return Ok(parsed);
+            return Ok(Reply::Parsed(Box::new(parsed)));
         }
     }
-    let limit = memory_limit(limits.max_worker_address_space_mib);
-    let detail = format!("reader process {status}: {}", stderr.lines().next().unwrap_or(""));
-    Ok(ParsedFile::failed(super::needs_more_memory(&limit).with_detail(Some(detail))))
+    Ok(Reply::OutOfMemory { detail: format!("reader process {status}: {}", stderr.lines().next().unwrap_or("")) })
 }
 
 /// The worker's side: limit this process, read the workbook from standard input, write its
@@ -99,11 +171,12 @@ fn hard_address_space_limit() -> u64 {
     u64::MAX
 }
 
-/// The limit a worker that ran out of memory had, and whose it was.
-fn memory_limit(mib: u64) -> MemoryLimit {
+/// The limit a worker that ran out of memory had, and whose it was: `mib` as `set_by` set it,
+/// or the machine's lower address-space limit.
+fn memory_limit(mib: u64, set_by: &LimitSetBy) -> MemoryLimit {
     let hard = hard_address_space_limit();
     if (mib << 20) <= hard {
-        MemoryLimit { mib, set_by: LimitSetBy::Bcf }
+        MemoryLimit { mib, set_by: set_by.clone() }
     } else {
         MemoryLimit { mib: hard >> 20, set_by: LimitSetBy::AddressSpace }
     }

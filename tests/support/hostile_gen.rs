@@ -250,6 +250,58 @@ pub fn cfb_of(streams: &[(&str, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
+/// A version-3 compound file holding one small stream (under 4,096 bytes) in the mini stream,
+/// as Excel stores a small workbook, the file ending where the stream's data ends: its last
+/// 64-byte mini block short, unpadded (as some writers leave the file).
+pub fn cfb_with_mini_stream(name: &str, data: &[u8]) -> Vec<u8> {
+    assert!(data.len() < 4096 && !data.len().is_multiple_of(64), "a last mini block that can be short");
+    let minis = data.len().div_ceil(64);
+    let container = (minis * 64).div_ceil(512);
+    // Sectors: 0 the FAT, 1 the directory, 2 the mini FAT, 3.. the mini stream.
+    let mut fat = vec![FREESECT; 128];
+    fat[0] = FATSECT;
+    fat[1] = ENDOFCHAIN;
+    fat[2] = ENDOFCHAIN;
+    for k in 0..container {
+        fat[3 + k] = if k + 1 == container { ENDOFCHAIN } else { (4 + k) as u32 };
+    }
+    let mut mini_fat = vec![FREESECT; 128];
+    for (k, next) in mini_fat.iter_mut().enumerate().take(minis) {
+        *next = if k + 1 == minis { ENDOFCHAIN } else { (k + 1) as u32 };
+    }
+    let mut out = cfb_of(&[]);
+    out.truncate(512); // the header of an empty file, adjusted below
+    out[0x2C..0x30].copy_from_slice(&1u32.to_le_bytes());
+    out[0x30..0x34].copy_from_slice(&1u32.to_le_bytes());
+    out[0x3C..0x40].copy_from_slice(&2u32.to_le_bytes());
+    out[0x40..0x44].copy_from_slice(&1u32.to_le_bytes());
+    out[0x4C..0x50].copy_from_slice(&0u32.to_le_bytes());
+    fat.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    let entry = |name: &str, kind: u8, child: u32, start: u32, size: u64| {
+        let mut e = vec![0u8; 128];
+        let units: Vec<u16> = name.encode_utf16().collect();
+        for (k, u) in units.iter().enumerate() {
+            e[2 * k..2 * k + 2].copy_from_slice(&u.to_le_bytes());
+        }
+        e[0x40..0x42].copy_from_slice(&(((units.len() + 1) * 2) as u16).to_le_bytes());
+        e[0x42] = kind;
+        e[0x43] = 1;
+        e[0x44..0x48].copy_from_slice(&FREESECT.to_le_bytes());
+        e[0x48..0x4C].copy_from_slice(&FREESECT.to_le_bytes());
+        e[0x4C..0x50].copy_from_slice(&child.to_le_bytes());
+        e[0x74..0x78].copy_from_slice(&start.to_le_bytes());
+        e[0x78..0x80].copy_from_slice(&size.to_le_bytes());
+        e
+    };
+    let mut dir = entry("Root Entry", 5, 1, 3, (minis * 64) as u64);
+    dir.extend(entry(name, 2, FREESECT, 0, data.len() as u64));
+    dir.resize(512, 0);
+    out.extend(dir);
+    mini_fat.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    out.extend_from_slice(data);
+    out
+}
+
 // ---------------------------------------------------------------- BIFF8
 
 /// A cell value to write.
@@ -724,7 +776,46 @@ pub fn build_all() -> Vec<(String, Vec<u8>)> {
         }
     }
     add("far-corner.xls", xls_of(&far, false));
+    // Two more made like it, from other areas' returns (a run under a memory budget reads three).
+    for area in ["Camden BCF 2023-25 Planning Template", "BCF 2023-25 - Barnsley"] {
+        let mut sheets = read_xlsx(&super::fixtures().join(format!("samples/2023-25/{area}.xlsx")));
+        for (n, cells) in sheets.iter_mut() {
+            if n == "Lists" || n == "Data" {
+                cells.clear();
+            }
+            if *n == line_sheet {
+                cells.push((65_535, 255, W::Num(1.0)));
+            }
+        }
+        let name = area.split_whitespace().find(|w| ["Camden", "Barnsley"].contains(w)).unwrap().to_lowercase();
+        add(&format!("far-corner-{name}.xls"), xls_of(&sheets, false));
+    }
     add("saved-as.xls", xls_of(&kent_sheets, false));
+    // A small workbook in the compound file's mini stream, the file ending with its data, part
+    // way into its last 64-byte mini block (xlrd and calamine read its cells).
+    let small = biff8(&[("Sheet1".to_string(), vec![(0, 0, W::Text("Better Care Fund".into()))])], false);
+    add("xls-mini-stream-short.xls", cfb_with_mini_stream("Workbook", &small));
+    // Excel 4.0: a BIFF4 worksheet on its own (no compound file), and Excel 2.1's BIFF2.
+    let mut biff4 = Vec::new();
+    rec(&mut biff4, 0x0409, &[0, 0, 0x10, 0, 0, 0]);
+    rec(&mut biff4, 0x0204, &[0, 0, 0, 0, 0, 0, 4, 0, b'K', b'e', b'n', b't']);
+    rec(&mut biff4, 0x000A, &[]);
+    add("excel-4-worksheet.xls", biff4);
+    let mut biff2 = Vec::new();
+    rec(&mut biff2, 0x0009, &[2, 0, 0x10, 0]);
+    rec(&mut biff2, 0x0004, &[0, 0, 0, 0, 0, 0, 0, 4, b'K', b'e', b'n', b't']);
+    rec(&mut biff2, 0x000A, &[]);
+    add("excel-2-worksheet.xls", biff2);
+    // Kent saved as a template (.xltx): the same package, a template's content type.
+    let template = rewrite_zip(&kent, |name, bytes| {
+        Some(match name {
+            "[Content_Types].xml" => {
+                String::from_utf8(bytes).unwrap().replace("sheet.main+xml", "template.main+xml").into_bytes()
+            }
+            _ => bytes,
+        })
+    });
+    add("saved-as-template.xltx", template);
     add("saved-as.ods", ods_from_sheets(&kent_sheets, &[]));
 
     // calamine would expand these; the streaming ODS reader does not.

@@ -46,6 +46,12 @@ pub fn families() -> Vec<Family> {
     Family::all(&reference().0)
 }
 
+/// Whether the tests run as root (who may mount, make cgroups and act as another user).
+pub fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next()) == Some("0")
+}
+
 /// A workbook file opened by the validation core, with the default limits.
 pub fn workbook(path: &Path) -> bcf::workbook::Workbook {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -74,11 +74,38 @@ pub fn of_check(c: &FileCheck) -> io::Result<Vec<u8>> {
     }))
 }
 
-/// A cell that a spreadsheet would read as a formula (OWASP's CSV injection: `=`, `+`, `-`,
-/// `@`, tab, carriage return) is prefixed with `'`, which Excel and LibreOffice show as text.
+/// A cell safe to open: one a spreadsheet would read as a formula (OWASP's CSV injection: `=`,
+/// `+`, `-`, `@`, tab, carriage return) is prefixed with `'`, which Excel and LibreOffice show
+/// as text; a control character (but a line break) is shown as `\u{1b}`, never sent to
+/// whatever displays the file.
 pub fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
+    let visible = |c: char| c.is_control() && c != '\n';
+    let cell: std::borrow::Cow<'_, str> = if cell.chars().any(visible) {
+        cell.chars()
+            .map(|c| if visible(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() })
+            .collect::<String>()
+            .into()
+    } else {
+        cell.into()
+    };
+    // A leading tab or carriage return is already shown as `\u{9}`, `\u{d}`.
     match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+        Some('=' | '+' | '-' | '@') => format!("'{cell}").into(),
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_be_formulas_or_control_characters() {
+        assert_eq!(neutral("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(neutral("@cmd"), "'@cmd");
+        assert_eq!(neutral("\tcmd"), "\\u{9}cmd", "a tab shown, so never a formula either");
+        assert_eq!(neutral("Kent\x1b[2J"), "Kent\\u{1b}[2J");
+        assert_eq!(neutral("line one\nline two"), "line one\nline two");
+        assert_eq!(neutral("£1,000"), "£1,000");
     }
 }

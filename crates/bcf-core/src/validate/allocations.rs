@@ -10,7 +10,11 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result
         return Ok(());
     };
     let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        out.findings.push(Finding::file(Rule::FieldMissing, format!("the sheet '{}' is missing", spec.sheet)));
+        out.findings.push(Finding::sheet(
+            Rule::FieldMissing,
+            &spec.sheet,
+            format!("the sheet '{}' is missing", spec.sheet),
+        ));
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;

@@ -21,7 +21,11 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Findings) -> Res
         return Ok(cover);
     };
     let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        findings.push(Finding::file(Rule::FieldMissing, format!("the sheet '{}' is missing", spec.sheet)));
+        findings.push(Finding::sheet(
+            Rule::FieldMissing,
+            &spec.sheet,
+            format!("the sheet '{}' is missing", spec.sheet),
+        ));
         return Ok(cover);
     };
     let sheet = wb.sheet(&name)?;

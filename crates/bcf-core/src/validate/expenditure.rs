@@ -12,7 +12,11 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, schemas: &SchemaSet, out: &mut 
         return Ok(());
     };
     let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        out.findings.push(Finding::file(Rule::FieldMissing, format!("the sheet '{}' is missing", spec.sheet)));
+        out.findings.push(Finding::sheet(
+            Rule::FieldMissing,
+            &spec.sheet,
+            format!("the sheet '{}' is missing", spec.sheet),
+        ));
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;

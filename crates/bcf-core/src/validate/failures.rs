@@ -51,7 +51,7 @@ impl MemoryLimit {
         match &self.set_by {
             LimitSetBy::Bcf => format!("bcf's limit for reading one file ({mib})"),
             LimitSetBy::AddressSpace => format!("this machine's limit on bcf's memory ({mib}, set with ulimit -v)"),
-            LimitSetBy::Budget(source) => format!("the run's memory budget ({mib}, {source})"),
+            LimitSetBy::Budget(source) => format!("the run's memory budget ({mib} for one file, {source})"),
             LimitSetBy::Page => format!("the self-check page's limit for one file ({mib})"),
         }
     }
@@ -90,8 +90,10 @@ mod tests {
         assert!(bcf.message.contains("bcf's limit for reading one file (2,048 MiB)"), "{}", bcf.message);
         let ulimit = needs_more_memory(&MemoryLimit { mib: 1024, set_by: LimitSetBy::AddressSpace });
         assert!(ulimit.message.contains("(1,024 MiB, set with ulimit -v)"), "{}", ulimit.message);
-        let budget = MemoryLimit { mib: 900, set_by: LimitSetBy::Budget("from the container's memory limit".into()) };
-        assert!(needs_more_memory(&budget).message.contains("the run's memory budget (900 MiB, from the container"));
+        let budget = MemoryLimit { mib: 640, set_by: LimitSetBy::Budget("of 1,024 MiB, the container's limit".into()) };
+        assert!(needs_more_memory(&budget)
+            .message
+            .contains("the run's memory budget (640 MiB for one file, of 1,024 MiB, the container's limit)"));
         assert_eq!(reader_failed(Some("boom")).detail.as_deref(), Some("reader panicked: boom"));
         assert!(takes_too_long(60_000).message.contains("(60 seconds)"));
         assert!(takes_too_long(10).message.contains("(0.01 seconds)"));

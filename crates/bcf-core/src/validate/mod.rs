@@ -152,22 +152,28 @@ impl ParsedFile {
 const ACTIONS: [&str; 4] = ["resubmit", "send the return", "run again", "send it"];
 
 fn open_finding(e: OpenError) -> Finding {
-    match e {
-        OpenError::Unreadable { message, detail } if ACTIONS.iter().any(|a| message.contains(a)) => {
-            Finding::file(Rule::FileUnreadable, message).with_detail(detail)
+    let (finding, sheet) = match e {
+        OpenError::Unreadable { message, detail, sheet } if ACTIONS.iter().any(|a| message.contains(a)) => {
+            (Finding::file(Rule::FileUnreadable, message).with_detail(detail), sheet)
         }
         // A cause without its own action still tells the sender what to try.
-        OpenError::Unreadable { message, detail } => Finding::file(
-            Rule::FileUnreadable,
-            format!("{message}; open it in Excel, save it again as .xlsx and resubmit"),
-        )
-        .with_detail(detail),
-        OpenError::TooLarge(m) if m.contains("resubmit") => Finding::file(Rule::FileTooLarge, m),
-        OpenError::TooLarge(m) => Finding::file(
-            Rule::FileTooLarge,
-            format!("{m}; delete stray content far from the tables and sheets the template does not have, save the workbook as .xlsx and resubmit"),
+        OpenError::Unreadable { message, detail, sheet } => (
+            Finding::file(Rule::FileUnreadable, format!("{message}; open it in Excel, save it again as .xlsx and resubmit"))
+                .with_detail(detail),
+            sheet,
         ),
-    }
+        OpenError::TooLarge { message, sheet } if message.contains("resubmit") => {
+            (Finding::file(Rule::FileTooLarge, message), sheet)
+        }
+        OpenError::TooLarge { message, sheet } => (
+            Finding::file(
+                Rule::FileTooLarge,
+                format!("{message}; delete stray content far from the tables and sheets the template does not have, save the workbook as .xlsx and resubmit"),
+            ),
+            sheet,
+        ),
+    };
+    Finding { sheet, ..finding }
 }
 
 /// The finding for a file larger than the size limit, before any of it is read (the pipeline
@@ -257,7 +263,8 @@ mod tests {
         assert_eq!(bare.detail.as_deref(), Some("library words"), "the library's words stay detail");
         let own = open_finding(OpenError::unreadable("the file is empty; send the return again"));
         assert_eq!(own.message, "the file is empty; send the return again", "an action of its own is kept as is");
-        let big = open_finding(OpenError::TooLarge("sheet 'A' has more than 2 filled cells".into()));
+        let big = open_finding(OpenError::too_large("sheet 'A' has more than 2 filled cells").on_sheet("A"));
+        assert_eq!(big.sheet.as_deref(), Some("A"), "the sheet it is about");
         assert!(big.message.ends_with("save the workbook as .xlsx and resubmit"), "{}", big.message);
     }
 }

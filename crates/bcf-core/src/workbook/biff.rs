@@ -93,7 +93,7 @@ fn sheet_name(data: &[u8]) -> String {
 pub fn check(stream: &[u8], limits: Limits) -> Result<u64, OpenError> {
     let globals = scan_globals(stream)?;
     if globals.sst_bytes > limits.max_resident_part_bytes {
-        return Err(OpenError::TooLarge(format!(
+        return Err(OpenError::too_large(format!(
             "the workbook's shared strings table is {} MiB, beyond the {} MiB limit for parts read whole",
             globals.sst_bytes >> 20,
             limits.max_resident_part_bytes >> 20
@@ -217,7 +217,9 @@ impl SheetScan {
     fn within(&self, name: &str, limits: Limits, dense_so_far: u64) -> Result<u64, OpenError> {
         let max_cells = limits.max_cells_per_sheet as u64;
         if self.values.count > max_cells || self.formulas.count > max_cells {
-            return Err(OpenError::TooLarge(format!("sheet '{name}' has more than {max_cells} filled cells")));
+            return Err(
+                OpenError::too_large(format!("sheet '{name}' has more than {max_cells} filled cells")).on_sheet(name)
+            );
         }
         let (va, fa) = (self.values.area(), self.formulas.area());
         // The largest single allocation: the reserve from DIMENSIONS or the dense range.
@@ -227,15 +229,21 @@ impl SheetScan {
             return Ok(total);
         }
         let extent = if va >= fa { self.values.extent() } else { self.formulas.extent() };
-        Err(OpenError::TooLarge(format!(
-            "the .xls workbook is too large to read safely: sheet '{name}' spans {}{} ({} cells; the limit for all sheets together is {}, about {} MiB); \
+        let cells = |n: u64| crate::model::group_thousands(&n.to_string());
+        let size = if self.reserve > va.max(fa) {
+            let filled =
+                if extent.is_empty() { String::new() } else { format!(", though its values fill only {extent}") };
+            format!("declares its size as {} cells (its DIMENSIONS record){filled}", cells(self.reserve))
+        } else {
+            format!("spans {extent} ({} cells)", cells(va + fa))
+        };
+        Err(OpenError::too_large(format!(
+            "the .xls workbook is too large to read safely: sheet '{name}' {size}, and all sheets together may hold at most {} cells (about {} MiB); \
              delete stray values far from the tables, or save the workbook as .xlsx",
-            if extent.is_empty() { "its declared dimensions".to_string() } else { extent },
-            if self.reserve > va.max(fa) { " by its declared dimensions" } else { "" },
-            biggest.max(va + fa),
-            limits.max_dense_cells,
+            cells(limits.max_dense_cells),
             (limits.max_dense_cells * DENSE_CELL_BYTES) >> 20,
-        )))
+        ))
+        .on_sheet(name))
     }
 }
 

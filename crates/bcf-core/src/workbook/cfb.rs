@@ -160,8 +160,12 @@ impl<'a> Cfb<'a> {
             if steps > self.mini_fat.len() + 1 {
                 return Err("a stream in the compound file loops");
             }
+            // The last mini block may be short, as the file's last sector may be: a stream
+            // cut short is still caught by its size below.
             let at = id as usize * 64;
-            let sec = self.mini_stream.get(at..at + 64).ok_or("the compound file is truncated")?;
+            let end = (at + 64).min(self.mini_stream.len());
+            let sec =
+                self.mini_stream.get(at..end).filter(|s| !s.is_empty()).ok_or("the compound file is truncated")?;
             out.extend_from_slice(sec);
             id = *self.mini_fat.get(id as usize).ok_or("the compound file is damaged")?;
         }

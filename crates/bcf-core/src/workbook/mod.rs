@@ -24,6 +24,7 @@ mod cfb;
 mod encrypted;
 mod ods;
 pub mod sniff;
+mod standard;
 mod utf16;
 
 pub use sniff::{sniff, Format, Source};
@@ -70,9 +71,10 @@ impl Default for Limits {
     }
 }
 
-/// Extensions of the workbooks returns arrive as. Content decides the reader; the extension
-/// only decides whether a file is meant to be a workbook at all.
-pub const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xls", "ods", "xlsb"];
+/// Extensions of the workbooks returns arrive as (a return saved as an Excel template is still
+/// a return). Content decides the reader; the extension only decides whether a file is meant
+/// to be a workbook at all.
+pub const WORKBOOK_EXTENSIONS: [&str; 7] = ["xlsx", "xlsm", "xls", "ods", "xlsb", "xltx", "xltm"];
 
 /// Why a file is not a workbook to read, judged by its name alone.
 pub fn skip_reason(name: &str) -> Option<String> {
@@ -93,21 +95,35 @@ pub const MAX_CELL_CHARS: usize = 32_767;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// Empty, truncated, not a spreadsheet, password-protected: the message says which, in the
-    /// sender's terms; `detail` keeps a reader library's own words, for the national team.
+    /// sender's terms; `detail` keeps a reader library's own words, for the national team;
+    /// `sheet` is the sheet it is about, if one.
     #[error("{message}")]
-    Unreadable { message: String, detail: Option<String> },
+    Unreadable { message: String, detail: Option<String>, sheet: Option<String> },
     /// A part of the workbook inflates beyond the limit, or a sheet is too big to read.
-    #[error("{0}")]
-    TooLarge(String),
+    #[error("{message}")]
+    TooLarge { message: String, sheet: Option<String> },
 }
 
 impl OpenError {
     pub fn unreadable(message: impl Into<String>) -> OpenError {
-        OpenError::Unreadable { message: message.into(), detail: None }
+        OpenError::Unreadable { message: message.into(), detail: None, sheet: None }
     }
 
     pub fn unreadable_because(message: impl Into<String>, detail: impl std::fmt::Display) -> OpenError {
-        OpenError::Unreadable { message: message.into(), detail: Some(detail.to_string()) }
+        OpenError::Unreadable { message: message.into(), detail: Some(detail.to_string()), sheet: None }
+    }
+
+    pub fn too_large(message: impl Into<String>) -> OpenError {
+        OpenError::TooLarge { message: message.into(), sheet: None }
+    }
+
+    /// The same error, about the sheet `name` (the finding then names it in its `sheet`).
+    pub fn on_sheet(self, name: &str) -> OpenError {
+        let sheet = Some(crate::model::truncate(name));
+        match self {
+            OpenError::Unreadable { message, detail, .. } => OpenError::Unreadable { message, detail, sheet },
+            OpenError::TooLarge { message, .. } => OpenError::TooLarge { message, sheet },
+        }
     }
 }
 
@@ -303,11 +319,12 @@ impl Sheet {
             }
             self.text_bytes += t.len();
             if self.text_bytes > limits.max_text_bytes_per_sheet {
-                return Err(OpenError::TooLarge(format!(
+                return Err(OpenError::too_large(format!(
                     "sheet '{}' holds more than {} MiB of text",
                     self.name,
                     limits.max_text_bytes_per_sheet >> 20
-                )));
+                ))
+                .on_sheet(&self.name));
             }
         }
         if self.cells.last().is_some_and(|(last, _)| *last >= pos) {
@@ -341,7 +358,8 @@ impl Sheet {
     }
 
     pub(crate) fn too_many(&self, limits: &Limits) -> OpenError {
-        OpenError::TooLarge(format!("sheet '{}' has more than {} filled cells", self.name, limits.max_cells_per_sheet))
+        OpenError::too_large(format!("sheet '{}' has more than {} filled cells", self.name, limits.max_cells_per_sheet))
+            .on_sheet(&self.name)
     }
 
     pub fn get(&self, pos: CellPos) -> Option<&Cell> {
@@ -520,6 +538,7 @@ impl Workbook {
                 format!("the sheet '{}' is damaged and cannot be read; open the workbook in Excel, save it again and resubmit", crate::model::truncate(name)),
                 e,
             )
+            .on_sheet(name)
         };
         match &mut self.inner {
             Inner::Xlsx(r) => {
@@ -532,7 +551,8 @@ impl Workbook {
                             if kind.contains("chart") { "chart sheet" } else { "sheet of another kind" }
                         ),
                         &e,
-                    ),
+                    )
+                    .on_sheet(name),
                     _ => bad(&e),
                 })?;
                 while let Some(rec) = cells.next_cell_with_formula_metadata().map_err(|e| bad(&e))? {
@@ -718,7 +738,9 @@ mod tests {
         sheet.add(CellPos::new(0, 0), text("a"), &limits).unwrap();
         sheet.add(CellPos::new(0, 1), text("b"), &limits).unwrap();
         let err = sheet.add(CellPos::new(0, 2), text("c"), &limits).unwrap_err();
-        assert!(matches!(err, OpenError::TooLarge(m) if m.contains("more than 2 filled cells")));
+        assert!(
+            matches!(err, OpenError::TooLarge { message: m, sheet: Some(s) } if m.contains("more than 2 filled cells") && s == "S")
+        );
     }
 
     proptest! {

@@ -81,6 +81,17 @@ pub(super) const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 
 /// Deflate's maximum expansion ratio.
 pub const MAX_DEFLATE_RATIO: u64 = 1032;
 
+/// The Excel version of a workbook saved by Excel 2.x–4.0 (BIFF2–4): no compound file, just
+/// records, the first a BOF whose type says the version.
+fn old_excel(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0x09, 0x00, 4..=8, 0x00, ..] => Some("2.x"),
+        [0x09, 0x02, 6..=8, 0x00, ..] => Some("3.0"),
+        [0x09, 0x04, 6..=8, 0x00, ..] => Some("4.0"),
+        _ => None,
+    }
+}
+
 /// A rough guess at what a non-workbook file is, for the message.
 fn describe_other(head: &[u8]) -> &'static str {
     let text = String::from_utf8_lossy(head).to_lowercase();
@@ -120,6 +131,11 @@ pub fn sniff(head: &[u8]) -> Result<Format, OpenError> {
     if head.starts_with(CFB_MAGIC) {
         return Ok(Format::Xls); // refined from the CFB's streams by `check`
     }
+    if let Some(version) = old_excel(head) {
+        return Err(OpenError::unreadable(format!(
+            "an Excel {version} workbook, a format too old for bcf to read; open it in Excel, save it as an Excel workbook (.xlsx) and resubmit"
+        )));
+    }
     if CFB_MAGIC.starts_with(head) || ZIP_MAGIC.starts_with(head) {
         return Err(OpenError::unreadable(
             "the file is truncated (only the first bytes of a workbook): it was not copied or uploaded whole; send the return again",
@@ -130,7 +146,7 @@ pub fn sniff(head: &[u8]) -> Result<Format, OpenError> {
 
 /// A workbook file larger than the size limit.
 pub(crate) fn too_large_file(limits: &Limits) -> OpenError {
-    OpenError::TooLarge(format!(
+    OpenError::too_large(format!(
         "the file is larger than the {} MiB limit for a workbook",
         limits.max_inflated_bytes >> 20
     ))
@@ -224,7 +240,7 @@ pub(super) fn read_entry_capped<R: Read + Seek>(
     let mut out = Vec::new();
     entry.take(cap + 1).read_to_end(&mut out).map_err(|e| damaged(&format!("'{name}'"), e))?;
     if out.len() as u64 > cap {
-        return Err(OpenError::TooLarge(format!(
+        return Err(OpenError::too_large(format!(
             "part '{name}' of the workbook inflates beyond the {} MiB limit",
             cap >> 20
         )));
@@ -318,7 +334,7 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
         let name = name.clone();
         let cap = if resident.contains(&name) || name.ends_with(".rels") { small } else { limits.max_inflated_bytes };
         let too_large = |cap: u64| {
-            OpenError::TooLarge(format!(
+            OpenError::too_large(format!(
                 "part '{name}' of the workbook inflates beyond the {} MiB limit{}",
                 cap >> 20,
                 if cap < limits.max_inflated_bytes { " for parts read whole into memory" } else { "" }
@@ -352,7 +368,7 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
         }
         inflated_total += inflated;
         if inflated_total > limits.max_total_inflated_bytes {
-            return Err(OpenError::TooLarge(format!(
+            return Err(OpenError::too_large(format!(
                 "the workbook's parts inflate beyond {} MiB in total",
                 limits.max_total_inflated_bytes >> 20
             )));
@@ -577,5 +593,11 @@ mod tests {
         assert!(matches!(sniff(b"PK\x03"), Err(OpenError::Unreadable { message: m, .. }) if m.contains("truncated")));
         assert_eq!(sniff(b"PK\x03\x04rest"), Ok(Format::Xlsx));
         assert_eq!(sniff(CFB_MAGIC), Ok(Format::Xls));
+        let old = |head: &[u8]| match sniff(head) {
+            Err(OpenError::Unreadable { message, .. }) => message,
+            other => panic!("{other:?}"),
+        };
+        assert!(old(&[0x09, 0x04, 6, 0, 0, 0, 0x10, 0]).starts_with("an Excel 4.0 workbook, a format too old"));
+        assert!(old(&[0x09, 0x00, 4, 0, 2, 0, 0x10, 0]).starts_with("an Excel 2.x workbook"));
     }
 }

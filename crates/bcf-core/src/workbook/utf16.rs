@@ -53,7 +53,7 @@ pub fn to_utf8(src: &mut Source, limits: Limits) -> Result<Option<Source>, OpenE
         let bytes = read_entry_capped(&mut zip, i, limits.max_inflated_bytes)?;
         inflated += bytes.len() as u64;
         if inflated > limits.max_total_inflated_bytes {
-            return Err(OpenError::TooLarge(format!(
+            return Err(OpenError::too_large(format!(
                 "part '{}' of the workbook inflates beyond the limits",
                 crate::model::truncate(&name)
             )));
