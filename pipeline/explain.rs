@@ -9,7 +9,6 @@ use crate::schema::{SchemaSet, TotalCategory};
 use crate::tables::{CoverageRow, LineRow, NationalColumn, SubmissionRow, Tables};
 use crate::validate::submissions::CoverStatus;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 fn share(part: Pence, whole: Pence) -> String {
     if whole.0 == 0 {
@@ -32,18 +31,18 @@ fn category_name(c: Option<TotalCategory>) -> &'static str {
 pub fn area(t: &Tables, schemas: &SchemaSet, areas: &Areas, code: &str, year: FinancialYear) -> Result<String, String> {
     let area = areas.by_code(code).ok_or_else(|| format!("{code} is not an area code in areas.csv"))?;
     let mut s = String::new();
-    let _ = writeln!(s, "{} ({}), {}", area.name, area.code, year);
+    format_line_to!(s, "{} ({}), {}", area.name, area.code, year);
     let covers: Vec<&CoverageRow> =
         t.coverage.iter().filter(|c| c.area_code == code && c.financial_year == year).collect();
     if covers.is_empty() {
-        let _ = writeln!(s, "  no return in the run covers {year}");
+        format_line_to!(s, "  no return in the run covers {year}");
     }
     for c in &covers {
         why_supplied(&mut s, t, c);
     }
     let lines: Vec<&LineRow> = t.lines.iter().filter(|l| *l.area_code == *code && l.financial_year == year).collect();
     if lines.is_empty() {
-        let _ = writeln!(s, "  contributes nothing to the national totals for {year}");
+        format_line_to!(s, "  contributes nothing to the national totals for {year}");
         return Ok(s);
     }
     for basis in Basis::ALL {
@@ -66,19 +65,20 @@ fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
     let template = c.template_id.as_deref().unwrap_or("?");
     match c.status {
         CoverStatus::Included => {
-            let _ = writeln!(s, "  {} {}: supplied by {file} ({template}{when})", c.financial_year, c.basis);
+            format_line_to!(s, "  {} {}: supplied by {file} ({template}{when})", c.financial_year, c.basis);
             let why = if c.replaced_files.is_empty() {
                 "the only accepted submission covering it"
             } else {
                 "the latest accepted submission covering it (on the same date, the template later in the catalogue)"
             };
-            let _ = writeln!(s, "    why: {why}");
+            format_line_to!(s, "    why: {why}");
         }
         CoverStatus::Rejected => {
-            let _ = writeln!(
+            format_line_to!(
                 s,
                 "  {} {}: nothing counts: {file} ({template}{when}) was rejected",
-                c.financial_year, c.basis
+                c.financial_year,
+                c.basis
             );
             for f in t
                 .findings
@@ -87,7 +87,7 @@ fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
                 .take(5)
             {
                 let at = f.location();
-                let _ = writeln!(
+                format_line_to!(
                     s,
                     "    {}: {}{}",
                     f.rule.id(),
@@ -97,7 +97,7 @@ fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
             }
         }
         CoverStatus::Missing => {
-            let _ = writeln!(s, "  {} {}: missing (no submission in the run)", c.financial_year, c.basis);
+            format_line_to!(s, "  {} {}: missing (no submission in the run)", c.financial_year, c.basis);
         }
     }
     for other in &c.replaced_files {
@@ -105,33 +105,33 @@ fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
             Some(r) if r.status == Status::Superseded => "superseded by a later submission of the same template",
             _ => "overlapped: another submission supplies this year and basis",
         };
-        let _ = writeln!(s, "    not used: {other} ({how})");
+        format_line_to!(s, "    not used: {other} ({how})");
     }
 }
 
 fn basis_lines(s: &mut String, t: &Tables, schemas: &SchemaSet, year: FinancialYear, basis: Basis, ls: &[&LineRow]) {
-    let _ = writeln!(s, "\n{basis}");
+    format_line_to!(s, "\n{basis}");
     let mut by_source: BTreeMap<&str, Vec<&LineRow>> = BTreeMap::new();
     for l in ls {
         by_source.entry(&l.funding_source).or_default().push(l);
     }
     for (source, sl) in by_source {
-        let _ = writeln!(s, "  {source} ({})", category_name(schemas.funding_sources.get(source).copied()));
+        format_line_to!(s, "  {source} ({})", category_name(schemas.funding_sources.get(source).copied()));
         for l in &sl {
             let at = format!("{}!{}", l.sheet, l.cell);
             let who = l.contributor.as_deref().unwrap_or("(no name)");
-            let _ = writeln!(s, "    {at:<24} {who:<44} {:>20}", l.amount.to_gbp());
+            format_line_to!(s, "    {at:<24} {who:<44} {:>20}", l.amount.to_gbp());
         }
         let sub = Pence::sum(sl.iter().map(|l| &l.amount));
-        let _ = writeln!(s, "    {:<24} {:<44} {:>20}", "", "subtotal", sub.to_gbp());
+        format_line_to!(s, "    {:<24} {:<44} {:>20}", "", "subtotal", sub.to_gbp());
     }
     let national = t.national_row(year, basis);
-    let _ = writeln!(s, "  contributes:");
+    format_line_to!(s, "  contributes:");
     for column in NationalColumn::ALL {
         let counted = ls.iter().filter(|l| column.counts(schemas.funding_sources.get(&*l.funding_source).copied()));
         let part = Pence::sum(counted.map(|l| &l.amount));
         let whole = national.map(|r| column.of(r)).unwrap_or_default();
-        let _ = writeln!(
+        format_line_to!(
             s,
             "    {:<30} {:>20}  ({} of {})",
             column.name(),
@@ -162,7 +162,7 @@ pub fn total(
     let mut s = String::new();
     for r in rows {
         let whole = column.of(r);
-        let _ = writeln!(
+        format_line_to!(
             s,
             "{}, {} {}: {} from {} areas",
             column.name(),
@@ -181,7 +181,7 @@ pub fn total(
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         for (i, (code, amount)) in ranked.iter().enumerate() {
             let name = areas.by_code(code).map_or(*code, |a| a.name.as_str());
-            let _ = writeln!(
+            format_line_to!(
                 s,
                 "  {:>3}. {:<40} {:<10} {:>20} {:>7}",
                 i + 1,
@@ -192,7 +192,7 @@ pub fn total(
             );
         }
         let sum = Pence::sum(ranked.iter().map(|(_, p)| p));
-        let _ = writeln!(s, "       {:<40} {:<10} {:>20}\n", "total", "", sum.to_gbp());
+        format_line_to!(s, "       {:<40} {:<10} {:>20}\n", "total", "", sum.to_gbp());
     }
     Ok(s)
 }

@@ -29,6 +29,25 @@
 
 pub use bcf_core::{check, feedback, model, money, reference, schema, workbook};
 
+/// Appends formatted text to a `String` (rust-analyzer's `stdx::format_to!`): writing into a
+/// `String` cannot fail, so the `fmt::Result` is dropped here, in one place.
+#[macro_export]
+macro_rules! format_to {
+    ($buf:expr, $($arg:tt)*) => {{
+        use ::std::fmt::Write as _;
+        let _ = ::std::write!($buf, $($arg)*);
+    }};
+}
+
+/// [`format_to!`] and a line break.
+#[macro_export]
+macro_rules! format_line_to {
+    ($buf:expr, $($arg:tt)*) => {{
+        use ::std::fmt::Write as _;
+        let _ = ::std::writeln!($buf, $($arg)*);
+    }};
+}
+
 pub mod aggregate;
 pub mod budget;
 pub mod clock;

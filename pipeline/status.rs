@@ -25,22 +25,24 @@ pub fn describe(out: &Path) -> Result<String, RunError> {
         (RunStatus::Success, _) => "success",
         (RunStatus::Failed, _) => "failed",
     };
-    let _ = writeln!(s, "last run {} ({}): {run_status}", r.run_id, r.command);
+    format_line_to!(s, "last run {} ({}): {run_status}", r.run_id, r.command);
     if let Writer::Active(Some(h)) = &writer {
-        let _ = writeln!(
+        format_line_to!(
             s,
             "  a command is writing this folder now: `bcf {}`, pid {}, started {}",
-            h.command, h.pid, h.started_at
+            h.command,
+            h.pid,
+            h.started_at
         );
     }
     let _ =
         writeln!(s, "  started {}  finished {}", r.started_at, r.finished_at.as_deref().unwrap_or("(not finished)"));
-    let _ = writeln!(s, "  input {}  tool {}", r.config.input, r.tool_version);
+    format_line_to!(s, "  input {}  tool {}", r.config.input, r.tool_version);
     if let Some(e) = &r.error {
-        let _ = writeln!(s, "  error: {e}");
+        format_line_to!(s, "  error: {e}");
     }
     if let Some(dir) = store.layout().current_dir() {
-        let _ = writeln!(s, "  published: {}", dir.display());
+        format_line_to!(s, "  published: {}", dir.display());
     }
     stages(&mut s, &r, active);
     files(&mut s, &r);
@@ -55,38 +57,38 @@ pub fn describe(out: &Path) -> Result<String, RunError> {
 }
 
 fn stages(s: &mut String, r: &RunRecord, active: bool) {
-    let _ = writeln!(s, "stages:");
+    format_line_to!(s, "stages:");
     for st in &r.stages {
         let counts = st.counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ");
         let ms = st.duration_ms.map(|m| format!("{m} ms")).unwrap_or_default();
-        let _ = writeln!(s, "  {:<10} {:<11} {:>9}  {}", st.name.name(), shown_status(st.status, active), ms, counts);
+        format_line_to!(s, "  {:<10} {:<11} {:>9}  {}", st.name.name(), shown_status(st.status, active), ms, counts);
         if let Some(e) = &st.error {
-            let _ = writeln!(s, "             {e}");
+            format_line_to!(s, "             {e}");
         }
     }
 }
 
 fn files(s: &mut String, r: &RunRecord) {
     let rejected: Vec<_> = r.files.iter().filter(|f| f.status == Status::Rejected).collect();
-    let _ = writeln!(s, "files: {} ({} rejected)", r.files.len(), rejected.len());
+    format_line_to!(s, "files: {} ({} rejected)", r.files.len(), rejected.len());
     for f in rejected.iter().take(50) {
-        let _ = writeln!(s, "  rejected {}: {}", f.source_file, f.first_error.as_deref().unwrap_or("see findings"));
+        format_line_to!(s, "  rejected {}: {}", f.source_file, f.first_error.as_deref().unwrap_or("see findings"));
     }
     if rejected.len() > 50 {
-        let _ = writeln!(s, "  … and {} more (see OUT/current/findings.parquet)", rejected.len() - 50);
+        format_line_to!(s, "  … and {} more (see OUT/current/findings.parquet)", rejected.len() - 50);
     }
 }
 
 fn rerun(s: &mut String, store: &Store, r: &RunRecord) {
     let plan = rerun_plan(r, &Scope::default());
     if plan.is_empty() {
-        let _ = writeln!(s, "rerun: nothing to do (every stage succeeded)");
+        format_line_to!(s, "rerun: nothing to do (every stage succeeded)");
         return;
     }
     let names: Vec<&str> = plan.iter().map(|p| p.name()).collect();
-    let _ = writeln!(s, "rerun would run: {}", names.join(", "));
+    format_line_to!(s, "rerun would run: {}", names.join(", "));
     if let Some(n) = unparsed_files(store, r) {
-        let _ = writeln!(s, "  and parse {n} file(s) not yet in the cache");
+        format_line_to!(s, "  and parse {n} file(s) not yet in the cache");
     }
 }
 

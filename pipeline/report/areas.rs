@@ -6,7 +6,6 @@ use super::html::{decisions_table, escape, findings_table, head};
 use crate::tables::{AreaTotalRow, CoverageRow, FindingRow, NationalColumn, SubmissionRow, Tables};
 use crate::validate::decisions::DecisionRow;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
 
 /// The page's file name (without `.html`) for an area code: the code, made safe as a name.
 pub fn page_name(code: &str) -> String {
@@ -61,21 +60,21 @@ pub fn pages(t: &Tables) -> Vec<(String, String)> {
 fn page(code: &str, a: &AreaRows<'_>, by_file: &BTreeMap<&str, Vec<&FindingRow>>) -> String {
     let mut s = String::with_capacity(8192);
     head(&mut s, &format!("{} ({code}): Better Care Fund", a.name));
-    let _ = writeln!(s, "<p><a href=\"../report.html\">← National report</a></p>");
-    let _ = writeln!(s, "<h1>{} <span class=\"code\">{}</span></h1>", escape(a.name), escape(code));
+    format_line_to!(s, "<p><a href=\"../report.html\">← National report</a></p>");
+    format_line_to!(s, "<h1>{} <span class=\"code\">{}</span></h1>", escape(a.name), escape(code));
     figures(&mut s, &a.totals);
     coverage(&mut s, &a.coverage);
     files(&mut s, &a.files);
-    let _ = writeln!(s, "<h2>Findings</h2>");
+    format_line_to!(s, "<h2>Findings</h2>");
     let with: Vec<&SubmissionRow> =
         a.files.iter().copied().filter(|r| by_file.contains_key(r.source_file.as_str())).collect();
     if with.is_empty() {
-        let _ = writeln!(s, "<p>No findings.</p>");
+        format_line_to!(s, "<p>No findings.</p>");
     } else {
         findings_table(&mut s, &with, by_file, None);
     }
     if !a.decisions.is_empty() {
-        let _ = writeln!(s, "<h2>Decisions</h2>");
+        format_line_to!(s, "<h2>Decisions</h2>");
         decisions_table(&mut s, &a.decisions);
     }
     s.push_str("</body>\n</html>\n");
@@ -83,18 +82,18 @@ fn page(code: &str, a: &AreaRows<'_>, by_file: &BTreeMap<&str, Vec<&FindingRow>>
 }
 
 fn figures(s: &mut String, rows: &[&AreaTotalRow]) {
-    let _ = writeln!(s, "<h2>Figures that count</h2>");
+    format_line_to!(s, "<h2>Figures that count</h2>");
     if rows.is_empty() {
-        let _ = writeln!(s, "<p>None of this area's figures count in this run.</p>");
+        format_line_to!(s, "<p>None of this area's figures count in this run.</p>");
         return;
     }
-    let _ = write!(s, "<table class=\"money\"><thead><tr><th>Year</th><th class=\"nw\">Basis</th><th>From</th>");
+    format_to!(s, "<table class=\"money\"><thead><tr><th>Year</th><th class=\"nw\">Basis</th><th>From</th>");
     for c in NationalColumn::ALL {
-        let _ = write!(s, "<th class=\"num\">{}</th>", c.label());
+        format_to!(s, "<th class=\"num\">{}</th>", c.label());
     }
-    let _ = writeln!(s, "</tr></thead><tbody>");
+    format_line_to!(s, "</tr></thead><tbody>");
     for a in rows {
-        let _ = write!(
+        format_to!(
             s,
             "<tr><td class=\"num\">{}</td><td class=\"nw\">{}</td><td>{}</td>",
             a.financial_year,
@@ -102,20 +101,20 @@ fn figures(s: &mut String, rows: &[&AreaTotalRow]) {
             escape(&a.source_file)
         );
         for c in NationalColumn::ALL {
-            let _ = write!(s, "<td class=\"num\">{}</td>", a.of(c).to_gbp());
+            format_to!(s, "<td class=\"num\">{}</td>", a.of(c).to_gbp());
         }
-        let _ = writeln!(s, "</tr>");
+        format_line_to!(s, "</tr>");
     }
-    let _ = writeln!(s, "</tbody></table>");
+    format_line_to!(s, "</tbody></table>");
 }
 
 fn coverage(s: &mut String, rows: &[&CoverageRow]) {
     if rows.is_empty() {
         return;
     }
-    let _ = writeln!(s, "<h2>Coverage</h2><table><thead><tr><th>Year</th><th>Basis</th><th>Status</th><th>File</th><th>Replaced</th></tr></thead><tbody>");
+    format_line_to!(s, "<h2>Coverage</h2><table><thead><tr><th>Year</th><th>Basis</th><th>Status</th><th>File</th><th>Replaced</th></tr></thead><tbody>");
     for c in rows {
-        let _ = writeln!(
+        format_line_to!(
             s,
             "<tr><td>{}</td><td>{}</td><td class=\"status-{}\">{}</td><td>{}</td><td>{}</td></tr>",
             c.financial_year,
@@ -126,13 +125,13 @@ fn coverage(s: &mut String, rows: &[&CoverageRow]) {
             escape(&c.replaced_files.join(", "))
         );
     }
-    let _ = writeln!(s, "</tbody></table>");
+    format_line_to!(s, "</tbody></table>");
 }
 
 fn files(s: &mut String, subs: &[&SubmissionRow]) {
-    let _ = writeln!(s, "<h2>Files</h2><table><thead><tr><th>File</th><th>Template</th><th>Submitted</th><th>Status</th><th class=\"num\">Errors</th><th class=\"num\">Warnings</th><th class=\"num\">Accepted</th></tr></thead><tbody>");
+    format_line_to!(s, "<h2>Files</h2><table><thead><tr><th>File</th><th>Template</th><th>Submitted</th><th>Status</th><th class=\"num\">Errors</th><th class=\"num\">Warnings</th><th class=\"num\">Accepted</th></tr></thead><tbody>");
     for r in subs {
-        let _ = writeln!(
+        format_line_to!(
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"status-{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&r.source_file),
@@ -145,5 +144,5 @@ fn files(s: &mut String, subs: &[&SubmissionRow]) {
             r.accepted_count
         );
     }
-    let _ = writeln!(s, "</tbody></table>");
+    format_line_to!(s, "</tbody></table>");
 }

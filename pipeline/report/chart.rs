@@ -3,7 +3,6 @@
 
 use super::escape::Html;
 use crate::tables::NationalRow;
-use std::fmt::Write;
 
 /// A round step for an axis up to `max` pence in about `ticks` steps: 1, 2, 2.5 or 5 × 10ⁿ
 /// pounds.
@@ -45,20 +44,20 @@ pub fn chart(s: &mut String, rows: &[NationalRow]) {
     if rows.is_empty() {
         return;
     }
-    let _ = writeln!(s, "<h2 id=\"chart\">Mandated minimum and voluntary pooling above it</h2>");
+    format_line_to!(s, "<h2 id=\"chart\">Mandated minimum and voluntary pooling above it</h2>");
     let (w, h, left, bottom, top) = (1000.0_f64, 340.0_f64, 70.0_f64, 46.0_f64, 24.0_f64);
     let max = rows.iter().map(|r| r.total_pooled.0).max().unwrap_or(0).max(1);
     let step = axis_step(max, 4);
     let ceiling = (max + step - 1) / step * step;
     let plot = h - top - bottom;
     let y_of = |p: i128| h - bottom - (p as f64 / ceiling as f64) * plot;
-    let _ = writeln!(
+    format_line_to!(
         s,
         "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Mandated minimum and voluntary pooling by year\" xmlns=\"http://www.w3.org/2000/svg\">"
     );
     for i in 0..=(ceiling / step) {
         let y = y_of(i * step);
-        let _ = writeln!(s, "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#d8dde6\"/><text class=\"tick\" x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#5b6473\">{}</text>", w - 10.0, left - 8.0, y + 4.0, tick_label(i * step));
+        format_line_to!(s, "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#d8dde6\"/><text class=\"tick\" x=\"{}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#5b6473\">{}</text>", w - 10.0, left - 8.0, y + 4.0, tick_label(i * step));
     }
     let slot = (w - left - 20.0) / rows.len() as f64;
     let bar = (slot * 0.6).min(60.0);
@@ -79,10 +78,10 @@ pub fn chart(s: &mut String, rows: &[NationalRow]) {
         rect(s, x, end, bar, mid - end, "#e08a2e", &format!("{label} voluntary above minimum {vol}"));
         let cx = x + bar / 2.0;
         if let Some(ratio) = r.voluntary_vs_baseline_ratio {
-            let _ = writeln!(s, "<text x=\"{cx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#1d2330\">{ratio:.2}×</text>", end - 5.0);
+            format_line_to!(s, "<text x=\"{cx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#1d2330\">{ratio:.2}×</text>", end - 5.0);
         }
         let short = format!("{}", r.financial_year).split_off(2);
-        let _ = writeln!(
+        format_line_to!(
             s,
             "<text x=\"{cx:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#1d2330\">{short}</text><text x=\"{cx:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6473\">{}</text>",
             base + 16.0,
@@ -90,9 +89,9 @@ pub fn chart(s: &mut String, rows: &[NationalRow]) {
             r.basis
         );
     }
-    let _ = writeln!(s, "</svg>");
+    format_line_to!(s, "</svg>");
     let baseline = rows.first().map(|r| r.baseline_year.to_string()).unwrap_or_default();
-    let _ = writeln!(
+    format_line_to!(
         s,
         "<p class=\"legend\"><span><i class=\"swatch\" style=\"background:#3b6ea8\"></i>Mandated minimum</span><span><i class=\"swatch\" style=\"background:#e08a2e\"></i>Voluntary above the minimum</span><span>Labels: voluntary pooling as a multiple of {} (plan)</span></p>",
         Html(&baseline)
@@ -100,7 +99,7 @@ pub fn chart(s: &mut String, rows: &[NationalRow]) {
 }
 
 fn rect(s: &mut String, x: f64, y: f64, width: f64, height: f64, fill: &str, title: &str) {
-    let _ = writeln!(
+    format_line_to!(
         s,
         "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{width:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{}</title></rect>",
         height.max(0.0),

@@ -12,7 +12,6 @@ use crate::model::{Basis, FinancialYear};
 use crate::tables::{ChangeKind, ChangeRow, FindingRow, NationalColumn, NationalRow, SubmissionRow, Tables};
 use crate::validate::submissions::CoverStatus;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write;
 
 pub(super) fn escape(s: &str) -> Html<'_> {
     Html(s)
@@ -50,7 +49,7 @@ table.findings col.file { width: 22%; } table.findings col.sev { width: 8rem; } 
 
 /// The page's head and opening `body`.
 pub(super) fn head(s: &mut String, title: &str) {
-    let _ = write!(
+    format_to!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(title)
@@ -62,8 +61,8 @@ pub fn page(t: &Tables) -> String {
     let mut s = String::with_capacity(16384 + 200 * (t.findings.len() + t.coverage.len()));
     head(&mut s, "Better Care Fund national totals");
     let baseline = t.national.first().map(|r| r.baseline_year.to_string()).unwrap_or_default();
-    let _ = writeln!(s, "<h1>Better Care Fund national totals</h1>");
-    let _ = writeln!(
+    format_line_to!(s, "<h1>Better Care Fund national totals</h1>");
+    format_line_to!(
         s,
         "<p class=\"lede\">Money pooled by Health and Wellbeing Boards from accepted returns, exact to the penny; {} files ({}). Voluntary pooling above the mandated minimum is compared with {} (plan).</p>",
         t.submissions.len(),
@@ -81,20 +80,20 @@ pub fn page(t: &Tables) -> String {
 }
 
 fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
-    let _ = writeln!(s, "<h2 id=\"since\">Since the last run</h2>");
+    format_line_to!(s, "<h2 id=\"since\">Since the last run</h2>");
     let rows = match changes {
         None => {
-            let _ = writeln!(s, "<p>Nothing to compare with: this is the first publish in this output folder.</p>");
+            format_line_to!(s, "<p>Nothing to compare with: this is the first publish in this output folder.</p>");
             return;
         }
         Some([]) => {
-            let _ = writeln!(s, "<p>No changes since the last publish.</p>");
+            format_line_to!(s, "<p>No changes since the last publish.</p>");
             return;
         }
         Some(rows) => rows,
     };
     let headline = crate::aggregate::changes::headline(Some(rows));
-    let _ = writeln!(s, "<p>{}.</p>", escape(&capitalised(headline.trim_start_matches("since the last publish: "))));
+    format_line_to!(s, "<p>{}.</p>", escape(&capitalised(headline.trim_start_matches("since the last publish: "))));
     let shown = [NationalColumn::MandatedMinimum, NationalColumn::VoluntaryAboveMinimum, NationalColumn::TotalPooled];
     let money: Vec<&ChangeRow> = rows
         .iter()
@@ -116,23 +115,23 @@ fn change_list(s: &mut String, title: &str, rows: &[&ChangeRow], note: &str) {
     if rows.is_empty() {
         return;
     }
-    let _ = writeln!(s, "<h3>{title}</h3><ul class=\"changes\">");
+    format_line_to!(s, "<h3>{title}</h3><ul class=\"changes\">");
     for r in rows.iter().take(CHANGES_NAMED) {
-        let _ = writeln!(s, "<li>{}</li>", escape(&r.description));
+        format_line_to!(s, "<li>{}</li>", escape(&r.description));
     }
     let more = rows.len().saturating_sub(CHANGES_NAMED);
     if more > 0 {
-        let _ = writeln!(s, "<li>and {more} more (all in changes.parquet)</li>");
+        format_line_to!(s, "<li>and {more} more (all in changes.parquet)</li>");
     }
-    let _ = writeln!(s, "</ul>");
+    format_line_to!(s, "</ul>");
     if !note.is_empty() {
-        let _ = writeln!(s, "<p class=\"lede\">{note}.</p>");
+        format_line_to!(s, "<p class=\"lede\">{note}.</p>");
     }
 }
 
 fn money_cell(s: &mut String, r: &NationalRow, column: NationalColumn) {
     let p = column.of(r);
-    let _ = write!(
+    format_to!(
         s,
         "<td class=\"num\" data-total=\"{}/{}/{}\" data-value=\"{p}\">{}</td>",
         r.financial_year,
@@ -143,18 +142,18 @@ fn money_cell(s: &mut String, r: &NationalRow, column: NationalColumn) {
 }
 
 fn totals_table(s: &mut String, rows: &[NationalRow]) {
-    let _ = writeln!(s, "<h2 id=\"totals\">National totals</h2>");
-    let _ = writeln!(s, "<table id=\"national-totals\" class=\"money\"><thead><tr><th>Year</th><th class=\"nw\">Basis</th><th class=\"num\">Areas</th><th class=\"num\">Mandated minimum</th><th class=\"num\">Voluntary (LA)</th><th class=\"num\">Voluntary (NHS)</th><th class=\"num\">Voluntary above minimum</th><th class=\"num\">Total pooled</th><th class=\"num\">vs baseline</th></tr></thead><tbody>");
+    format_line_to!(s, "<h2 id=\"totals\">National totals</h2>");
+    format_line_to!(s, "<table id=\"national-totals\" class=\"money\"><thead><tr><th>Year</th><th class=\"nw\">Basis</th><th class=\"num\">Areas</th><th class=\"num\">Mandated minimum</th><th class=\"num\">Voluntary (LA)</th><th class=\"num\">Voluntary (NHS)</th><th class=\"num\">Voluntary above minimum</th><th class=\"num\">Total pooled</th><th class=\"num\">vs baseline</th></tr></thead><tbody>");
     for r in rows {
-        let _ = write!(s, "<tr><td class=\"num\">{}</td><td class=\"nw\">{}</td>", r.financial_year, r.basis);
-        let _ = write!(s, "<td class=\"num\">{} of {}</td>", r.areas_included, r.areas_expected);
+        format_to!(s, "<tr><td class=\"num\">{}</td><td class=\"nw\">{}</td>", r.financial_year, r.basis);
+        format_to!(s, "<td class=\"num\">{} of {}</td>", r.areas_included, r.areas_expected);
         for column in NationalColumn::ALL {
             money_cell(s, r, column);
         }
         let ratio = r.voluntary_vs_baseline_ratio.map_or("–".to_string(), |x| format!("{x:.2}×"));
-        let _ = writeln!(s, "<td class=\"num\">{ratio}</td></tr>");
+        format_line_to!(s, "<td class=\"num\">{ratio}</td></tr>");
     }
-    let _ = writeln!(s, "</tbody></table>");
+    format_line_to!(s, "</tbody></table>");
 }
 
 type Period = (FinancialYear, Basis);
@@ -163,7 +162,7 @@ type Period = (FinancialYear, Basis);
 /// rejected and missing; then one row per area, one column per year and basis, each cell
 /// included (✓), rejected (✗) or missing (·). All from `coverage.parquet`'s rows.
 fn coverage(s: &mut String, t: &Tables) {
-    let _ = writeln!(s, "<h2 id=\"coverage\">Coverage</h2>");
+    format_line_to!(s, "<h2 id=\"coverage\">Coverage</h2>");
     let periods: Vec<Period> = t.national.iter().map(|r| (r.financial_year, r.basis)).collect();
     let mut by_area: BTreeMap<(&str, &str), BTreeMap<Period, CoverStatus>> = BTreeMap::new();
     let mut counts: BTreeMap<Period, [usize; 3]> = BTreeMap::new();
@@ -172,23 +171,23 @@ fn coverage(s: &mut String, t: &Tables) {
         counts.entry((c.financial_year, c.basis)).or_default()[c.status as usize] += 1;
     }
     let years: BTreeSet<FinancialYear> = periods.iter().map(|p| p.0).collect();
-    let _ = write!(s, "<table id=\"coverage-grid\" class=\"grid\"><thead><tr><th rowspan=\"3\">Area</th>");
+    format_to!(s, "<table id=\"coverage-grid\" class=\"grid\"><thead><tr><th rowspan=\"3\">Area</th>");
     for y in &years {
         let span = periods.iter().filter(|p| p.0 == *y).count();
-        let _ = write!(s, "<th class=\"mark\" colspan=\"{span}\">{}</th>", y.to_string().split_off(2));
+        format_to!(s, "<th class=\"mark\" colspan=\"{span}\">{}</th>", y.to_string().split_off(2));
     }
-    let _ = write!(s, "</tr><tr>");
+    format_to!(s, "</tr><tr>");
     for (_, basis) in &periods {
-        let _ = write!(s, "<th class=\"mark\" title=\"{basis}\">{}</th>", &basis.as_str()[..1].to_uppercase());
+        format_to!(s, "<th class=\"mark\" title=\"{basis}\">{}</th>", &basis.as_str()[..1].to_uppercase());
     }
-    let _ = write!(s, "</tr><tr>");
+    format_to!(s, "</tr><tr>");
     for p in &periods {
         let [i, r, m] = counts.get(p).copied().unwrap_or_default();
-        let _ = write!(s, "<th class=\"mark\" title=\"included / rejected / missing\">{i}<br>{r}<br>{m}</th>");
+        format_to!(s, "<th class=\"mark\" title=\"included / rejected / missing\">{i}<br>{r}<br>{m}</th>");
     }
-    let _ = writeln!(s, "</tr></thead><tbody>");
+    format_line_to!(s, "</tr></thead><tbody>");
     for ((name, code), cells) in &by_area {
-        let _ = write!(
+        format_to!(
             s,
             "<tr><td><a href=\"areas/{}.html\">{}</a> <span class=\"code\">{}</span></td>",
             super::areas::page_name(code),
@@ -202,12 +201,12 @@ fn coverage(s: &mut String, t: &Tables) {
                 Some(CoverStatus::Missing) => ("·", "missing"),
                 None => ("", "none"),
             };
-            let _ = write!(s, "<td class=\"mark {class}\">{mark}</td>");
+            format_to!(s, "<td class=\"mark {class}\">{mark}</td>");
         }
-        let _ = writeln!(s, "</tr>");
+        format_line_to!(s, "</tr>");
     }
-    let _ = writeln!(s, "</tbody></table>");
-    let _ = writeln!(s, "<p class=\"lede\">Columns: financial year (20xx-yy shown as xx-yy), P plan, A actual; the header's three figures are the areas included, rejected and missing. ✓ included, ✗ rejected, · missing.</p>");
+    format_line_to!(s, "</tbody></table>");
+    format_line_to!(s, "<p class=\"lede\">Columns: financial year (20xx-yy shown as xx-yy), P plan, A actual; the header's three figures are the areas included, rejected and missing. ✓ included, ✗ rejected, · missing.</p>");
 }
 
 /// Every decision of the run, with its reason and what it did.
@@ -215,16 +214,16 @@ fn decisions(s: &mut String, t: &Tables) {
     if t.decisions.is_empty() {
         return;
     }
-    let _ = writeln!(s, "<h2 id=\"decisions\">Decisions applied</h2>");
+    format_line_to!(s, "<h2 id=\"decisions\">Decisions applied</h2>");
     decisions_table(s, &t.decisions.iter().collect::<Vec<_>>());
 }
 
 pub(super) fn decisions_table(s: &mut String, rows: &[&crate::validate::decisions::DecisionRow]) {
-    let _ = writeln!(s, "<table class=\"decisions-table\"><thead><tr><th>File</th><th>Rule</th><th>Where</th><th>Reason</th><th>By</th><th>Date</th><th>Outcome</th></tr></thead><tbody>");
+    format_line_to!(s, "<table class=\"decisions-table\"><thead><tr><th>File</th><th>Rule</th><th>Where</th><th>Reason</th><th>By</th><th>Date</th><th>Outcome</th></tr></thead><tbody>");
     for r in rows {
         let d = &r.decision;
         let file = r.file();
-        let _ = writeln!(
+        format_line_to!(
             s,
             "<tr class=\"outcome-{}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.outcome.as_str(),
@@ -237,13 +236,13 @@ pub(super) fn decisions_table(s: &mut String, rows: &[&crate::validate::decision
             escape(&r.said())
         );
     }
-    let _ = writeln!(s, "</tbody></table>");
+    format_line_to!(s, "</tbody></table>");
 }
 
 /// The files with findings, by area, each with its first findings; then how many files had
 /// none, by status.
 fn files_with_findings(s: &mut String, t: &Tables) {
-    let _ = writeln!(s, "<h2 id=\"findings\">Files with findings</h2>");
+    format_line_to!(s, "<h2 id=\"findings\">Files with findings</h2>");
     let mut by_file: BTreeMap<&str, Vec<&FindingRow>> = BTreeMap::new();
     for f in &t.findings {
         by_file.entry(&f.source_file).or_default().push(f);
@@ -254,7 +253,7 @@ fn files_with_findings(s: &mut String, t: &Tables) {
         by_area.entry((name, sub.area_code.as_deref().unwrap_or(""))).or_default().push(sub);
     }
     if by_area.is_empty() {
-        let _ = writeln!(s, "<p>No findings: every return read cleanly.</p>");
+        format_line_to!(s, "<p>No findings: every return read cleanly.</p>");
     }
     for ((name, code), subs) in &by_area {
         let title = if code.is_empty() {
@@ -267,13 +266,13 @@ fn files_with_findings(s: &mut String, t: &Tables) {
                 escape(code)
             )
         };
-        let _ = writeln!(s, "<div class=\"area\"><h3>{title}</h3>");
+        format_line_to!(s, "<div class=\"area\"><h3>{title}</h3>");
         findings_table(s, subs, &by_file, Some(FINDINGS_SHOWN_PER_FILE));
-        let _ = writeln!(s, "</div>");
+        format_line_to!(s, "</div>");
     }
     let clean = t.without_findings_summary();
     if !clean.is_empty() {
-        let _ = writeln!(s, "<p>Files without findings: {} (each listed in submissions.parquet).</p>", escape(&clean));
+        format_line_to!(s, "<p>Files without findings: {} (each listed in submissions.parquet).</p>", escape(&clean));
     }
 }
 
@@ -285,7 +284,7 @@ pub(super) fn findings_table(
     by_file: &BTreeMap<&str, Vec<&FindingRow>>,
     cap: Option<usize>,
 ) {
-    let _ = writeln!(s, "<table class=\"findings\"><colgroup><col class=\"file\"><col class=\"sev\"><col class=\"rule\"><col class=\"where\"><col></colgroup><thead><tr><th>File</th><th>Severity</th><th>Rule</th><th>Where</th><th>Finding</th></tr></thead><tbody>");
+    format_line_to!(s, "<table class=\"findings\"><colgroup><col class=\"file\"><col class=\"sev\"><col class=\"rule\"><col class=\"where\"><col></colgroup><thead><tr><th>File</th><th>Severity</th><th>Rule</th><th>Where</th><th>Finding</th></tr></thead><tbody>");
     for sub in subs {
         let findings = by_file.get(sub.source_file.as_str()).map(Vec::as_slice).unwrap_or_default();
         let shown = cap.unwrap_or(usize::MAX).min(findings.len());
@@ -303,7 +302,7 @@ pub(super) fn findings_table(
                 ),
                 None => format!("<span class=\"sev-{0}\">{0}</span>", f.severity.as_str()),
             };
-            let _ = writeln!(
+            format_line_to!(
                 s,
                 "<tr><td>{file}</td><td>{severity}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                 f.rule.id(),
@@ -312,8 +311,8 @@ pub(super) fn findings_table(
             );
         }
         if findings.len() > shown {
-            let _ = writeln!(s, "<tr><td></td><td colspan=\"4\">and {} more findings on the area's page and in findings.parquet</td></tr>", findings.len() - shown);
+            format_line_to!(s, "<tr><td></td><td colspan=\"4\">and {} more findings on the area's page and in findings.parquet</td></tr>", findings.len() - shown);
         }
     }
-    let _ = writeln!(s, "</tbody></table>");
+    format_line_to!(s, "</tbody></table>");
 }

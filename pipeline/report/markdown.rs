@@ -9,19 +9,19 @@ use std::fmt::Write;
 pub fn markdown(t: &Tables) -> String {
     // About 150 bytes a finding or file, and 2 kB besides: one allocation for most reports.
     let mut s = String::with_capacity(2048 + 150 * (t.findings.len() + t.submissions.len()));
-    let _ = writeln!(s, "# Better Care Fund national totals\n");
+    format_line_to!(s, "# Better Care Fund national totals\n");
     since(&mut s, t.changes.as_deref());
-    let _ = writeln!(s, "\n## National totals\n");
+    format_line_to!(s, "\n## National totals\n");
     if let Some(b) = t.national.first() {
-        let _ = writeln!(s, "Baseline year: {} (plan).\n", b.baseline_year);
+        format_line_to!(s, "Baseline year: {} (plan).\n", b.baseline_year);
     }
-    let _ = writeln!(
+    format_line_to!(
         s,
         "| Year | Basis | Areas | Mandated minimum | Voluntary LA | Voluntary NHS | Voluntary above minimum | Total pooled | vs baseline |"
     );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    format_line_to!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &t.national {
-        let _ = writeln!(
+        format_line_to!(
             s,
             "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |",
             r.financial_year,
@@ -46,22 +46,22 @@ pub fn markdown(t: &Tables) -> String {
 const CHANGES_LISTED: usize = 20;
 
 fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
-    let _ = writeln!(s, "## Since the last run\n");
+    format_line_to!(s, "## Since the last run\n");
     match changes {
         None => _ = writeln!(s, "Nothing to compare with: this is the first publish in this output folder."),
         Some([]) => _ = writeln!(s, "No changes since the last publish."),
         Some(rows) => {
             let headline = crate::aggregate::changes::headline(Some(rows));
             let said = super::html::capitalised(headline.trim_start_matches("since the last publish: "));
-            let _ = writeln!(s, "{}.\n", md_escape(&said));
+            format_line_to!(s, "{}.\n", md_escape(&said));
             let groups: [&[ChangeKind]; 3] = [&[ChangeKind::TotalChanged], &ChangeKind::FILES, &ChangeKind::AREAS];
             for kinds in groups {
                 let listed: Vec<&ChangeRow> = rows.iter().filter(|r| kinds.contains(&r.kind)).collect();
                 for r in listed.iter().take(CHANGES_LISTED) {
-                    let _ = writeln!(s, "- {}", md_escape(&r.description));
+                    format_line_to!(s, "- {}", md_escape(&r.description));
                 }
                 if listed.len() > CHANGES_LISTED {
-                    let _ = writeln!(s, "- and {} more (all in changes.parquet)", listed.len() - CHANGES_LISTED);
+                    format_line_to!(s, "- and {} more (all in changes.parquet)", listed.len() - CHANGES_LISTED);
                 }
             }
         }
@@ -70,7 +70,7 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
 
 /// Each file with findings and its findings; the others counted by status.
 fn files_with_findings(s: &mut String, t: &Tables) {
-    let _ = writeln!(s, "\n## Files with findings\n");
+    format_line_to!(s, "\n## Files with findings\n");
     let mut current = "";
     let status: std::collections::HashMap<&str, Status> =
         t.submissions.iter().map(|r| (r.source_file.as_str(), r.status)).collect();
@@ -78,23 +78,23 @@ fn files_with_findings(s: &mut String, t: &Tables) {
         if f.source_file != current {
             current = &f.source_file;
             let st = status.get(current).map_or("", |s| s.as_str());
-            let _ = writeln!(s, "\n### {} ({st})\n", md_escape(current));
+            format_line_to!(s, "\n### {} ({st})\n", md_escape(current));
         }
         let accepted = if f.accepted.is_some() { " (accepted)" } else { "" };
-        let _ = write!(s, "- **{}**{accepted} `{}` ", f.severity.as_str(), f.rule.id());
+        format_to!(s, "- **{}**{accepted} `{}` ", f.severity.as_str(), f.rule.id());
         match (&f.sheet, &f.cell) {
             (Some(sheet), Some(cell)) => _ = write!(s, "{}!{}: ", md_escape(sheet), md_escape(cell)),
             (Some(sheet), None) => _ = write!(s, "{}: ", md_escape(sheet)),
             _ => {}
         }
-        let _ = writeln!(s, "{}", md_escape(&f.message));
+        format_line_to!(s, "{}", md_escape(&f.message));
     }
     if t.findings.is_empty() {
-        let _ = writeln!(s, "No findings: every return read cleanly.");
+        format_line_to!(s, "No findings: every return read cleanly.");
     }
     let clean = t.without_findings_summary();
     if !clean.is_empty() {
-        let _ = writeln!(s, "\nFiles without findings: {clean} (each listed in submissions.parquet).");
+        format_line_to!(s, "\nFiles without findings: {clean} (each listed in submissions.parquet).");
     }
 }
 
@@ -102,13 +102,13 @@ fn decisions(s: &mut String, t: &Tables) {
     if t.decisions.is_empty() {
         return;
     }
-    let _ = writeln!(s, "\n## Decisions applied\n");
-    let _ = writeln!(s, "| File | Rule | Where | Reason | By | Date | Outcome |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    format_line_to!(s, "\n## Decisions applied\n");
+    format_line_to!(s, "| File | Rule | Where | Reason | By | Date | Outcome |");
+    format_line_to!(s, "|---|---|---|---|---|---|---|");
     for r in &t.decisions {
         let d = &r.decision;
         let file = r.file();
-        let _ = writeln!(
+        format_line_to!(
             s,
             "| {} | `{}` | {} | {} | {} | {} | {} |",
             md_escape(&file),
@@ -125,9 +125,9 @@ fn decisions(s: &mut String, t: &Tables) {
 /// Per year and basis, how many areas `coverage.parquet` has included, rejected and missing.
 fn coverage(s: &mut String, t: &Tables) {
     use crate::validate::submissions::CoverStatus;
-    let _ = writeln!(s, "\n## Coverage\n");
-    let _ = writeln!(s, "| Year | Basis | Included | Rejected | Missing |");
-    let _ = writeln!(s, "|---|---|---:|---:|---:|");
+    format_line_to!(s, "\n## Coverage\n");
+    format_line_to!(s, "| Year | Basis | Included | Rejected | Missing |");
+    format_line_to!(s, "|---|---|---:|---:|---:|");
     for r in &t.national {
         let n = |status: CoverStatus| {
             t.coverage
@@ -136,7 +136,7 @@ fn coverage(s: &mut String, t: &Tables) {
                 .count()
         };
         let (i, rj, m) = (n(CoverStatus::Included), n(CoverStatus::Rejected), n(CoverStatus::Missing));
-        let _ = writeln!(s, "| {} | {} | {i} | {rj} | {m} |", r.financial_year, r.basis);
+        format_line_to!(s, "| {} | {} | {i} | {rj} | {m} |", r.financial_year, r.basis);
     }
 }
 

@@ -5,7 +5,6 @@
 use crate::check::{allocations_held, not_checked, FileCheck, View};
 use crate::schema::SchemaSet;
 use crate::validate::AllocationTable;
-use std::fmt::Write;
 
 /// The report of some checked files (the caller escapes it for the terminal).
 pub fn human(checks: &[FileCheck], schemas: &SchemaSet, allocations: &AllocationTable) -> String {
@@ -13,28 +12,28 @@ pub fn human(checks: &[FileCheck], schemas: &SchemaSet, allocations: &Allocation
     for c in checks {
         file(&mut out, &c.file, &c.view(schemas));
     }
-    let _ = writeln!(out, "{}", allocations_held(allocations));
+    format_line_to!(out, "{}", allocations_held(allocations));
     out.push_str("Not checked here:\n");
     for line in not_checked(allocations) {
-        let _ = writeln!(out, "  - {line}");
+        format_line_to!(out, "  - {line}");
     }
     let ready = checks.iter().filter(|c| c.status.contributes()).count();
-    let _ = writeln!(out, "{ready} of {} file(s) ready to send.", checks.len());
+    format_line_to!(out, "{ready} of {} file(s) ready to send.", checks.len());
     out
 }
 
 fn file(out: &mut String, name: &str, v: &View) {
-    let _ = writeln!(out, "{name}: {}", v.title);
-    let _ = writeln!(out, "  {}", v.explanation);
+    format_line_to!(out, "{name}: {}", v.title);
+    format_line_to!(out, "  {}", v.explanation);
     if !v.about.is_empty() {
-        let _ = writeln!(out, "  {}", v.about.join("; "));
+        format_line_to!(out, "  {}", v.about.join("; "));
     }
     for s in &v.sheets {
-        let _ = writeln!(out, "  {}", s.sheet.as_deref().unwrap_or("The whole file"));
+        format_line_to!(out, "  {}", s.sheet.as_deref().unwrap_or("The whole file"));
         for f in &s.findings {
             let cell = f.cell.as_deref().unwrap_or("-");
-            let _ = writeln!(out, "    {cell:<6} {:<8} {}: {}", f.severity.as_str(), f.rule.id(), f.message);
-            let _ = writeln!(out, "    {:<6} {:<8} what to do: {}", "", "", f.what_to_do);
+            format_line_to!(out, "    {cell:<6} {:<8} {}: {}", f.severity.as_str(), f.rule.id(), f.message);
+            format_line_to!(out, "    {:<6} {:<8} what to do: {}", "", "", f.what_to_do);
         }
     }
     out.push('\n');

@@ -239,7 +239,7 @@ impl SheetScan {
         };
         Err(OpenError::too_large(format!(
             "the .xls workbook is too large to read safely: sheet '{name}' {size}, and all sheets together may hold at most {} cells (about {} MiB); \
-             delete stray values far from the tables, or save the workbook as .xlsx",
+             delete the stray values far from the tables (or save the workbook as .xlsx) and resubmit",
             cells(limits.max_dense_cells),
             (limits.max_dense_cells * DENSE_CELL_BYTES) >> 20,
         ))

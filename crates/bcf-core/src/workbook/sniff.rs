@@ -377,10 +377,53 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
 
     match format {
         Format::Ods => check_ods_manifest(&mut zip, &names, small)?,
-        Format::Xlsx => check_shared_strings_count(&mut zip, &names)?,
+        Format::Xlsx => {
+            check_shared_strings_count(&mut zip, &names)?;
+            check_macro_sheets(&mut zip, &names, small)?;
+        }
         _ => (),
     }
     Ok(format)
+}
+
+/// calamine does not read Excel 4 macro sheets and names one by its part (`macrosheets/…`),
+/// which the sender never sees: refuse it here by the tab's name.
+fn check_macro_sheets<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    names: &[String],
+    small: u64,
+) -> Result<(), OpenError> {
+    let workbook = office_document(zip, names, small)?.unwrap_or_else(|| "xl/workbook.xml".into());
+    let (dir, file) = workbook.rsplit_once('/').unwrap_or(("", &workbook));
+    let rels_name = if dir.is_empty() { format!("_rels/{file}.rels") } else { format!("{dir}/_rels/{file}.rels") };
+    let read =
+        |zip: &mut zip::ZipArchive<R>, name: &str, elem: &str| -> Result<Vec<Vec<(String, String)>>, OpenError> {
+            match names.iter().position(|n| n == name) {
+                Some(i) => {
+                    xml_attrs(&read_entry_capped(zip, i, small)?, elem).map_err(|e| damaged(&format!("'{name}'"), e))
+                }
+                None => Ok(Vec::new()),
+            }
+        };
+    let macro_ids: HashSet<String> = read(zip, &rels_name, "Relationship")?
+        .iter()
+        .filter(|a| attr(a, "Type").is_some_and(|t| t.ends_with("/xlMacrosheet") || t.ends_with("/xlIntlMacrosheet")))
+        .filter_map(|a| attr(a, "Id").map(str::to_string))
+        .collect();
+    if macro_ids.is_empty() {
+        return Ok(());
+    }
+    let sheets = read(zip, &workbook, "sheet")?;
+    let tab = sheets
+        .iter()
+        .find(|a| attr(a, "id").is_some_and(|id| macro_ids.contains(id)))
+        .and_then(|a| attr(a, "name"))
+        .unwrap_or("a macro sheet");
+    Err(OpenError::unreadable(format!(
+        "the workbook holds an Excel 4 macro sheet ('{}'), which bcf cannot read; delete that sheet, save the workbook as .xlsx and resubmit",
+        crate::model::truncate(tab)
+    ))
+    .on_sheet(tab))
 }
 
 /// Parts calamine holds whole, by the names it opens them by (see module docs).
