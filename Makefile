@@ -5,16 +5,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean report-check chromium bench bench-venv fuzz compare selfcheck wasm-tools node-deps bench-paired
+.PHONY: demo test lint venv fmt clean report-check chromium libreoffice bench bench-venv fuzz compare selfcheck wasm-tools node-deps bench-paired
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
 	$(CARGO) run --quiet -- run --input fixtures/samples --out $(OUT)
-	@echo "Outputs in $(OUT)/current/ (report: $(OUT)/current/report.md)"
+	@echo "The report: $(abspath $(OUT))/current/report.html (open it in a browser; the workbook for Excel is bcf-national.xlsx beside it)"
 
-## Every test, including the pyarrow/DuckDB read-back (installed into $(VENV)) and the
-## self-check page in headless Chromium (playwright-core and axe-core from npm).
-test: venv selfcheck chromium node-deps
+## Every test, including the pyarrow/DuckDB/openpyxl read-back (installed into $(VENV)), the
+## national workbook in LibreOffice and the self-check page in headless Chromium
+## (playwright-core and axe-core from npm).
+test: venv selfcheck chromium libreoffice node-deps
 	BCF_PYTHON=$(abspath $(PY)) BCF_SELFCHECK_PKG=$(abspath $(SELFCHECK)/pkg) $(CARGO) test --workspace --all-targets
 
 ## The self-check page, $(SELFCHECK)/bcf-selfcheck.html: one file that checks a return in the
@@ -47,7 +48,7 @@ tests/selfcheck/node_modules/.installed: tests/selfcheck/package.json tests/self
 REPORT_CORPUS := out/report-check-corpus
 report-check: venv chromium
 	rm -rf $(REPORT_CORPUS)
-	$(CARGO) run --quiet -p bcf-fixtures -- --out $(REPORT_CORPUS) --faulty > /dev/null
+	$(CARGO) run --quiet -p bcf-fixtures -- --out $(REPORT_CORPUS) --faulty --faulty-areas 35 > /dev/null
 	cp -R fixtures/hostile $(REPORT_CORPUS)/hostile
 	$(CARGO) run --quiet --bin bcf -- --quiet run --input $(REPORT_CORPUS) --out out/report-check > /dev/null
 	$(PY) tests/report/check_in_chromium.py out/report-check out/report-check-artifacts
@@ -55,6 +56,10 @@ report-check: venv chromium
 ## Debian's Chromium, installed if missing.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## LibreOffice Calc without a GUI (opens the national workbook in the tests), installed if missing.
+libreoffice:
+	@command -v soffice >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc-nogui >/dev/null; }
 
 ## Benchmarks on a synthetic national corpus: ratios against the floor and pandas; the
 ## self-check page's size and speed and bcf check's (bench/selfcheck.sh).

@@ -1,7 +1,7 @@
-//! The wall clock: the one place bcf reads the time, for run records and lock holders. Times
-//! never reach the published data files.
+//! The wall clock: the one place bcf reads the time, for run records, lock holders and the
+//! date a publish's pages and workbook show. Times never reach the published data files.
 
-use crate::model::civil_from_days;
+use crate::model::{civil_from_days, Date};
 
 /// `2026-11-22T16:01:02Z` from seconds since the epoch (UTC).
 pub fn timestamp(secs: u64) -> String {
@@ -12,8 +12,18 @@ pub fn timestamp(secs: u64) -> String {
 
 /// The current time as [`timestamp`] writes it.
 pub fn now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    timestamp(secs)
+    timestamp(seconds())
+}
+
+fn seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Today's date (UTC), for the pages and workbook of a publish; `SOURCE_DATE_EPOCH` (the
+/// reproducible-builds convention) sets it, so a publish can be rebuilt byte for byte.
+pub fn today() -> Date {
+    let secs = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse().ok()).unwrap_or_else(seconds);
+    Date { days: (secs / 86400) as i32 }
 }
 
 #[cfg(test)]

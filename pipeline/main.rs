@@ -742,6 +742,9 @@ fn print_summary(o: &Outcome) {
         let ratio = r.voluntary_vs_baseline_ratio.map_or("-".into(), |x| format!("{x:.3}"));
         row([&year, &basis, &areas, &money[0], &money[1], &money[2], &money[3], &money[4], &ratio]);
     }
+    if let Some(note) = bcf::report::digest::coverage_note(&t.national) {
+        outln!("note: {note}");
+    }
     outln!("files: {} (parsed {}, from cache {})", t.status_summary(), o.parsed, o.cached);
     if let Some(id) = &o.record.snapshot {
         outln!("published: snapshot {id} (OUT/current)");

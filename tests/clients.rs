@@ -1,21 +1,8 @@
 //! Outputs read back by real clients: pyarrow, DuckDB and Frictionless (installed by `make venv`).
 
-use crate::support::{families, fixtures, project_root, published, reference, run_on};
+use crate::support::{client, families, fixtures, project_root, published, reference, run_on};
 use std::path::Path;
 use std::process::Command;
-
-/// Runs a script of `tests/clients/` with the test venv's Python; its stdout.
-fn client(script: &str, args: &[&Path]) -> String {
-    let python = std::env::var("BCF_PYTHON").unwrap_or_else(|_| "python3".into());
-    let result = Command::new(&python)
-        .arg(project_root().join("tests/clients").join(script))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e} (set BCF_PYTHON; `make venv` installs the clients)"));
-    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
-    assert!(result.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&result.stderr));
-    stdout
-}
 
 #[test]
 fn pyarrow_and_duckdb_read_types_and_hive_partitions() {

@@ -42,3 +42,5 @@ mod supply;
 mod template_years;
 /// Structural facts the README states.
 mod tidy;
+/// The national workbook read back by openpyxl, calamine and LibreOffice.
+mod workbook;

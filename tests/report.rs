@@ -39,24 +39,29 @@ fn report_numbers_equal_national_totals_parquet() {
     assert!(html.contains("£222,581,396.18"));
     assert!(html.contains("<svg"), "a chart");
     assert!(html.contains("4 of 151"), "coverage against expected");
+    // 4 areas of 151 are not national totals, and the heading says so.
+    let note = html.find("id=\"coverage-note\"").expect("a coverage note");
+    assert!(
+        note < html.find("id=\"totals\"").unwrap() && html[note..].contains("Not national totals"),
+        "{}",
+        &html[note..note + 300]
+    );
     // The coverage grid is the register: its counts and marks are coverage.parquet's.
     let coverage = read_parquet(&published(out.path()).join("coverage.parquet"));
-    for r in &rows {
-        let n = |status: &str| {
-            coverage
+    // Three labelled count rows, one cell per year and basis in the national table's order.
+    for (label, status) in [("Areas included ✓", "included"), ("Rejected ✗", "rejected"), ("Missing ·", "missing")]
+    {
+        let mut row = format!("<tr class=\"counts\"><th class=\"count label\" scope=\"row\">{label}</th>");
+        for r in &rows {
+            let n = coverage
                 .iter()
                 .filter(|c| {
                     c["financial_year"] == r["financial_year"] && c["basis"] == r["basis"] && c["status"] == status
                 })
-                .count()
-        };
-        let counts = format!(
-            "<th class=\"mark\" title=\"included / rejected / missing\">{}<br>{}<br>{}</th>",
-            n("included"),
-            n("rejected"),
-            n("missing")
-        );
-        assert!(html.contains(&counts), "{counts} for {} {}", r["financial_year"], r["basis"]);
+                .count();
+            row.push_str(&format!("<th class=\"mark count\">{n}</th>"));
+        }
+        assert!(html.contains(&format!("{row}</tr>")), "{row}");
     }
     for (status, mark) in [("included", "✓"), ("rejected", "✗"), ("missing", "·")] {
         let cells = html.matches(&format!("<td class=\"mark {status}\">{mark}</td>")).count();
@@ -90,9 +95,32 @@ fn feedback_files_say_what_to_do() {
     assert_eq!(rows[0]["source_file"], "Kent return.xlsx");
     assert!(rows[0]["found"].contains("HTML"), "{:?}", rows[0]);
     assert!(rows[0]["what_to_do"].contains("save it as .xlsx"), "{:?}", rows[0]);
-    // Clean areas get no feedback file.
-    let (clean, _) = run_on(&fixtures().join("samples"));
-    assert!(!published(clean.path()).join("feedback").exists());
+    // An area with nothing to do gets no feedback file; one expected for the latest year with
+    // no return gets one line saying so and what to send.
+    let (samples, t) = run_on(&fixtures().join("samples"));
+    let feedback = published(samples.path()).join("feedback");
+    let latest = t.coverage.iter().map(|c| c.financial_year).max().unwrap();
+    let with_findings: std::collections::BTreeSet<&str> =
+        t.findings.iter().filter_map(|f| crate::support::submission(&t, &f.source_file).area_code.as_deref()).collect();
+    let covered = |code: &str| {
+        t.coverage.iter().any(|c| c.area_code == code && c.financial_year == latest && c.status.as_str() == "included")
+    };
+    let clean: Vec<&str> =
+        t.coverage.iter().map(|c| c.area_code.as_str()).filter(|c| covered(c) && !with_findings.contains(c)).collect();
+    assert!(!clean.is_empty(), "the samples have an area with nothing to do");
+    for code in clean {
+        assert!(!feedback.join(format!("{code}.csv")).exists(), "{code} has nothing to do");
+    }
+    let missing: Vec<&bcf::tables::CoverageRow> =
+        t.coverage.iter().filter(|c| c.financial_year == latest && c.status.as_str() == "missing").collect();
+    assert!(missing.len() > 100, "most areas send no sample return");
+    for c in missing.iter().filter(|c| !with_findings.contains(c.area_code.as_str())) {
+        let rows = crate::support::read_csv(&feedback.join(format!("{}.csv", c.area_code)));
+        assert_eq!(rows.len(), 1, "{}", c.area_code);
+        assert_eq!((rows[0]["status"].as_str(), rows[0]["area_name"].as_str()), ("missing", c.area_name.as_str()));
+        assert!(rows[0]["found"].contains(&format!("no return covering {latest}")), "{:?}", rows[0]);
+        assert!(rows[0]["what_to_do"].starts_with("Send the "), "{:?}", rows[0]);
+    }
 }
 
 fn explain(out: &std::path::Path, args: &[&str]) -> String {

@@ -3,10 +3,11 @@
 
 use crate::contract::{counts, Counts, Stage};
 use crate::error::RunError;
-use crate::model::FinancialYear;
+use crate::model::{Date, FinancialYear};
 use crate::normalise::stage::{staged_for, StagingState};
 use crate::reference::Areas;
-use crate::report::{areas, datapackage, feedback, html, markdown};
+use crate::report::digest::Publication;
+use crate::report::{areas, datapackage, excel, feedback, html, markdown};
 use crate::schema::SchemaSet;
 use crate::store::atomic::Durability;
 use crate::store::{json, Store};
@@ -14,27 +15,37 @@ use crate::tables::{self, parquet, Tables};
 use std::io;
 use std::path::Path;
 
-/// Adds the national and area totals to `tables`, and what changed since `previous` (the
-/// last publish's tables, if there is one), and writes the aggregate outputs beside the staged
-/// tables of the same validation.
+/// What aggregating needs besides the tables.
+pub struct Settings<'a> {
+    /// The year voluntary pooling is compared with.
+    pub baseline: FinancialYear,
+    /// The date the publish's pages and workbook show.
+    pub date: Date,
+    /// The last publish's tables, to say what changed; `None` for the first publish.
+    pub previous: Option<&'a Tables>,
+}
+
+/// Adds the national and area totals to `tables`, and what changed since the last publish,
+/// and writes the aggregate outputs beside the staged tables of the same validation.
 pub fn stage(
     store: &Store,
     tables: &mut Tables,
     validation: &str,
     reference: (&SchemaSet, &Areas),
-    baseline: FinancialYear,
-    previous: Option<&Tables>,
+    settings: &Settings<'_>,
 ) -> Result<Counts, RunError> {
     let (schemas, areas) = reference;
     let Some(mut state) = staged_for(store, validation) else {
         return Err(RunError::MissingStage { stage: "aggregate", before: "normalise", path: store.layout().staging() });
     };
     tables.area_totals = super::area_totals(tables, schemas);
-    tables.national = super::national_totals(tables, areas, baseline);
-    tables.changes = previous.map(|p| super::changes::compare(p, tables));
+    tables.national = super::national_totals(tables, areas, settings.baseline);
+    tables.changes = settings.previous.map(|p| super::changes::compare(p, tables));
     let staging = store.layout().staging();
-    let feedback_files =
-        write_outputs(&staging, tables, schemas).map_err(RunError::io("write the outputs in", &staging))?;
+    // The publish these outputs become: the lock is held until then, so no other takes its id.
+    let publication = Publication { date: settings.date, snapshot: store.layout().next_snapshot_id()? };
+    let feedback_files = write_outputs(&staging, tables, schemas, &publication)
+        .map_err(RunError::io("write the outputs in", &staging))?;
     state.stages.push(Stage::Aggregate);
     json::save(&store.staging_state_path(), &state, Durability::Synced)?;
     let changes = tables.changes.as_ref().map_or(0, Vec::len);
@@ -47,14 +58,18 @@ pub fn complete(store: &Store, validation: &str) -> bool {
 }
 
 /// The national totals, reports, feedback files and data package; how many feedback files.
-fn write_outputs(dir: &Path, t: &Tables, schemas: &SchemaSet) -> io::Result<usize> {
+fn write_outputs(dir: &Path, t: &Tables, schemas: &SchemaSet, publication: &Publication) -> io::Result<usize> {
     let provenance = parquet::Provenance::of(schemas);
-    let feedback = feedback::by_area(t);
-    let area_pages = areas::pages(t);
+    let feedback = feedback::by_area(t, schemas);
+    let area_pages = areas::pages(t, publication);
     crate::parallel::all(vec![
-        Box::new(|| std::fs::write(dir.join("report.html"), html::page(t))),
+        Box::new(|| std::fs::write(dir.join("report.html"), html::page(t, schemas, publication))),
         Box::new(|| write_pages(&dir.join("areas"), &area_pages)),
-        Box::new(|| std::fs::write(dir.join("report.md"), markdown::markdown(t))),
+        Box::new(|| std::fs::write(dir.join("report.md"), markdown::markdown(t, schemas, publication))),
+        Box::new(|| {
+            let bytes = excel::workbook(t, schemas, publication).map_err(std::io::Error::other)?;
+            std::fs::write(dir.join(excel::FILE_NAME), bytes)
+        }),
         Box::new(|| write_feedback(&dir.join("feedback"), &feedback)),
         Box::new(|| parquet::write_table(&tables::NATIONAL, dir, &t.national, &provenance)),
         Box::new(|| parquet::write_table(&tables::AREA_TOTALS, dir, &t.area_totals, &provenance)),

@@ -1,8 +1,11 @@
-//! `areas/<area_code>.html`: one page per area that an analyst can send it — its figures per
-//! year and basis, what covers each, its files and every finding, and the decisions on its
-//! files. Self-contained like `report.html`, and linked from it.
+//! `areas/<area_code>.html`: one page per area that an analyst can send it — the publish it
+//! belongs to, its figures per year and basis with a chart of them (years without returns as
+//! gaps), what covers each, its files and every finding, and the decisions on its files.
+//! Self-contained like `report.html`, and linked from it.
 
-use super::html::{decisions_table, escape, findings_table, head};
+use super::chart::{chart, Bar};
+use super::digest::Publication;
+use super::html::{decisions_table, escape, head};
 use crate::tables::{AreaTotalRow, CoverageRow, FindingRow, NationalColumn, SubmissionRow, Tables};
 use crate::validate::decisions::DecisionRow;
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +27,7 @@ struct AreaRows<'a> {
 
 /// Every area's page: (file name under `areas/`, page). Areas are those of the register and
 /// those of any file.
-pub fn pages(t: &Tables) -> Vec<(String, String)> {
+pub fn pages(t: &Tables, publication: &Publication) -> Vec<(String, String)> {
     let mut areas: BTreeMap<&str, AreaRows<'_>> = BTreeMap::new();
     for c in &t.coverage {
         let a = areas.entry(&c.area_code).or_default();
@@ -54,15 +57,30 @@ pub fn pages(t: &Tables) -> Vec<(String, String)> {
     for f in &t.findings {
         by_file.entry(&f.source_file).or_default().push(f);
     }
-    areas.into_iter().map(|(code, a)| (format!("{}.html", page_name(code)), page(code, &a, &by_file))).collect()
+    areas
+        .into_iter()
+        .map(|(code, a)| (format!("{}.html", page_name(code)), page(code, &a, &by_file, publication)))
+        .collect()
 }
 
-fn page(code: &str, a: &AreaRows<'_>, by_file: &BTreeMap<&str, Vec<&FindingRow>>) -> String {
+fn page(code: &str, a: &AreaRows<'_>, by_file: &BTreeMap<&str, Vec<&FindingRow>>, publication: &Publication) -> String {
     let mut s = String::with_capacity(8192);
-    head(&mut s, &format!("{} ({code}): Better Care Fund", a.name));
-    format_line_to!(s, "<p><a href=\"../report.html\">← National report</a></p>");
+    head(&mut s, &format!("{} ({code}): Better Care Fund", a.name), publication);
+    format_line_to!(s, "<p class=\"screen-only\"><a href=\"../report.html\">← National report</a></p>");
     format_line_to!(s, "<h1>{} <span class=\"code\">{}</span></h1>", escape(a.name), escape(code));
     figures(&mut s, &a.totals);
+    let bars: Vec<Bar> = a
+        .totals
+        .iter()
+        .map(|r| Bar {
+            year: r.financial_year,
+            basis: r.basis,
+            minimum: r.mandated_minimum,
+            voluntary: r.voluntary_la + r.voluntary_nhs,
+            ratio: None,
+        })
+        .collect();
+    chart(&mut s, "chart", &format!("{}: mandated minimum and voluntary pooling above it", a.name), &bars, None);
     coverage(&mut s, &a.coverage);
     files(&mut s, &a.files);
     format_line_to!(s, "<h2>Findings</h2>");
@@ -71,7 +89,7 @@ fn page(code: &str, a: &AreaRows<'_>, by_file: &BTreeMap<&str, Vec<&FindingRow>>
     if with.is_empty() {
         format_line_to!(s, "<p>No findings.</p>");
     } else {
-        findings_table(&mut s, &with, by_file, None);
+        findings_table(&mut s, &with, by_file);
     }
     if !a.decisions.is_empty() {
         format_line_to!(s, "<h2>Decisions</h2>");
@@ -143,6 +161,37 @@ fn files(s: &mut String, subs: &[&SubmissionRow]) {
             r.warning_count,
             r.accepted_count
         );
+    }
+    format_line_to!(s, "</tbody></table>");
+}
+
+/// One table of every finding of `subs`, each file's status on its first row.
+fn findings_table(s: &mut String, subs: &[&SubmissionRow], by_file: &BTreeMap<&str, Vec<&FindingRow>>) {
+    format_line_to!(s, "<table class=\"findings\"><colgroup><col class=\"file\"><col class=\"sev\"><col class=\"rule\"><col class=\"where\"><col></colgroup><thead><tr><th>File</th><th>Severity</th><th>Rule</th><th>Where</th><th>Finding</th></tr></thead><tbody>");
+    for sub in subs {
+        let findings = by_file.get(sub.source_file.as_str()).map(Vec::as_slice).unwrap_or_default();
+        for (i, f) in findings.iter().enumerate() {
+            let file = if i == 0 {
+                format!("{} <span class=\"status-{}\">({})</span>", escape(&sub.source_file), sub.status, sub.status)
+            } else {
+                String::new()
+            };
+            let severity = match &f.accepted {
+                Some(a) => format!(
+                    "<span class=\"accepted\" title=\"{}\">{} (accepted)</span>",
+                    escape(&a.reason),
+                    f.severity.as_str()
+                ),
+                None => format!("<span class=\"sev-{0}\">{0}</span>", f.severity.as_str()),
+            };
+            format_line_to!(
+                s,
+                "<tr class=\"finding\"><td>{file}</td><td>{severity}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                f.rule.id(),
+                escape(&f.location()),
+                escape(&f.message)
+            );
+        }
     }
     format_line_to!(s, "</tbody></table>");
 }

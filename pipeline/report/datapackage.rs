@@ -104,7 +104,11 @@ fn feedback_resource(dir: &Path, rel: &str) -> io::Result<Value> {
 
 /// A report: a document, not a table.
 fn report_resource(dir: &Path, rel: &str, format: &str, description: &str) -> io::Result<Value> {
-    let mediatype = if format == "html" { "text/html" } else { "text/markdown" };
+    let mediatype = match format {
+        "html" => "text/html",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "text/markdown",
+    };
     let (bytes, hash) = integrity(dir, rel)?;
     Ok(json!({
         "name": rel.to_lowercase().replace(['.', '/'], "-"),
@@ -133,9 +137,15 @@ pub fn package(
     for rel in feedback {
         resources.push(feedback_resource(dir, rel)?);
     }
-    let report = "The run's report: changes since the last run, national totals, coverage, decisions and findings";
+    let report = "The run's report: the publish, changes since the last run, national totals, who to chase, rejected returns, findings by rule, coverage and decisions";
     resources.push(report_resource(dir, "report.html", "html", report)?);
     resources.push(report_resource(dir, "report.md", "md", report)?);
+    resources.push(report_resource(
+        dir,
+        super::excel::FILE_NAME,
+        "xlsx",
+        "The publish for Excel: national totals, each area's figures, coverage, changes, findings per area and notes",
+    )?);
     for rel in area_pages {
         resources.push(report_resource(
             dir,

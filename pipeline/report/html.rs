@@ -1,15 +1,18 @@
-//! `report.html`: one self-contained page (no scripts, external styles, fonts or images) that
-//! works at national scale. It leads with what changed since the last run, the national table
-//! and the chart; then coverage as one compact grid of areas × years, the decisions applied,
-//! and the files with findings (files accepted without any are counted, not listed). Each area
-//! has its own page under `areas/` (`areas.rs`). Prints cleanly.
+//! `report.html`: one self-contained page (no scripts, external styles, fonts or images)
+//! whose size follows the areas, not the findings. It leads with the publish and whether its
+//! totals are national, then the summary that prints on one page — what changed since the last
+//! run, the national table, the chart and who to chase — then the rejected files in one compact
+//! table, the findings by rule, coverage as one grid of areas × years and the decisions
+//! applied. Every finding in full is on its area's page (`areas.rs`) and in `findings.parquet`.
 //!
 //! Every money cell of the national table carries `data-total="<year>/<basis>/<column>"` with
 //! the exact decimal value, so checks can compare the page with `national_totals.parquet`.
 
+use super::digest::{self, Chase, ChaseWhat, Publication};
 use super::escape::Html;
 use crate::model::{Basis, FinancialYear};
-use crate::tables::{ChangeKind, ChangeRow, FindingRow, NationalColumn, NationalRow, SubmissionRow, Tables};
+use crate::schema::SchemaSet;
+use crate::tables::{ChangeKind, ChangeRow, FindingRow, NationalColumn, NationalRow, Tables};
 use crate::validate::submissions::CoverStatus;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,10 +20,10 @@ pub(super) fn escape(s: &str) -> Html<'_> {
     Html(s)
 }
 
-/// Findings of one file shown on the national page; the rest are on the area's page.
-const FINDINGS_SHOWN_PER_FILE: usize = 5;
 /// Files and areas named in "Since the last run" before the rest are counted.
 const CHANGES_NAMED: usize = 20;
+/// Areas named in a row of the findings by rule before the rest are counted.
+const AREAS_NAMED: usize = 12;
 
 pub(super) const STYLE: &str = r#"
 :root { --ink: #1d2330; --muted: #5b6473; --rule: #d8dde6; --bad: #b3261e; --warn: #8a5a00; --good: #1f7a3a; }
@@ -28,38 +31,52 @@ pub(super) const STYLE: &str = r#"
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--ink); margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem; overflow-wrap: anywhere; }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.2rem; margin: 1.75rem 0 .5rem; border-bottom: 2px solid var(--rule); padding-bottom: .25rem; }
 h3 { font-size: 1rem; margin: 1rem 0 .25rem; }
-p.lede { color: var(--muted); margin-top: 0; }
+p.lede { color: var(--muted); margin-top: 0; } p.published { color: var(--muted); margin: 0 0 .5rem; font-size: .9em; }
+p.caveat { border-left: 4px solid var(--warn); background: #fdf6e7; padding: .4rem .7rem; margin: .5rem 0; }
+nav.contents { font-size: .9em; margin: .5rem 0; } nav.contents a { margin-right: 1rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; font-size: .9em; table-layout: auto; }
 th, td { padding: .3rem .45rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { font-weight: 600; background: #f3f5f9; }
 td.num, th.num { text-align: right; white-space: nowrap; } .nw { white-space: nowrap; overflow-wrap: normal; }
 table.money { font-size: .85em; } table.narrow { width: auto; }
 .status-rejected, .sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); font-weight: 600; } .accepted { color: var(--good); }
-.chart { width: 100%; height: auto; }
+.chart { width: 100%; height: auto; max-height: 360px; }
 .legend span { display: inline-block; margin-right: 1.25rem; } .swatch { display: inline-block; width: .9rem; height: .9rem; vertical-align: -2px; margin-right: .3rem; }
 table.grid { width: auto; font-size: .8em; } table.grid td, table.grid th { padding: 0 .3rem; line-height: 1.35; }
 td.mark, th.mark { text-align: center; min-width: 1.6rem; } td.included { color: var(--good); } td.rejected { color: var(--bad); font-weight: 700; background: #fbeae9; } td.missing { color: var(--muted); }
+table.grid th.count { font-weight: 400; color: var(--muted); background: #fff; } table.grid th.label { text-align: right; }
 span.code { color: var(--muted); font-size: .85em; }
 ul.changes { margin: .25rem 0 .75rem; padding-left: 1.25rem; } ul.changes li { margin: .1rem 0; }
 code { font-size: .9em; }
+table.compact { table-layout: fixed; font-size: .82em; } table.compact td, table.compact th { padding: .15rem .4rem; }
+table.compact td.clip { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 table.findings { table-layout: fixed; font-size: .82em; } table.findings td, table.findings th { padding: .2rem .4rem; }
 table.findings col.file { width: 22%; } table.findings col.sev { width: 8rem; } table.findings col.rule { width: 12rem; } table.findings col.where { width: 11%; }
-@media print { body { margin: 0; max-width: none; font-size: 10px; } h2 { break-after: avoid; } tr, .area { break-inside: avoid; } a { color: inherit; text-decoration: none; } .chart { max-height: 9cm; } }
+@media print {
+  @page { size: A4; margin: 1cm; }
+  body { margin: 0; max-width: none; font-size: 9px; line-height: 1.25; }
+  h1 { font-size: 14px; } h2 { font-size: 11px; margin: .6rem 0 .2rem; break-after: avoid; }
+  table { margin: .2rem 0 .4rem; } th, td { padding: .05rem .3rem; } tr, .area { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; } .chart { max-height: 5.5cm; } .legend { margin: 0; }
+  .screen-only, nav.contents { display: none; }
+  table.compact td.clip { max-width: 0; }
+}
 "#;
 
-/// The page's head and opening `body`.
-pub(super) fn head(s: &mut String, title: &str) {
+/// The page's head, opening `body`, and the publish line.
+pub(super) fn head(s: &mut String, title: &str, publication: &Publication) {
     format_to!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(title)
     );
+    format_line_to!(s, "<p class=\"published\" id=\"published\">{}</p>", escape(&publication.to_string()));
 }
 
 /// The national page.
-pub fn page(t: &Tables) -> String {
-    let mut s = String::with_capacity(16384 + 200 * (t.findings.len() + t.coverage.len()));
-    head(&mut s, "Better Care Fund national totals");
+pub fn page(t: &Tables, schemas: &SchemaSet, publication: &Publication) -> String {
+    let mut s = String::with_capacity(65536);
+    head(&mut s, "Better Care Fund national totals", publication);
     let baseline = t.national.first().map(|r| r.baseline_year.to_string()).unwrap_or_default();
     format_line_to!(s, "<h1>Better Care Fund national totals</h1>");
     format_line_to!(
@@ -69,14 +86,176 @@ pub fn page(t: &Tables) -> String {
         escape(&t.status_summary()),
         escape(&baseline)
     );
+    if let Some(note) = digest::coverage_note(&t.national) {
+        format_line_to!(
+            s,
+            "<p class=\"caveat\" id=\"coverage-note\"><strong>Coverage:</strong> {}.</p>",
+            escape(&capitalised(&note))
+        );
+    }
+    format_line_to!(s, "<nav class=\"contents\"><a href=\"#since\">Since the last run</a><a href=\"#totals\">National totals</a><a href=\"#chart\">Chart</a><a href=\"#chase\">Who to chase</a><a href=\"#rejected\">Rejected returns</a><a href=\"#by-rule\">Findings by rule</a><a href=\"#coverage\">Coverage</a></nav>");
     since(&mut s, t.changes.as_deref());
     totals_table(&mut s, &t.national);
-    super::chart::chart(&mut s, &t.national);
+    let bars = super::chart::Bar::national(&t.national);
+    super::chart::chart(&mut s, "chart", "Mandated minimum and voluntary pooling above it", &bars, Some(&baseline));
+    chase(&mut s, t, schemas);
+    format_line_to!(s, "<div class=\"screen-only\">");
+    rejected(&mut s, t, schemas);
+    by_rule(&mut s, t);
     coverage(&mut s, t);
     decisions(&mut s, t);
-    files_with_findings(&mut s, t);
-    s.push_str("</body>\n</html>\n");
+    let clean = t.without_findings_summary();
+    if !clean.is_empty() {
+        format_line_to!(s, "<p>Files without findings: {} (each listed in submissions.parquet).</p>", escape(&clean));
+    }
+    s.push_str("</div>\n</body>\n</html>\n");
     s
+}
+
+/// An area's name linked to its page, with its code.
+pub(super) fn area_link(name: &str, code: &str, prefix: &str) -> String {
+    format!(
+        "<a href=\"{prefix}areas/{}.html\">{}</a> <span class=\"code\">{}</span>",
+        super::areas::page_name(code),
+        escape(name),
+        escape(code)
+    )
+}
+
+/// The areas with something to do for the collection in progress: rejected (the first error
+/// and the feedback file sent), then missing (expected, no return), the list an analyst
+/// e-mails from.
+fn chase(s: &mut String, t: &Tables, schemas: &SchemaSet) {
+    format_line_to!(s, "<h2 id=\"chase\">Who to chase</h2>");
+    let Some(year) = digest::current_year(t) else {
+        format_line_to!(s, "<p>No returns read.</p>");
+        return;
+    };
+    let rows = digest::chase(t, year);
+    let template = digest::template_for(schemas, year).map(|n| format!(" ({})", escape(n))).unwrap_or_default();
+    if rows.is_empty() {
+        format_line_to!(s, "<p>Nobody: every area expected in {year} has a return that counts.</p>");
+        return;
+    }
+    let (rejected, missing): (Vec<&Chase<'_>>, Vec<&Chase<'_>>) =
+        rows.iter().partition(|c| matches!(c.what, ChaseWhat::Rejected { .. }));
+    format_line_to!(
+        s,
+        "<p>For {year}{template}: {} rejected, {} with no return. Each area's feedback file says what to fix.</p>",
+        rejected.len(),
+        missing.len()
+    );
+    format_line_to!(s, "<table id=\"chase-table\" class=\"compact\"><colgroup><col style=\"width:24%\"><col style=\"width:8rem\"><col><col style=\"width:9rem\"></colgroup><thead><tr><th>Area</th><th>Why</th><th>First error, or what is missing</th><th>Feedback</th></tr></thead><tbody>");
+    for c in &rejected {
+        let ChaseWhat::Rejected { file, first_error } = &c.what else { continue };
+        let error = first_error.map(first_error_text).unwrap_or_else(|| escape(file).to_string());
+        format_line_to!(
+            s,
+            "<tr class=\"chase-rejected\"><td>{}</td><td class=\"status-rejected\">rejected</td><td class=\"clip\" title=\"{}\">{error}</td><td>{}</td></tr>",
+            area_link(c.area_name, c.area_code, ""),
+            escape(file),
+            feedback_link(c.area_code)
+        );
+    }
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|c| missing_name(c)).collect();
+        format_line_to!(
+            s,
+            "<tr class=\"chase-missing\"><td>{} areas</td><td>no return</td><td colspan=\"2\">{}</td></tr>",
+            missing.len(),
+            names.join(", ")
+        );
+    }
+    format_line_to!(s, "</tbody></table>");
+}
+
+/// `Kent (plan)`, linked to its feedback file.
+fn missing_name(c: &Chase<'_>) -> String {
+    let ChaseWhat::Missing { bases } = &c.what else { return String::new() };
+    let bases = if bases.len() == 1 { format!(" ({})", bases[0]) } else { String::new() };
+    format!(
+        "<a href=\"{}\" data-area=\"{}\">{}</a>{bases}",
+        feedback_href(c.area_code),
+        escape(c.area_code),
+        escape(c.area_name)
+    )
+}
+
+fn feedback_href(code: &str) -> String {
+    format!("feedback/{}", super::feedback::file_name(code))
+}
+
+fn feedback_link(code: &str) -> String {
+    format!("<a href=\"{}\">{}</a>", feedback_href(code), escape(&super::feedback::file_name(code)))
+}
+
+/// `5. Income!C33: "TBC" is not an amount`.
+fn first_error_text(f: &FindingRow) -> String {
+    match f.location() {
+        l if l.is_empty() => escape(&f.message).to_string(),
+        l => format!("<code>{}</code>: {}", escape(&l), escape(&f.message)),
+    }
+}
+
+/// Every rejected file, one line each: area, template, date, errors, the first error.
+fn rejected(s: &mut String, t: &Tables, schemas: &SchemaSet) {
+    format_line_to!(s, "<h2 id=\"rejected\">Rejected returns</h2>");
+    let rows = digest::rejected(t);
+    if rows.is_empty() {
+        format_line_to!(s, "<p>None.</p>");
+        return;
+    }
+    format_line_to!(s, "<table id=\"rejected-table\" class=\"compact\"><colgroup><col style=\"width:19%\"><col style=\"width:21%\"><col style=\"width:6.5rem\"><col style=\"width:4rem\"><col></colgroup><thead><tr><th>Area (or file)</th><th>Template</th><th>Submitted</th><th class=\"num\">Errors</th><th>First error (every finding is on the area's page)</th></tr></thead><tbody>");
+    for r in &rows {
+        let f = r.file;
+        let area = match (&f.area_name, &f.area_code) {
+            (Some(name), Some(code)) => area_link(name, code, ""),
+            _ => format!("<span class=\"code\">{}</span>", escape(&f.source_file)),
+        };
+        let template =
+            f.template_id.as_deref().map_or(String::new(), |id| escape(schemas.template_name(id)).to_string());
+        let error = r.first_error.map(first_error_text).unwrap_or_default();
+        format_line_to!(
+            s,
+            "<tr><td class=\"clip\">{area}</td><td class=\"clip\">{template}</td><td class=\"nw\">{}</td><td class=\"num\">{}</td><td class=\"clip\" title=\"{}\">{error}</td></tr>",
+            f.submission_date.map(|d| d.to_string()).unwrap_or_default(),
+            f.error_count,
+            escape(&f.source_file)
+        );
+    }
+    format_line_to!(s, "</tbody></table>");
+}
+
+/// The findings summarised by rule: how many, in how many files, and the areas concerned.
+fn by_rule(s: &mut String, t: &Tables) {
+    format_line_to!(s, "<h2 id=\"by-rule\">Findings by rule</h2>");
+    let rows = digest::by_rule(t);
+    if rows.is_empty() {
+        format_line_to!(s, "<p>No findings: every return read cleanly.</p>");
+        return;
+    }
+    format_line_to!(s, "<table id=\"by-rule-table\" class=\"findings\"><colgroup><col class=\"rule\"><col class=\"sev\"><col style=\"width:6rem\"><col style=\"width:5rem\"><col></colgroup><thead><tr><th>Rule</th><th>Severity</th><th class=\"num\">Findings</th><th class=\"num\">Files</th><th>Areas</th></tr></thead><tbody>");
+    for r in &rows {
+        let severity = if r.accepted {
+            format!("<span class=\"accepted\">{} (accepted)</span>", r.severity.as_str())
+        } else {
+            format!("<span class=\"sev-{0}\">{0}</span>", r.severity.as_str())
+        };
+        let mut areas: Vec<String> =
+            r.areas.iter().take(AREAS_NAMED).map(|(name, code)| area_link(name, code, "")).collect();
+        if r.areas.len() > AREAS_NAMED {
+            areas.push(format!("and {} more", r.areas.len() - AREAS_NAMED));
+        }
+        format_line_to!(
+            s,
+            "<tr><td><code>{}</code></td><td>{severity}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            r.rule.id(),
+            r.findings,
+            r.files,
+            areas.join(", ")
+        );
+    }
+    format_line_to!(s, "</tbody></table>");
 }
 
 fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
@@ -171,7 +350,7 @@ fn coverage(s: &mut String, t: &Tables) {
         counts.entry((c.financial_year, c.basis)).or_default()[c.status as usize] += 1;
     }
     let years: BTreeSet<FinancialYear> = periods.iter().map(|p| p.0).collect();
-    format_to!(s, "<table id=\"coverage-grid\" class=\"grid\"><thead><tr><th rowspan=\"3\">Area</th>");
+    format_to!(s, "<table id=\"coverage-grid\" class=\"grid\"><thead><tr><th rowspan=\"2\">Area</th>");
     for y in &years {
         let span = periods.iter().filter(|p| p.0 == *y).count();
         format_to!(s, "<th class=\"mark\" colspan=\"{span}\">{}</th>", y.to_string().split_off(2));
@@ -180,20 +359,18 @@ fn coverage(s: &mut String, t: &Tables) {
     for (_, basis) in &periods {
         format_to!(s, "<th class=\"mark\" title=\"{basis}\">{}</th>", &basis.as_str()[..1].to_uppercase());
     }
-    format_to!(s, "</tr><tr>");
-    for p in &periods {
-        let [i, r, m] = counts.get(p).copied().unwrap_or_default();
-        format_to!(s, "<th class=\"mark\" title=\"included / rejected / missing\">{i}<br>{r}<br>{m}</th>");
+    format_to!(s, "</tr>");
+    for (i, label) in ["Areas included ✓", "Rejected ✗", "Missing ·"].iter().enumerate() {
+        format_to!(s, "<tr class=\"counts\"><th class=\"count label\" scope=\"row\">{label}</th>");
+        for p in &periods {
+            let n = counts.get(p).copied().unwrap_or_default()[i];
+            format_to!(s, "<th class=\"mark count\">{n}</th>");
+        }
+        format_to!(s, "</tr>");
     }
-    format_line_to!(s, "</tr></thead><tbody>");
+    format_line_to!(s, "</thead><tbody>");
     for ((name, code), cells) in &by_area {
-        format_to!(
-            s,
-            "<tr><td><a href=\"areas/{}.html\">{}</a> <span class=\"code\">{}</span></td>",
-            super::areas::page_name(code),
-            escape(name),
-            escape(code)
-        );
+        format_to!(s, "<tr><td>{}</td>", area_link(name, code, ""));
         for p in &periods {
             let (mark, class) = match cells.get(p) {
                 Some(CoverStatus::Included) => ("✓", "included"),
@@ -206,7 +383,7 @@ fn coverage(s: &mut String, t: &Tables) {
         format_line_to!(s, "</tr>");
     }
     format_line_to!(s, "</tbody></table>");
-    format_line_to!(s, "<p class=\"lede\">Columns: financial year (20xx-yy shown as xx-yy), P plan, A actual; the header's three figures are the areas included, rejected and missing. ✓ included, ✗ rejected, · missing.</p>");
+    format_line_to!(s, "<p class=\"lede\">Columns: financial year (20xx-yy shown as xx-yy), P plan, A actual. ✓ included, ✗ rejected, · missing (no return).</p>");
 }
 
 /// Every decision of the run, with its reason and what it did.
@@ -235,84 +412,6 @@ pub(super) fn decisions_table(s: &mut String, rows: &[&crate::validate::decision
             d.acceptance.date,
             escape(&r.said())
         );
-    }
-    format_line_to!(s, "</tbody></table>");
-}
-
-/// The files with findings, by area, each with its first findings; then how many files had
-/// none, by status.
-fn files_with_findings(s: &mut String, t: &Tables) {
-    format_line_to!(s, "<h2 id=\"findings\">Files with findings</h2>");
-    let mut by_file: BTreeMap<&str, Vec<&FindingRow>> = BTreeMap::new();
-    for f in &t.findings {
-        by_file.entry(&f.source_file).or_default().push(f);
-    }
-    let mut by_area: BTreeMap<(String, &str), Vec<&SubmissionRow>> = BTreeMap::new();
-    for sub in t.submissions.iter().filter(|r| by_file.contains_key(r.source_file.as_str())) {
-        let name = sub.area_name.clone().unwrap_or_else(|| "Files whose area is not known".into());
-        by_area.entry((name, sub.area_code.as_deref().unwrap_or(""))).or_default().push(sub);
-    }
-    if by_area.is_empty() {
-        format_line_to!(s, "<p>No findings: every return read cleanly.</p>");
-    }
-    for ((name, code), subs) in &by_area {
-        let title = if code.is_empty() {
-            escape(name).to_string()
-        } else {
-            format!(
-                "<a href=\"areas/{}.html\">{}</a> <span class=\"code\">{}</span>",
-                super::areas::page_name(code),
-                escape(name),
-                escape(code)
-            )
-        };
-        format_line_to!(s, "<div class=\"area\"><h3>{title}</h3>");
-        findings_table(s, subs, &by_file, Some(FINDINGS_SHOWN_PER_FILE));
-        format_line_to!(s, "</div>");
-    }
-    let clean = t.without_findings_summary();
-    if !clean.is_empty() {
-        format_line_to!(s, "<p>Files without findings: {} (each listed in submissions.parquet).</p>", escape(&clean));
-    }
-}
-
-/// One table of the findings of `subs`, each file's status on its first row; at most `cap`
-/// findings a file.
-pub(super) fn findings_table(
-    s: &mut String,
-    subs: &[&SubmissionRow],
-    by_file: &BTreeMap<&str, Vec<&FindingRow>>,
-    cap: Option<usize>,
-) {
-    format_line_to!(s, "<table class=\"findings\"><colgroup><col class=\"file\"><col class=\"sev\"><col class=\"rule\"><col class=\"where\"><col></colgroup><thead><tr><th>File</th><th>Severity</th><th>Rule</th><th>Where</th><th>Finding</th></tr></thead><tbody>");
-    for sub in subs {
-        let findings = by_file.get(sub.source_file.as_str()).map(Vec::as_slice).unwrap_or_default();
-        let shown = cap.unwrap_or(usize::MAX).min(findings.len());
-        for (i, f) in findings[..shown].iter().enumerate() {
-            let file = if i == 0 {
-                format!("{} <span class=\"status-{}\">({})</span>", escape(&sub.source_file), sub.status, sub.status)
-            } else {
-                String::new()
-            };
-            let severity = match &f.accepted {
-                Some(a) => format!(
-                    "<span class=\"accepted\" title=\"{}\">{} (accepted)</span>",
-                    escape(&a.reason),
-                    f.severity.as_str()
-                ),
-                None => format!("<span class=\"sev-{0}\">{0}</span>", f.severity.as_str()),
-            };
-            format_line_to!(
-                s,
-                "<tr><td>{file}</td><td>{severity}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                f.rule.id(),
-                escape(&f.location()),
-                escape(&f.message)
-            );
-        }
-        if findings.len() > shown {
-            format_line_to!(s, "<tr><td></td><td colspan=\"4\">and {} more findings on the area's page and in findings.parquet</td></tr>", findings.len() - shown);
-        }
     }
     format_line_to!(s, "</tbody></table>");
 }

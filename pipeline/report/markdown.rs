@@ -1,15 +1,21 @@
-//! `report.md`: what changed since the last run, the national table, coverage, the decisions
-//! and the files with findings, for people to read.
+//! `report.md`: the publish, whether its totals are national, what changed since the last
+//! run, the national table, who to chase, the rejected files, the findings by rule, coverage
+//! and the decisions, for people to read. Its size follows the areas and rules, like
+//! `report.html`'s; every finding is in `findings.parquet` and on the area pages.
 
+use super::digest::{self, ChaseWhat, Publication};
 use super::escape::Markdown;
-use crate::model::Status;
+use crate::schema::SchemaSet;
 use crate::tables::{ChangeKind, ChangeRow, Tables};
 use std::fmt::Write;
 
-pub fn markdown(t: &Tables) -> String {
-    // About 150 bytes a finding or file, and 2 kB besides: one allocation for most reports.
-    let mut s = String::with_capacity(2048 + 150 * (t.findings.len() + t.submissions.len()));
+pub fn markdown(t: &Tables, schemas: &SchemaSet, publication: &Publication) -> String {
+    let mut s = String::with_capacity(16384);
     format_line_to!(s, "# Better Care Fund national totals\n");
+    format_line_to!(s, "{publication}.\n");
+    if let Some(note) = digest::coverage_note(&t.national) {
+        format_line_to!(s, "**Coverage:** {}.\n", md_escape(&super::html::capitalised(&note)));
+    }
     since(&mut s, t.changes.as_deref());
     format_line_to!(s, "\n## National totals\n");
     if let Some(b) = t.national.first() {
@@ -36,10 +42,98 @@ pub fn markdown(t: &Tables) -> String {
             r.voluntary_vs_baseline_ratio.map_or("–".to_string(), |x| format!("{x:.2}×")),
         );
     }
+    chase(&mut s, t, schemas);
+    rejected(&mut s, t);
+    by_rule(&mut s, t);
     coverage(&mut s, t);
     decisions(&mut s, t);
-    files_with_findings(&mut s, t);
+    let clean = t.without_findings_summary();
+    if !clean.is_empty() {
+        format_line_to!(s, "\nFiles without findings: {clean} (each listed in submissions.parquet).");
+    }
     s
+}
+
+/// Who to chase for the collection in progress (see `html::chase`).
+fn chase(s: &mut String, t: &Tables, schemas: &SchemaSet) {
+    format_line_to!(s, "\n## Who to chase\n");
+    let Some(year) = digest::current_year(t) else { return };
+    let rows = digest::chase(t, year);
+    let template = digest::template_for(schemas, year).map(|n| format!(" ({n})")).unwrap_or_default();
+    if rows.is_empty() {
+        format_line_to!(s, "Nobody: every area expected in {year} has a return that counts.");
+        return;
+    }
+    format_line_to!(s, "For {year}{}:\n", md_escape(&template));
+    format_line_to!(s, "| Area | Code | Why | First error, or what is missing | Feedback |");
+    format_line_to!(s, "|---|---|---|---|---|");
+    for c in &rows {
+        let (why, what) = match &c.what {
+            ChaseWhat::Rejected { file, first_error } => (
+                "rejected",
+                first_error.map_or(file.to_string(), |f| format!("{} {}", f.location(), f.message).trim().to_string()),
+            ),
+            ChaseWhat::Missing { bases } => {
+                ("no return", bases.iter().map(|b| b.as_str()).collect::<Vec<_>>().join(" and "))
+            }
+        };
+        format_line_to!(
+            s,
+            "| {} | {} | {why} | {} | feedback/{} |",
+            md_escape(c.area_name),
+            md_escape(c.area_code),
+            md_escape(&what),
+            md_escape(&super::feedback::file_name(c.area_code))
+        );
+    }
+}
+
+/// Every rejected file and its first error.
+fn rejected(s: &mut String, t: &Tables) {
+    format_line_to!(s, "\n## Rejected returns\n");
+    let rows = digest::rejected(t);
+    if rows.is_empty() {
+        format_line_to!(s, "None.");
+        return;
+    }
+    format_line_to!(s, "| File | Area | Errors | First error |");
+    format_line_to!(s, "|---|---|---:|---|");
+    for r in &rows {
+        let first =
+            r.first_error.map_or(String::new(), |f| format!("{} {}", f.location(), f.message).trim().to_string());
+        format_line_to!(
+            s,
+            "| {} | {} | {} | {} |",
+            md_escape(&r.file.source_file),
+            md_escape(r.file.area_name.as_deref().unwrap_or("")),
+            r.file.error_count,
+            md_escape(&first)
+        );
+    }
+}
+
+/// The findings by rule: counts, files and how many areas.
+fn by_rule(s: &mut String, t: &Tables) {
+    format_line_to!(s, "\n## Findings by rule\n");
+    let rows = digest::by_rule(t);
+    if rows.is_empty() {
+        format_line_to!(s, "No findings: every return read cleanly.");
+        return;
+    }
+    format_line_to!(s, "| Rule | Severity | Findings | Files | Areas |");
+    format_line_to!(s, "|---|---|---:|---:|---:|");
+    for r in &rows {
+        let accepted = if r.accepted { " (accepted)" } else { "" };
+        format_line_to!(
+            s,
+            "| `{}` | {}{accepted} | {} | {} | {} |",
+            r.rule.id(),
+            r.severity.as_str(),
+            r.findings,
+            r.files,
+            r.areas.len()
+        );
+    }
 }
 
 /// Changes of one kind listed before the rest are counted.
@@ -65,36 +159,6 @@ fn since(s: &mut String, changes: Option<&[ChangeRow]>) {
                 }
             }
         }
-    }
-}
-
-/// Each file with findings and its findings; the others counted by status.
-fn files_with_findings(s: &mut String, t: &Tables) {
-    format_line_to!(s, "\n## Files with findings\n");
-    let mut current = "";
-    let status: std::collections::HashMap<&str, Status> =
-        t.submissions.iter().map(|r| (r.source_file.as_str(), r.status)).collect();
-    for f in &t.findings {
-        if f.source_file != current {
-            current = &f.source_file;
-            let st = status.get(current).map_or("", |s| s.as_str());
-            format_line_to!(s, "\n### {} ({st})\n", md_escape(current));
-        }
-        let accepted = if f.accepted.is_some() { " (accepted)" } else { "" };
-        format_to!(s, "- **{}**{accepted} `{}` ", f.severity.as_str(), f.rule.id());
-        match (&f.sheet, &f.cell) {
-            (Some(sheet), Some(cell)) => _ = write!(s, "{}!{}: ", md_escape(sheet), md_escape(cell)),
-            (Some(sheet), None) => _ = write!(s, "{}: ", md_escape(sheet)),
-            _ => {}
-        }
-        format_line_to!(s, "{}", md_escape(&f.message));
-    }
-    if t.findings.is_empty() {
-        format_line_to!(s, "No findings: every return read cleanly.");
-    }
-    let clean = t.without_findings_summary();
-    if !clean.is_empty() {
-        format_line_to!(s, "\nFiles without findings: {clean} (each listed in submissions.parquet).");
     }
 }
 

@@ -37,6 +37,8 @@ pub struct RunConfig {
     /// Memory for the whole run: it bounds the workers and the files held in memory at once.
     pub budget: crate::budget::Budget,
     pub progress: Option<Progress>,
+    /// The date the publish's pages and workbook show: today unless set (tests fix it).
+    pub publish_date: Option<crate::model::Date>,
 }
 
 impl RunConfig {
@@ -61,6 +63,7 @@ impl RunConfig {
             parse_mode: ParseMode::InProcess,
             budget: crate::budget::Budget::find(None),
             progress: None,
+            publish_date: None,
         }
     }
 

@@ -131,17 +131,15 @@ impl Session<'_> {
                 Ok(counts)
             }
             Stage::Aggregate => {
-                let (schemas, areas, baseline) = (self.schemas, self.areas, self.cfg.baseline);
+                let (schemas, areas) = (self.schemas, self.areas);
                 let previous = handoff::previous_publish(self.store);
                 let (tables, digest) = self.handoff.tables(self.store, schemas, areas, "aggregate")?;
-                crate::aggregate::stage::stage(
-                    self.store,
-                    tables,
-                    &digest,
-                    (schemas, areas),
-                    baseline,
-                    previous.as_ref(),
-                )
+                let settings = crate::aggregate::stage::Settings {
+                    baseline: self.cfg.baseline,
+                    date: self.cfg.publish_date.unwrap_or_else(crate::clock::today),
+                    previous: previous.as_ref(),
+                };
+                crate::aggregate::stage::stage(self.store, tables, &digest, (schemas, areas), &settings)
             }
         }
     }

@@ -73,6 +73,11 @@ impl Layout {
     pub fn snapshots(&self) -> PathBuf {
         self.out.join("snapshots")
     }
+    /// The id the next publish will take (see [`publish`]).
+    pub fn next_snapshot_id(&self) -> Result<String, RunError> {
+        Ok(self.published()?.next_id(&self.snapshots()))
+    }
+
     pub fn current_link(&self) -> PathBuf {
         self.out.join("current")
     }

@@ -4,7 +4,10 @@ usage: check_in_chromium.py OUT ARTIFACTS
 Reads the published snapshot OUT/current (as a BI tool would) and checks, in a 1,280 px
 window: the rendered DOM's totals equal national_totals.parquet to the penny; no element is
 wider than the window and the page is under 15,000 px tall (the same for the area page with
-the most findings); the page has no script. Writes ARTIFACTS/report.png (screenshot) and
+the most findings) on a corpus where at least a quarter of the areas have a rejected or warned
+return; every area page holds all of its findings; who to chase lists exactly the areas rejected
+or missing for the latest year, each with a feedback file; the chart shows years without returns
+as gaps; the pages name their publish; the page prints on one A4 page; it has no script. Writes ARTIFACTS/report.png (screenshot) and
 ARTIFACTS/report.pdf (print). Layout is measured on a copy in ARTIFACTS with a measuring
 script added: the published page itself has none. Artifacts go outside OUT: a snapshot holds
 only what bcf wrote.
@@ -122,11 +125,52 @@ if per_area:
     busiest = max(sorted(per_area), key=per_area.get)
     area_m = measure(out / "areas" / f"{busiest}.html")
 
+# The corpus is what the bound is about: at least a quarter of the areas have a rejected or
+# warned return.
+coverage = pq.read_table(out / "coverage.parquet").to_pylist()
+areas = {c["area_code"] for c in coverage}
+faulty = {r["area_code"] for r in subs.values() if r["area_code"] and r["status"] in ("rejected", "accepted_with_warnings")}
+assert len(faulty) * 4 >= len(areas), f"only {len(faulty)} of {len(areas)} areas have a rejected or warned return"
+
+# Every area page holds every finding of its area's files, and says which publish it is.
+snapshot = out.name
+for code in sorted(areas | set(per_area)):
+    text = (out / "areas" / f"{code}.html").read_text(encoding="utf-8")
+    assert text.count('<tr class="finding">') == per_area.get(code, 0), (code, per_area.get(code, 0))
+    assert f"snapshot {snapshot}</p>" in text, f"{code}'s page names the publish"
+report = (out / "report.html").read_text(encoding="utf-8")
+assert f"snapshot {snapshot}</p>" in report, "the national page names the publish"
+
+# Who to chase: every area rejected or missing for the latest year, once.
+latest = max(c["financial_year"] for c in coverage)
+status = {}
+for c in coverage:
+    if c["financial_year"] == latest:
+        status.setdefault(c["area_code"], set()).add(c["status"])
+want_rejected = {a for a, st in status.items() if "rejected" in st}
+want_missing = {a for a, st in status.items() if "missing" in st} - want_rejected
+chase = report[report.index('id="chase-table"'):]
+chase = chase[:chase.index("</table>")]
+got_rejected = set(re.findall(r'<tr class="chase-rejected"><td><a href="areas/([^"]+)\.html"', chase))
+got_missing = set(re.findall(r'data-area="([^"]+)"', chase))
+assert got_rejected == want_rejected, (sorted(got_rejected ^ want_rejected))
+assert got_missing == want_missing, (sorted(got_missing ^ want_missing))
+for code in want_rejected | want_missing:
+    assert (out / "feedback" / f"{code}.csv").exists(), f"{code} has a feedback file to send"
+
+# The chart shows each year without returns between the first and the last as a gap.
+years = sorted({int(r["financial_year"][:4]) for r in table if r["areas_included"] > 0})
+gaps = [y for y in range(years[0], years[-1] + 1) if y not in years]
+assert report.count('class="gap"') == len(gaps), (gaps, report.count('class="gap"'))
+
 shot = artifacts / "report.png"
 r = chrome(f"--window-size={WIDTH},{min(page_m['height'], 16_000)}", f"--screenshot={shot}", page)
 assert r.returncode == 0 and shot.stat().st_size > 20_000, ("screenshot", r.stderr)
 pdf = artifacts / "report.pdf"
 r = chrome("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page)
 assert r.returncode == 0 and pdf.read_bytes()[:5] == b"%PDF-", ("print", r.stderr)
+pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+assert pages == 1, f"the national report prints on one page, not {pages}"
 print(f"chromium check OK: {len(subs)} files, {len(table)} rows, {len(p.cells)} totals match; "
-      f"report {page_m['width']}x{page_m['height']} px, busiest area page {area_m and area_m['height']} px; {shot} {pdf}")
+      f"{len(faulty)} of {len(areas)} areas faulty, {len(want_rejected)} rejected and {len(want_missing)} missing to chase; "
+      f"report {page_m['width']}x{page_m['height']} px, prints on {pages} page, busiest area page {area_m and area_m['height']} px; {shot} {pdf}")

@@ -61,7 +61,9 @@ pub fn workbook(path: &Path) -> bcf::workbook::Workbook {
 /// Runs the whole pipeline over `input` into a fresh temporary output folder.
 pub fn run_on(input: &Path) -> (tempfile::TempDir, Tables) {
     let out = tempfile::tempdir().expect("temp dir");
-    let tables = run_all(&RunConfig::new(input, out.path())).expect("run completes");
+    // A fixed publish date: two runs either side of midnight still publish the same bytes.
+    let cfg = RunConfig { publish_date: bcf::model::Date::from_ymd(2026, 4, 1), ..RunConfig::new(input, out.path()) };
+    let tables = run_all(&cfg).expect("run completes");
     (out, tables)
 }
 
@@ -207,8 +209,9 @@ pub use fs::tree_bytes;
 
 /// The published outputs of `out` as relative path → bytes (the current snapshot's files),
 /// less what depends on the previous publish rather than the inputs: `changes.parquet`, the
-/// reports' "Since the last run" section and the data package's sizes and hashes of those.
-/// Two runs of the same inputs compare equal whatever was published before each.
+/// reports' "Since the last run" section, every page's publish line (its date and snapshot),
+/// the workbook's notes on the publish, and the data package's sizes and hashes of those. Two
+/// runs of the same inputs compare equal whatever was published before each.
 pub fn published_bytes(out: &Path) -> BTreeMap<String, Vec<u8>> {
     comparable(fs::tree_bytes(&published(out)))
 }
@@ -227,10 +230,21 @@ pub fn comparable(mut files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<
             *bytes = format!("{}{}", &text[..a], &text[b..]).into_bytes();
         }
     }
+    for (name, bytes) in files.iter_mut().filter(|(n, _)| n.ends_with(".html") || n.ends_with(".md")) {
+        let text = String::from_utf8(std::mem::take(bytes)).expect("a page is UTF-8");
+        let publish_line = |l: &&str| l.starts_with("<p class=\"published\"") || l.starts_with("Published ");
+        assert!(text.lines().any(|l| publish_line(&l)), "{name} names its publish");
+        *bytes = text.lines().filter(|l| !publish_line(l)).collect::<Vec<_>>().join("\n").into_bytes();
+    }
+    if let Some(bytes) = files.get_mut(WORKBOOK) {
+        *bytes = workbook_without_publish(bytes).into_bytes();
+    }
     if let Some(bytes) = files.get_mut("datapackage.json") {
         let mut pkg: serde_json::Value = serde_json::from_slice(bytes).expect("datapackage.json");
         for r in pkg["resources"].as_array_mut().expect("resources") {
-            if ["changes", "report-html", "report-md"].contains(&r["name"].as_str().unwrap_or("")) {
+            let path = r["path"].as_str().unwrap_or("");
+            let about_the_publish = [".html", ".md", ".xlsx"].iter().any(|e| path.ends_with(e));
+            if about_the_publish || r["name"] == "changes" {
                 let r = r.as_object_mut().unwrap();
                 for key in ["bytes", "hash", "bcf:bytes", "bcf:hash"] {
                     r.remove(key);
@@ -240,6 +254,46 @@ pub fn comparable(mut files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<
         *bytes = serde_json::to_vec(&pkg).unwrap();
     }
     files
+}
+
+/// Runs a script of `tests/clients/` with the test venv's Python; its stdout.
+pub fn client(script: &str, args: &[&Path]) -> String {
+    let python = std::env::var("BCF_PYTHON").unwrap_or_else(|_| "python3".into());
+    let result = Command::new(&python)
+        .arg(project_root().join("tests/clients").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e} (set BCF_PYTHON; `make venv` installs the clients)"));
+    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+    assert!(result.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&result.stderr));
+    stdout
+}
+
+/// The national workbook's file name in a snapshot.
+pub const WORKBOOK: &str = "bcf-national.xlsx";
+
+/// The workbook's cells as text, sheet by sheet, less the notes that name the publish (its date
+/// and snapshot), and less "Since the last publish" (the changes sheet).
+pub fn workbook_without_publish(bytes: &[u8]) -> String {
+    use calamine::{Reader, Xlsx};
+    let mut wb = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("the workbook opens");
+    let mut out = String::new();
+    for name in wb.sheet_names() {
+        if name == "Changes" {
+            continue;
+        }
+        let range = wb.worksheet_range(&name).expect("a sheet reads");
+        out.push_str(&format!("# {name}\n"));
+        for row in range.rows() {
+            let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+            if name == "Notes" && ["Published", "Snapshot"].contains(&cells[0].as_str()) {
+                continue;
+            }
+            out.push_str(&cells.join("\t"));
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Every published file of `out`, as relative path → bytes.

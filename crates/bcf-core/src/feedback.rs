@@ -12,7 +12,7 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("area_code", "ONS code of the HWB, empty when the file's area is unknown"),
     ("area_name", "HWB name"),
     ("source_file", "The file the finding is about, relative to the input root"),
-    ("status", "The file's status: accepted, accepted_with_warnings, rejected or skipped"),
+    ("status", "The file's status: accepted, accepted_with_warnings, rejected or skipped; missing on the one line of an area expected to send a return that has sent none"),
     ("severity", "error or warning"),
     ("rule", "Validation rule id (catalogue §5)"),
     ("sheet", "Sheet of the finding, if any"),
@@ -34,15 +34,23 @@ pub struct FeedbackRow<'a> {
     pub found: &'a str,
 }
 
+/// A line of a feedback file: a finding, or an area's missing return.
+pub enum Line<'a> {
+    Finding(FeedbackRow<'a>),
+    /// An area expected to send a return that has sent none (the national run's files only).
+    Missing {
+        area_code: &'a str,
+        area_name: &'a str,
+        found: &'a str,
+        what_to_do: &'a str,
+    },
+}
+
 /// The file's bytes: a UTF-8 byte-order mark (so Excel reads `£` as `£`), then the CSV, every
 /// cell safe to open (see [`neutral`]).
-pub fn csv<'a>(rows: impl IntoIterator<Item = FeedbackRow<'a>>) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(4096);
-    buf.extend_from_slice("\u{feff}".as_bytes());
-    let mut w = csv::Writer::from_writer(buf);
-    w.write_record(COLUMNS.iter().map(|(name, _)| name))?;
-    for r in rows {
-        let record = [
+pub fn csv<'a>(lines: impl IntoIterator<Item = Line<'a>>) -> io::Result<Vec<u8>> {
+    records(lines.into_iter().map(|line| match line {
+        Line::Finding(r) => [
             r.area_code.unwrap_or_default(),
             r.area_name.unwrap_or_default(),
             r.source_file,
@@ -53,7 +61,19 @@ pub fn csv<'a>(rows: impl IntoIterator<Item = FeedbackRow<'a>>) -> io::Result<Ve
             r.cell.unwrap_or_default(),
             r.found,
             r.rule.def().advice,
-        ];
+        ],
+        Line::Missing { area_code, area_name, found, what_to_do } => {
+            [area_code, area_name, "", "missing", Severity::Error.as_str(), "", "", "", found, what_to_do]
+        }
+    }))
+}
+
+fn records<'a>(rows: impl IntoIterator<Item = [&'a str; 10]>) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(4096);
+    buf.extend_from_slice("\u{feff}".as_bytes());
+    let mut w = csv::Writer::from_writer(buf);
+    w.write_record(COLUMNS.iter().map(|(name, _)| name))?;
+    for record in rows {
         w.write_record(record.iter().map(|c| neutral(c).into_owned()))?;
     }
     w.into_inner().map_err(|e| e.into_error())
@@ -61,16 +81,18 @@ pub fn csv<'a>(rows: impl IntoIterator<Item = FeedbackRow<'a>>) -> io::Result<Ve
 
 /// The feedback CSV of one checked file.
 pub fn of_check(c: &FileCheck) -> io::Result<Vec<u8>> {
-    csv(c.findings.iter().map(|f| FeedbackRow {
-        area_code: c.area_code.as_deref(),
-        area_name: c.area_name.as_deref(),
-        source_file: &c.file,
-        status: Some(c.status),
-        severity: f.severity,
-        rule: f.rule,
-        sheet: f.sheet.as_deref(),
-        cell: f.cell.as_deref(),
-        found: &f.message,
+    csv(c.findings.iter().map(|f| {
+        Line::Finding(FeedbackRow {
+            area_code: c.area_code.as_deref(),
+            area_name: c.area_name.as_deref(),
+            source_file: &c.file,
+            status: Some(c.status),
+            severity: f.severity,
+            rule: f.rule,
+            sheet: f.sheet.as_deref(),
+            cell: f.cell.as_deref(),
+            found: &f.message,
+        })
     }))
 }
 

@@ -122,14 +122,32 @@ pub fn national_corpus(
     areas: &Areas,
     families: &[Family],
 ) -> io::Result<CorpusSummary> {
+    national_corpus_with_faults(out_dir, seed, schemas, areas, families, 0)
+}
+
+/// [`national_corpus`], and `faulty_percent` per cent of the areas of the latest family (the
+/// collection in progress) sending a late resubmission with findings (see
+/// [`crate::faulty::late_with_finding`]) under `<out_dir>/faulty/`. The summary's
+/// `expected` is the corpus's without them.
+pub fn national_corpus_with_faults(
+    out_dir: &Path,
+    seed: u64,
+    schemas: &SchemaSet,
+    areas: &Areas,
+    families: &[Family],
+    faulty_percent: u64,
+) -> io::Result<CorpusSummary> {
     let mut summary = CorpusSummary::default();
     let mut book = Book::default();
     std::fs::create_dir_all(out_dir)?;
     let mut families: Vec<&Family> = families.iter().collect();
     families.sort_by_key(|f| f.spec().catalogue_order);
     families.dedup_by_key(|f| f.id().to_string());
+    let latest = families.last().map(|f| f.id().to_string());
     for family in families {
-        write_family(out_dir, seed, schemas, areas, family, &mut book, &mut summary)?;
+        let faulty = if Some(family.id()) == latest.as_deref() { faulty_percent } else { 0 };
+        let mut ctx = FamilyRun { out_dir, seed, schemas, areas, book: &mut book, summary: &mut summary };
+        write_family(&mut ctx, family, faulty)?;
     }
     for ((_, period), (_, sums)) in &book.supplied {
         let e = summary.expected.entry(*period).or_default();
@@ -145,15 +163,19 @@ pub fn national_corpus(
     Ok(summary)
 }
 
-fn write_family(
-    out_dir: &Path,
+/// What writing a family needs from the corpus around it.
+struct FamilyRun<'a> {
+    out_dir: &'a Path,
     seed: u64,
-    schemas: &SchemaSet,
-    areas: &Areas,
-    family: &Family,
-    book: &mut Book,
-    summary: &mut CorpusSummary,
-) -> io::Result<()> {
+    schemas: &'a SchemaSet,
+    areas: &'a Areas,
+    book: &'a mut Book,
+    summary: &'a mut CorpusSummary,
+}
+
+fn write_family(ctx: &mut FamilyRun<'_>, family: &Family, faulty_percent: u64) -> io::Result<()> {
+    let (out_dir, seed, schemas, areas) = (ctx.out_dir, ctx.seed, ctx.schemas, ctx.areas);
+    let (book, summary) = (&mut *ctx.book, &mut *ctx.summary);
     let years = family.years();
     let mut members: Vec<_> = areas.areas.iter().filter(|a| years.iter().all(|y| a.exists_in(*y))).collect();
     members.sort_by(|a, b| a.code.cmp(&b.code));
@@ -169,6 +191,7 @@ fn write_family(
         });
     }
     let mut names = std::collections::BTreeSet::new();
+    let mut faulty_index = 0;
     for area in members {
         let area_seed = seed ^ stable_hash(&area.code);
         let mut rng = Rng::new(area_seed.rotate_left(17) ^ stable_hash(family.id()));
@@ -207,6 +230,14 @@ fn write_family(
             }
             None => spec,
         };
+        if (seed ^ stable_hash(&area.code)) % 100 < faulty_percent {
+            let (file, faulty) = crate::faulty::late_with_finding(&last, faulty_index);
+            faulty_index += 1;
+            std::fs::create_dir_all(out_dir.join("faulty"))?;
+            faulty.write(
+                &out_dir.join("faulty").join(file.replace(".xlsx", &format!(" - {}.xlsx", file_safe(&area.name)))),
+            )?;
+        }
         supply(book, &area.code, &last);
     }
     if let Some(a) = allocations.filter(|a| !a.columns.is_empty()) {

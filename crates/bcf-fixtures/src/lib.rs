@@ -23,7 +23,7 @@ mod write;
 
 pub use write::write_plain_sheet;
 
-pub use corpus::{national_corpus, CorpusReturn, CorpusSummary, ExpectedTotals, Habit};
+pub use corpus::{national_corpus, national_corpus_with_faults, CorpusReturn, CorpusSummary, ExpectedTotals, Habit};
 pub use family::Family;
-pub use faulty::faulty_returns;
+pub use faulty::{faulty_returns, late_with_finding};
 pub use spec::*;

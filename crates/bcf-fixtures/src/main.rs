@@ -22,6 +22,11 @@ struct Args {
     /// Also write a few returns with findings (under `faulty/`), as a collection window brings.
     #[arg(long)]
     faulty: bool,
+    /// Also have this per cent of the areas send the latest family a late resubmission with a
+    /// finding (under `faulty/`; errors that reject it and warnings), as at the peak of a
+    /// collection window.
+    #[arg(long, value_name = "PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    faulty_areas: u64,
 }
 
 fn main() -> std::process::ExitCode {
@@ -50,12 +55,12 @@ fn run(args: Args) -> Result<(), String> {
         }
         found
     };
-    let summary = bcf_fixtures::national_corpus(&args.out, args.seed, &schemas, &areas, &families)
-        .map_err(|e| format!("cannot write the corpus under {}: {e}", args.out.display()))?;
+    let summary =
+        bcf_fixtures::national_corpus_with_faults(&args.out, args.seed, &schemas, &areas, &families, args.faulty_areas)
+            .map_err(|e| format!("cannot write the corpus under {}: {e}", args.out.display()))?;
     if let (true, Some(family)) = (args.faulty, families.iter().find(|f| !f.id().contains("allocations"))) {
-        let files = bcf_fixtures::faulty_returns(&args.out, family, args.seed)
+        bcf_fixtures::faulty_returns(&args.out, family, args.seed)
             .map_err(|e| format!("cannot write the faulty returns under {}: {e}", args.out.display()))?;
-        println!("{} faulty returns under {}/faulty", files.len(), args.out.display());
     }
     let habits = summary.returns.iter().filter(|r| r.habit.is_some()).count();
     let resubmitted = summary.returns.iter().filter(|r| r.superseded).count();
@@ -65,8 +70,17 @@ fn run(args: Args) -> Result<(), String> {
         summary.allocations.len(),
         args.out.display()
     );
+    let faulty = count_files(&args.out.join("faulty"));
+    if faulty > 0 {
+        println!("{faulty} returns with findings under {}/faulty", args.out.display());
+    }
+    let before = if faulty > 0 { " (before the returns with findings)" } else { "" };
     for (period, e) in &summary.expected {
-        println!("  {period}: {} areas", e.areas);
+        println!("  {period}: {} areas{before}", e.areas);
     }
     Ok(())
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.flatten().count())
 }

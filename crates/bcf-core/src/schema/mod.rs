@@ -33,6 +33,8 @@ pub struct SchemaSet {
     pub source_descriptions: BTreeMap<String, String>,
     /// SHA-256 of every schema file by path relative to the folder, for run records and caches.
     pub file_hashes: BTreeMap<String, String>,
+    /// The catalogue revision the schemas encode (`catalogue_revision` in the vocabulary file).
+    pub catalogue_revision: Option<u32>,
 }
 
 impl SchemaSet {
@@ -143,7 +145,8 @@ pub fn from_files(files: &SchemaFiles) -> Result<SchemaSet, Vec<SchemaProblem>> 
 
     templates.sort_by_key(|t| t.catalogue_order);
     if problems.is_empty() {
-        Ok(SchemaSet { templates, funding_sources, source_descriptions, file_hashes })
+        let catalogue_revision = vocabulary.and_then(|v| v.catalogue_revision);
+        Ok(SchemaSet { templates, funding_sources, source_descriptions, file_hashes, catalogue_revision })
     } else {
         Err(problems)
     }

@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FundingSourcesSpec {
+    /// The revision of the template catalogue these schemas encode, which the national
+    /// workbook's notes state.
+    #[serde(default)]
+    pub catalogue_revision: Option<u32>,
     pub sources: BTreeMap<String, FundingSourceSpec>,
 }
 
