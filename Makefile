@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: demo test lint venv fmt clean report-check chromium libreoffice bench bench-venv fuzz compare selfcheck wasm-tools node-deps bench-paired
+.PHONY: demo test lint venv fmt clean report-check chromium libreoffice tmux bench bench-venv fuzz compare selfcheck wasm-tools node-deps bench-paired
 
 ## Run the whole pipeline on the bundled sample returns and print the national totals.
 demo:
@@ -15,7 +15,7 @@ demo:
 ## Every test, including the pyarrow/DuckDB/openpyxl read-back (installed into $(VENV)), the
 ## national workbook in LibreOffice and the self-check page in headless Chromium
 ## (playwright-core and axe-core from npm).
-test: venv selfcheck chromium libreoffice node-deps
+test: venv selfcheck chromium libreoffice tmux node-deps
 	BCF_PYTHON=$(abspath $(PY)) BCF_SELFCHECK_PKG=$(abspath $(SELFCHECK)/pkg) $(CARGO) test --workspace --all-targets
 
 ## The self-check page, $(SELFCHECK)/bcf-selfcheck.html: one file that checks a return in the
@@ -56,6 +56,10 @@ report-check: venv chromium
 ## Debian's Chromium, installed if missing.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## tmux (a real terminal for the progress bar's test), installed if missing.
+tmux:
+	@command -v tmux >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; }
 
 ## LibreOffice Calc without a GUI (opens the national workbook in the tests), installed if missing.
 libreoffice:

@@ -89,9 +89,40 @@ impl std::fmt::Display for Input {
     }
 }
 
-/// A callback told `(files done, files in all)` as validation proceeds.
+/// The log target of events there is one of per file (`validated`, `stored`): on a terminal
+/// the progress bar stands for them, so they are left out there.
+pub const FILE_EVENTS: &str = "bcf::file";
+
+/// What a long step is doing, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Downloading,
+    Hashing,
+    Validating,
+}
+
+impl Phase {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Phase::Downloading => "downloading",
+            Phase::Hashing => "hashing",
+            Phase::Validating => "validating",
+        }
+    }
+}
+
+/// A callback told `(phase, files done, files in all)` as downloads, hashing and validation
+/// proceed.
 #[derive(Clone)]
-pub struct Progress(pub Arc<dyn Fn(u64, u64) + Send + Sync>);
+pub struct Progress(pub Arc<dyn Fn(Phase, u64, u64) + Send + Sync>);
+
+impl Progress {
+    /// One more of `total` files done in `phase` (`done` counts them, from any thread).
+    pub fn step(&self, phase: Phase, done: &std::sync::atomic::AtomicU64, total: u64) {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        (self.0)(phase, n, total);
+    }
+}
 
 impl std::fmt::Debug for Progress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -51,6 +51,7 @@ macro_rules! format_line_to {
 pub mod aggregate;
 pub mod budget;
 pub mod clock;
+pub mod console;
 pub mod contract;
 pub mod error;
 pub mod explain;

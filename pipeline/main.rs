@@ -2,14 +2,14 @@
 //! codes. No pipeline logic here.
 
 use anyhow::Context as _;
-use bcf::contract::{Input, Progress, Stage};
+use bcf::console::{self, notice};
+use bcf::contract::{Input, Stage};
 use bcf::model::{Basis, FinancialYear, Status};
 use bcf::report::escape::{for_terminal, Terminal};
 use bcf::run::{Outcome, RunConfig, Scope, DEFAULT_KEEP};
 use bcf::tables::NationalColumn;
 use bcf::workbook::Limits;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -300,98 +300,30 @@ enum SchemasCommand {
     },
 }
 
-/// Whether standard error carries JSON logs (then notices are log events too).
-static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether only warnings and errors go to standard error (`--quiet`).
-static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// A line for the operator on standard error: `bcf: …`, or a JSON log event with JSON logs;
-/// with `--quiet`, warnings only.
-fn notice(warning: bool, message: &str) {
-    if !warning && QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-        return;
-    }
-    match (JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed), warning) {
-        (true, true) => tracing::warn!("{message}"),
-        (true, false) => tracing::info!("{message}"),
-        (false, true) => eprintln!("bcf: warning: {}", Terminal(message)),
-        (false, false) => eprintln!("bcf: {}", Terminal(message)),
-    }
-}
-
-fn init_logging(format: LogFormat, quiet: bool) {
-    JSON_LOGS.store(format == LogFormat::Json, std::sync::atomic::Ordering::Relaxed);
-    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
-    let default = if quiet { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BCF_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        // Human logs quote what areas typed (file and sheet names): every control character is
-        // escaped on the way out, so no colours either.
-        LogFormat::Human => builder.with_ansi(false).with_writer(|| TerminalSafe(std::io::stderr())).init(),
-        LogFormat::Json => {
-            builder.with_writer(std::io::stderr).json().flatten_event(true).with_current_span(true).init()
-        }
-    }
-}
-
-/// Standard error with control characters (but line breaks) shown as `\u{…}` escapes.
-struct TerminalSafe(std::io::Stderr);
-
-impl std::io::Write for TerminalSafe {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write_all(for_terminal(&String::from_utf8_lossy(buf)).as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format, cli.quiet);
+    console::init(cli.log_format == LogFormat::Json, cli.quiet);
     bcf::validate::stage::install_panic_hook();
-    // A bar only for people: on a terminal, with human logs, not quiet.
-    let bar = (!cli.quiet && cli.log_format == LogFormat::Human && std::io::stderr().is_terminal()).then(progress_bar);
-    let result = dispatch(cli.command, bar.clone());
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let result = dispatch(cli.command);
+    console::clear_bar();
     std::process::ExitCode::from(match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("bcf: {}", Terminal(&format!("{e:#}").replace('\n', " ")));
+            console::error_line(&format!("bcf: {}", Terminal(&format!("{e:#}").replace('\n', " "))));
             EXIT_FAILED
         }
     })
 }
 
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::hidden();
-    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} validating {pos}/{len} files {wide_bar} {eta}")
-    {
-        bar.set_style(style);
-    }
-    bar
-}
-
-fn progress(bar: Option<indicatif::ProgressBar>) -> Option<Progress> {
-    bar.map(|b| {
-        Progress(Arc::new(move |done, total| {
-            b.set_length(total);
-            b.set_position(done);
-        }))
-    })
+/// Runs `stages`, then removes the progress bar so that what the command prints stands alone.
+fn run(cfg: &RunConfig, stages: &[Stage], scope: &Scope, command: &str) -> anyhow::Result<Outcome> {
+    let outcome = bcf::run::run(cfg, stages, scope, command);
+    console::clear_bar();
+    Ok(outcome?)
 }
 
 /// A stage command's configuration: its own flags, with the input of the last run.
-fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::ProgressBar>) -> RunConfig {
+fn stage_config(args: &StageArgs, input: Option<Input>) -> RunConfig {
     let mut cfg = RunConfig::for_stage(&args.out);
     // A stage command works on the last run's input, and its decisions unless given others.
     let last = input.is_none().then(|| last_config(&args.out)).flatten();
@@ -407,7 +339,7 @@ fn stage_config(args: &StageArgs, input: Option<Input>, bar: Option<indicatif::P
     // Recorded absolute, so `bcf rerun` finds the file from any folder.
     let given = args.decisions.as_ref().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
     cfg.decisions = given.or_else(|| last.and_then(|c| c.decisions).map(PathBuf::from));
-    cfg.progress = progress(bar);
+    cfg.progress = console::progress();
     cfg.budget = bcf::budget::Budget::find(args.memory_budget);
     cfg.parse_mode = parse_mode(&cfg.schemas_dir, &cfg.budget);
     cfg
@@ -428,14 +360,14 @@ fn rayon_threads() -> usize {
     rayon::current_num_threads()
 }
 
-fn run_config(args: &RunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<RunConfig> {
+fn run_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     let input = Input::parse(&args.input);
     if let Input::Folder(dir) = &input {
         if !dir.is_dir() {
             anyhow::bail!("--input {} is not a folder or an http(s) manifest URL", args.input);
         }
     }
-    let mut cfg = stage_config(&args.stage, Some(input), bar);
+    let mut cfg = stage_config(&args.stage, Some(input));
     cfg.http.concurrency = args.http_concurrency.max(1);
     cfg.http.max_retries = args.http_retries;
     let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
@@ -452,24 +384,24 @@ fn last_config(out: &std::path::Path) -> Option<bcf::run::record::ConfigRecord> 
     serde_json::from_str::<bcf::run::record::RunRecord>(&text).ok().map(|r| r.config)
 }
 
-fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<u8> {
+fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Run(args) => {
-            let cfg = run_config(&args, bar)?;
-            let o = bcf::run::run(&cfg, &Stage::ALL, &Scope::default(), "run").context("the run could not complete")?;
+            let cfg = run_config(&args)?;
+            let o = run(&cfg, &Stage::ALL, &Scope::default(), "run").context("the run could not complete")?;
             Ok(finish(&o, args.stage.fail_on_rejected))
         }
         Command::Ingest(args) => {
-            let cfg = run_config(&args, bar)?;
-            let o = bcf::run::run(&cfg, &[Stage::Ingest], &Scope::default(), "ingest")
+            let cfg = run_config(&args)?;
+            let o = run(&cfg, &[Stage::Ingest], &Scope::default(), "ingest")
                 .context("ingest could not complete")?;
             outln!("ingested: {}", counts_line(&o, Stage::Ingest));
             Ok(EXIT_OK)
         }
-        Command::Validate(args) => stage(&args, Stage::Validate, bar),
-        Command::Normalise(args) => stage(&args, Stage::Normalise, bar),
-        Command::Aggregate(args) => stage(&args, Stage::Aggregate, bar),
-        Command::Rerun(args) => rerun(args, bar),
+        Command::Validate(args) => stage(&args, Stage::Validate),
+        Command::Normalise(args) => stage(&args, Stage::Normalise),
+        Command::Aggregate(args) => stage(&args, Stage::Aggregate),
+        Command::Rerun(args) => rerun(args),
         Command::Explain(args) => explain(args),
         Command::Status { out } => {
             out!("{}", bcf::status::describe(&out)?);
@@ -486,15 +418,15 @@ fn dispatch(command: Command, bar: Option<indicatif::ProgressBar>) -> anyhow::Re
     }
 }
 
-fn stage(args: &StageArgs, stage: Stage, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<u8> {
-    let cfg = stage_config(args, None, bar);
-    let o = bcf::run::run(&cfg, &[stage], &Scope::default(), stage.name())
+fn stage(args: &StageArgs, stage: Stage) -> anyhow::Result<u8> {
+    let cfg = stage_config(args, None);
+    let o = run(&cfg, &[stage], &Scope::default(), stage.name())
         .with_context(|| format!("{} could not complete", stage.name()))?;
     outln!("{}: {}", stage.name(), counts_line(&o, stage));
     Ok(finish(&o, args.fail_on_rejected))
 }
 
-fn rerun(args: RerunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result<u8> {
+fn rerun(args: RerunArgs) -> anyhow::Result<u8> {
     let (store, _) = bcf::store::Store::open_for_reading(&args.out)?;
     let last = bcf::run::last_record(&store)
         .with_context(|| format!("no run record in {}: run `bcf run` first", args.out.display()))?;
@@ -509,10 +441,10 @@ fn rerun(args: RerunArgs, bar: Option<indicatif::ProgressBar>) -> anyhow::Result
     cfg.apply_record(&last.config);
     cfg.out = args.out.clone();
     cfg.wait = args.wait;
-    cfg.progress = progress(bar);
+    cfg.progress = console::progress();
     cfg.parse_mode = parse_mode(&cfg.schemas_dir, &cfg.budget);
     outln!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
-    let o = bcf::run::run(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
+    let o = run(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
     Ok(finish(&o, args.fail_on_rejected))
 }
 

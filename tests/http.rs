@@ -835,7 +835,7 @@ fn blocking_wrapper_works_outside_a_runtime() {
     let server = rt.block_on(TestServer::start(static_site(manifest, vec![("a.xlsx", body)])));
     let store = tempfile::tempdir().expect("tempdir");
     let results =
-        fetch_manifest_blocking(&server.url("/returns/manifest.json"), store.path(), &fast_opts()).expect("fetched");
+        fetch_manifest_blocking(&server.url("/returns/manifest.json"), store.path(), &fast_opts(), None).expect("fetched");
     assert!(matches!(results[0].outcome, DownloadOutcome::Stored { bytes: 777, .. }));
     drop(server);
 }
@@ -843,7 +843,7 @@ fn blocking_wrapper_works_outside_a_runtime() {
 #[tokio::test]
 async fn blocking_wrapper_refuses_to_run_inside_a_runtime() {
     let store = tempfile::tempdir().expect("tempdir");
-    let err = fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts()).expect_err("error");
+    let err = fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts(), None).expect_err("error");
     assert!(matches!(err, HttpError::Runtime(_)), "{err:?}");
 }
 
@@ -1033,4 +1033,24 @@ async fn a_path_listed_twice_is_an_error_on_the_repeat_and_the_return_still_coun
     let f = t.findings.iter().find(|f| f.source_file == repeat).expect("a finding on the repeat");
     assert!(f.message.contains("lists") && f.message.contains("remove the repeated entry"), "{}", f.message);
     assert!(t.lines.iter().any(|l| *l.source_file == *york), "the return's money counts");
+}
+
+/// Downloads move the progress bar: one step per file, downloaded or failed, out of all.
+#[tokio::test]
+async fn each_download_tells_the_progress_bar() {
+    let bodies = [content(1, 5000), content(2, 10)];
+    let manifest = manifest_json(&[("a.xlsx", Some(&bodies[0])), ("b.xlsx", Some(&bodies[1])), ("gone.xlsx", None)]);
+    let site = static_site(manifest, vec![("a.xlsx", bodies[0].clone()), ("b.xlsx", bodies[1].clone())]);
+    let server = TestServer::start(site).await;
+    let store = tempfile::tempdir().unwrap();
+    let told: Arc<Mutex<Vec<(bcf::contract::Phase, u64, u64)>>> = Arc::default();
+    let seen = told.clone();
+    let progress = bcf::contract::Progress(Arc::new(move |phase, done, total| seen.lock().unwrap().push((phase, done, total))));
+    install_crypto_provider();
+    let url = server.url("/returns/manifest.json");
+    let got = bcf::ingest::http::fetch_manifest_telling(&url, store.path(), &fast_opts(), Some(&progress)).await.unwrap();
+    assert_eq!(got.len(), 3);
+    let told = told.lock().unwrap().clone();
+    let want: Vec<_> = (1..=3).map(|n| (bcf::contract::Phase::Downloading, n, 3)).collect();
+    assert_eq!(told, want);
 }

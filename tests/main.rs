@@ -40,6 +40,8 @@ mod selfcheck;
 mod supply;
 /// A template year added by files alone, and each slip reported where it is.
 mod template_years;
+/// What a person sees at a terminal (tmux): the progress bar and the log lines.
+mod terminal;
 /// Structural facts the README states.
 mod tidy;
 /// The national workbook read back by openpyxl, calamine and LibreOffice.

@@ -9,12 +9,14 @@ mod walk;
 pub use crate::workbook::{skip_reason, WORKBOOK_EXTENSIONS};
 pub use walk::escape_name;
 
+use crate::contract::{Phase, Progress};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Disposition {
@@ -141,6 +143,11 @@ fn now_ns() -> i64 {
 /// whose stat is as `previous` (the last ingest) recorded it keeps that hash unread. Only an
 /// unreadable `root` is an error.
 pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile>> {
+    discover_telling(root, previous, None)
+}
+
+/// [`discover`], telling `progress` of each file hashed.
+pub fn discover_telling(root: &Path, previous: &[InputFile], progress: Option<&Progress>) -> io::Result<Vec<InputFile>> {
     let known: HashMap<&str, &InputFile> = previous.iter().map(|f| (f.source_file.as_str(), f)).collect();
     let found = walk::walk(root, "", &known)?;
     let mut files = Vec::with_capacity(found.len());
@@ -151,7 +158,14 @@ pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile
             walk::Found::New { source_file, path } => new.push((source_file, path)),
         }
     }
-    files.par_extend(new.into_par_iter().map(|(source_file, path)| hashed(source_file, path)));
+    let (done, total) = (AtomicU64::new(0), new.len() as u64);
+    files.par_extend(new.into_par_iter().map(|(source_file, path)| {
+        let file = hashed(source_file, path);
+        if let Some(p) = progress {
+            p.step(Phase::Hashing, &done, total);
+        }
+        file
+    }));
     Ok(classify(files))
 }
 

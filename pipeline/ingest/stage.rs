@@ -1,8 +1,8 @@
 //! The ingest stage: the input files found (or downloaded), hashed and classified, and kept in
 //! `OUT/.bcf/ingest.json` for the stages after it.
 
-use super::{discover, from_downloads, http, Disposition, InputFile};
-use crate::contract::{counts, Counts, Input};
+use super::{discover_telling, from_downloads, http, Disposition, InputFile};
+use crate::contract::{counts, Counts, Input, Progress};
 use crate::error::RunError;
 use crate::store::atomic::Durability;
 use crate::store::{json, Store};
@@ -12,13 +12,16 @@ pub fn ingest(
     input: &Input,
     store: &Store,
     http_options: &http::HttpOptions,
+    progress: Option<&Progress>,
 ) -> Result<(Vec<InputFile>, Counts), RunError> {
     let previous: Vec<InputFile> =
         json::load(&store.ingest_path(), "it is rebuilt by the next ingest").unwrap_or_default().unwrap_or_default();
     let inputs = match input {
-        Input::Folder(root) => discover(root, &previous).map_err(RunError::io("read the input folder", root))?,
+        Input::Folder(root) => {
+            discover_telling(root, &previous, progress).map_err(RunError::io("read the input folder", root))?
+        }
         Input::Manifest(url) => {
-            let downloads = http::fetch_manifest_blocking(url, &store.downloads(), http_options)
+            let downloads = http::fetch_manifest_blocking(url, &store.downloads(), http_options, progress)
                 .map_err(|e| RunError::Manifest { url: url.clone(), reason: e.to_string() })?;
             from_downloads(downloads)
         }

@@ -120,7 +120,8 @@ impl Session<'_> {
         match stage {
             Stage::Ingest => {
                 let input = self.cfg.input.as_ref().ok_or_else(|| RunError::Refused("give --input".into()))?;
-                let (inputs, counts) = crate::ingest::stage::ingest(input, self.store, &self.cfg.http)?;
+                let (inputs, counts) =
+                    crate::ingest::stage::ingest(input, self.store, &self.cfg.http, self.cfg.progress.as_ref())?;
                 self.handoff.inputs = Some(inputs);
                 Ok(counts)
             }

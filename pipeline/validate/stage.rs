@@ -5,7 +5,7 @@
 use super::decisions::{DecisionRow, Decisions};
 use super::{cross, Validated};
 use super::{Context, ParsedFile, PARSE_FORMAT};
-use crate::contract::{counts, Counts, ParseHow, Progress};
+use crate::contract::{counts, Counts, ParseHow, Phase, Progress};
 use crate::error::RunError;
 use crate::ingest::{unreadable_reason, Disposition, InputFile};
 use crate::model::{Finding, Rule, Status};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use tracing::{info, info_span, warn};
 
 /// Where workbooks are parsed.
@@ -126,7 +126,7 @@ pub fn validate_all(
         .filter_map(|f| {
             let parse = validate_one(f, run, cache, &fingerprint)?;
             if let (Some(p), Disposition::Workbook) = (run.progress, &f.disposition) {
-                (p.0)(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                p.step(Phase::Validating, &done, total);
             }
             let own = parse.validated.parsed.findings.len();
             Some((parse.validated, (parse.how, parse.cache_key, own)))
@@ -188,6 +188,7 @@ fn parse_and_cache(f: &InputFile, run: &Settings<'_>, cache: &ParseCache, key: &
         Err(finding) => return (ParsedFile::failed(finding), ParseHow::Failed),
     };
     info!(
+        target: crate::contract::FILE_EVENTS,
         template = parsed.template_id.as_deref().unwrap_or("-"),
         findings = parsed.findings.len(),
         lines = parsed.lines.len(),

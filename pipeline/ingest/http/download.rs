@@ -78,7 +78,7 @@ async fn download(ctx: &Ctx<'_>, entry: ManifestEntry) -> (Downloaded, Option<(S
     let (result, attempts) = with_retries(ctx.opts, "file", &url_str, || job.attempt()).await;
     match result {
         Ok(f) => {
-            tracing::info!(path = %entry.path, url = %url_str, bytes = f.bytes, attempts, not_modified = f.not_modified, "stored");
+            tracing::info!(target: crate::contract::FILE_EVENTS, path = %entry.path, url = %url_str, bytes = f.bytes, attempts, not_modified = f.not_modified, "stored");
             let index_entry =
                 IndexEntry { etag: f.etag, last_modified: f.last_modified, sha256: f.sha256.clone(), bytes: f.bytes };
             let outcome = DownloadOutcome::Stored {

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use reqwest::Url;
+use crate::contract::{Phase, Progress};
 use serde::{Deserialize, Serialize};
 
 /// Tuning for [`fetch_manifest`].
@@ -175,6 +176,16 @@ pub async fn fetch_manifest(
     store_dir: &Path,
     opts: &HttpOptions,
 ) -> Result<Vec<Downloaded>, HttpError> {
+    fetch_manifest_telling(manifest_url, store_dir, opts, None).await
+}
+
+/// [`fetch_manifest`], telling `progress` of each file downloaded (or failed).
+pub async fn fetch_manifest_telling(
+    manifest_url: &str,
+    store_dir: &Path,
+    opts: &HttpOptions,
+    progress: Option<&Progress>,
+) -> Result<Vec<Downloaded>, HttpError> {
     install_crypto_provider();
     let base = Url::parse(manifest_url)
         .map_err(|e| HttpError::InvalidUrl { url: manifest_url.to_string(), reason: e.to_string() })?;
@@ -193,9 +204,16 @@ pub async fn fetch_manifest(
     tracing::info!(url = %base, files = entries.len(), "fetched manifest");
     let index = store.load_index().await;
     let ctx = download::Ctx { client: &client, opts, store: &store, index: &index, base: &base };
-    let results: Vec<(Downloaded, Option<(String, store::IndexEntry)>)> = stream::iter(manifest::once_each(entries))
+    let entries = manifest::once_each(entries);
+    let (done, total) = (std::sync::atomic::AtomicU64::new(0), entries.len() as u64);
+    let results: Vec<(Downloaded, Option<(String, store::IndexEntry)>)> = stream::iter(entries)
         .map(|entry| download::entry(&ctx, entry))
         .buffered(opts.concurrency.max(1))
+        .inspect(|_| {
+            if let Some(p) = progress {
+                p.step(Phase::Downloading, &done, total);
+            }
+        })
         .collect()
         .await;
     let mut new_index = index.clone();
@@ -243,6 +261,7 @@ pub fn fetch_manifest_blocking(
     manifest_url: &str,
     store_dir: &Path,
     opts: &HttpOptions,
+    progress: Option<&Progress>,
 ) -> Result<Vec<Downloaded>, HttpError> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(HttpError::Runtime("called from inside a tokio runtime; await fetch_manifest instead".to_string()));
@@ -251,7 +270,7 @@ pub fn fetch_manifest_blocking(
         .enable_all()
         .build()
         .map_err(|e| HttpError::Runtime(format!("could not start a tokio runtime: {e}")))?;
-    rt.block_on(fetch_manifest(manifest_url, store_dir, opts))
+    rt.block_on(fetch_manifest_telling(manifest_url, store_dir, opts, progress))
 }
 
 #[cfg(test)]
