@@ -38,7 +38,7 @@ pub fn area(t: &Tables, schemas: &SchemaSet, areas: &Areas, code: &str, year: Fi
         format_line_to!(s, "  no return in the run covers {year}");
     }
     for c in &covers {
-        why_supplied(&mut s, t, c);
+        why_supplied(&mut s, t, schemas, c);
     }
     let lines: Vec<&LineRow> = t.lines.iter().filter(|l| *l.area_code == *code && l.financial_year == year).collect();
     if lines.is_empty() {
@@ -59,7 +59,7 @@ fn submission<'a>(t: &'a Tables, file: &str) -> Option<&'a SubmissionRow> {
 }
 
 /// Which file supplies one basis of the year, and what became of the area's other files.
-fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
+fn why_supplied(s: &mut String, t: &Tables, schemas: &SchemaSet, c: &CoverageRow) {
     let file = c.source_file.as_deref().unwrap_or("-");
     let when = c.submission_date.map(|d| format!(", submitted {d}")).unwrap_or_default();
     let template = c.template_id.as_deref().unwrap_or("?");
@@ -69,7 +69,7 @@ fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
             let why = if c.replaced_files.is_empty() {
                 "the only accepted submission covering it"
             } else {
-                "the latest accepted submission covering it (on the same date, the template later in the catalogue)"
+                "the latest accepted submission covering it (catalogue §6.1: the later submission date; on the same date, the template later in the catalogue)"
             };
             format_line_to!(s, "    why: {why}");
         }
@@ -105,7 +105,25 @@ fn why_supplied(s: &mut String, t: &Tables, c: &CoverageRow) {
             Some(r) if r.status == Status::Superseded => "superseded by a later submission of the same template",
             _ => "overlapped: another submission supplies this year and basis",
         };
-        format_line_to!(s, "    not used: {other} ({how})");
+        format_line_to!(s, "    not used: {other} ({how}); {}", decided_by(t, schemas, c, other));
+    }
+}
+
+/// Which rule of §6.1 put the supplier before `other`: its later date, or on the same date
+/// its template's later place in the catalogue.
+fn decided_by(t: &Tables, schemas: &SchemaSet, c: &CoverageRow, other: &str) -> String {
+    let theirs = submission(t, other);
+    let order = |id: Option<&str>| id.and_then(|id| schemas.template(id)).map(|t| t.catalogue_order);
+    let (mine_template, their_template) = (c.template_id.as_deref(), theirs.and_then(|r| r.template_id.as_deref()));
+    match (c.submission_date, theirs.and_then(|r| r.submission_date)) {
+        (Some(a), Some(b)) if a > b => format!("decided by date: the supplier was submitted {a}, this {b}"),
+        (Some(a), Some(b)) if a == b && order(mine_template) > order(their_template) => format!(
+            "decided by the catalogue: both submitted {a}, and {} comes after {} in the catalogue",
+            mine_template.unwrap_or("?"),
+            their_template.unwrap_or("?")
+        ),
+        (Some(a), Some(b)) if a == b => format!("both submitted {a}: the later file in the input decided"),
+        _ => "decided by a decision or the supplier's date (this file's date could not be read)".to_string(),
     }
 }
 
@@ -142,10 +160,10 @@ fn basis_lines(s: &mut String, t: &Tables, schemas: &SchemaSet, year: FinancialY
     }
 }
 
-/// The areas that make up one national total, largest first.
+/// The areas that make up one national total, largest first: every area whose return counts
+/// for the year and basis, £0 ones too, and how many areas are rejected or missing.
 pub fn total(
     t: &Tables,
-    schemas: &SchemaSet,
     areas: &Areas,
     column: NationalColumn,
     year: FinancialYear,
@@ -162,22 +180,27 @@ pub fn total(
     let mut s = String::new();
     for r in rows {
         let whole = column.of(r);
+        let count = |status: CoverStatus| {
+            t.coverage.iter().filter(|c| c.financial_year == year && c.basis == r.basis && c.status == status).count()
+        };
         format_line_to!(
             s,
-            "{}, {} {}: {} from {} areas",
+            "{}, {} {}: {} from {} of {} areas ({} rejected and {} missing count nothing)",
             column.name(),
             r.financial_year,
             r.basis,
             whole.to_gbp(),
-            r.areas_included
+            r.areas_included,
+            r.areas_expected,
+            count(CoverStatus::Rejected),
+            count(CoverStatus::Missing)
         );
-        let mut per_area: BTreeMap<&str, Pence> = BTreeMap::new();
-        for l in t.lines.iter().filter(|l| l.financial_year == r.financial_year && l.basis == r.basis) {
-            if column.counts(schemas.funding_sources.get(&*l.funding_source).copied()) {
-                *per_area.entry(&l.area_code).or_default() += l.amount;
-            }
-        }
-        let mut ranked: Vec<(&str, Pence)> = per_area.into_iter().collect();
+        let mut ranked: Vec<(&str, Pence)> = t
+            .area_totals
+            .iter()
+            .filter(|a| a.financial_year == r.financial_year && a.basis == r.basis)
+            .map(|a| (a.area_code.as_str(), a.of(column)))
+            .collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         for (i, (code, amount)) in ranked.iter().enumerate() {
             let name = areas.by_code(code).map_or(*code, |a| a.name.as_str());

@@ -83,6 +83,7 @@ enum Command {
     Rerun(RerunArgs),
     /// Show the last run: what ran, what failed, why, and what a rerun would do.
     Status {
+        /// Output folder of a run (the --out it was given).
         #[arg(long)]
         out: PathBuf,
     },
@@ -106,8 +107,10 @@ enum Command {
     /// write its parse to standard output (started by bcf itself).
     #[command(name = "parse-worker", hide = true)]
     ParseWorker {
+        /// The schemas folder of the run that started the worker.
         #[arg(long)]
         schemas: PathBuf,
+        /// The run's reading limits, as JSON.
         #[arg(long)]
         limits: String,
     },
@@ -137,6 +140,7 @@ struct RunArgs {
     /// is cut off (and retried).
     #[arg(long, default_value_t = 1024)]
     http_low_speed_bytes: u64,
+    /// Seconds over which --http-low-speed-bytes is measured.
     #[arg(long, default_value_t = 30)]
     http_low_speed_window: u64,
     /// Most files a manifest may list.
@@ -183,6 +187,7 @@ struct StageArgs {
 
 #[derive(clap::Args)]
 struct RerunArgs {
+    /// Output folder of the run to rerun.
     #[arg(long)]
     out: PathBuf,
     /// Re-read only this area's files (ONS code), then re-aggregate everything.
@@ -251,8 +256,8 @@ struct PageArgs {
 
 #[derive(clap::Args)]
 struct ExplainArgs {
-    /// Output folder of a run.
-    #[arg(long, default_value = "out/demo")]
+    /// Output folder of a run (the --out it was given).
+    #[arg(long)]
     out: PathBuf,
     /// Area ONS code, e.g. E10000016.
     #[arg(long, conflicts_with = "total", required_unless_present = "total")]
@@ -291,6 +296,7 @@ enum SchemasCommand {
     /// Load every schema file and report every problem at once; with --blanks, also check each
     /// schema against the blank template it describes.
     Check {
+        /// The schemas folder to check (default: the one bcf runs with).
         #[arg(long, env = "BCF_SCHEMAS")]
         schemas: Option<PathBuf>,
         /// A folder of blank template workbooks (`<template-id>.xlsx`, or any name: a blank is
@@ -393,8 +399,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         }
         Command::Ingest(args) => {
             let cfg = run_config(&args)?;
-            let o = run(&cfg, &[Stage::Ingest], &Scope::default(), "ingest")
-                .context("ingest could not complete")?;
+            let o = run(&cfg, &[Stage::Ingest], &Scope::default(), "ingest").context("ingest could not complete")?;
             outln!("ingested: {}", counts_line(&o, Stage::Ingest));
             Ok(EXIT_OK)
         }
@@ -461,7 +466,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     let t = bcf::normalise::stage::persisted_tables(&store, &schemas, &areas, baseline)?;
     let text = match (&args.area, args.total) {
         (Some(code), _) => bcf::explain::area(&t, &schemas, &areas, code, args.year),
-        (None, Some(column)) => bcf::explain::total(&t, &schemas, &areas, column, args.year, args.basis),
+        (None, Some(column)) => bcf::explain::total(&t, &areas, column, args.year, args.basis),
         (None, None) => Err("give --area CODE or --total COLUMN".to_string()),
     }
     .map_err(anyhow::Error::msg)?;
@@ -618,6 +623,9 @@ fn check_blank(set: &bcf::schema::SchemaSet, file: &std::path::Path) -> usize {
 
 fn finish(o: &Outcome, fail_on_rejected: bool) -> u8 {
     print_summary(o);
+    if let Some(warning) = baseline_without_returns(&o.tables.national) {
+        notice(true, &warning);
+    }
     // Only a command that published (or found the publish up to date) compared itself.
     if o.record.snapshot.is_some() {
         notice(false, &bcf::aggregate::changes::headline(o.tables.changes.as_deref()));
@@ -631,6 +639,26 @@ fn finish(o: &Outcome, fail_on_rejected: bool) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// A warning when no return covers the baseline year's plan: every multiple is then empty.
+fn baseline_without_returns(national: &[bcf::tables::NationalRow]) -> Option<String> {
+    let baseline = national.first()?.baseline_year;
+    let covered =
+        national.iter().any(|r| r.financial_year == baseline && r.basis == Basis::Plan && r.areas_included > 0);
+    if covered {
+        return None;
+    }
+    let mut years: Vec<String> = national
+        .iter()
+        .filter(|r| r.basis == Basis::Plan && r.areas_included > 0)
+        .map(|r| r.financial_year.to_string())
+        .collect();
+    years.dedup();
+    Some(format!(
+        "--baseline {baseline}: no accepted return covers {baseline} (plan), so no multiple of it can be given; years with plans: {}",
+        if years.is_empty() { "none".to_string() } else { years.join(", ") }
+    ))
 }
 
 fn counts_line(o: &Outcome, stage: Stage) -> String {
@@ -680,5 +708,33 @@ fn print_summary(o: &Outcome) {
     outln!("files: {} (parsed {}, from cache {})", t.status_summary(), o.parsed, o.cached);
     if let Some(id) = &o.record.snapshot {
         outln!("published: snapshot {id} (OUT/current)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and every flag says what it is for in `--help`.
+    #[test]
+    fn every_command_and_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments().filter(|a| !["help", "version"].contains(&a.get_id().as_str())) {
+                if arg.get_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "bcf", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:?}");
     }
 }

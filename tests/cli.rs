@@ -93,3 +93,42 @@ fn names_areas_typed_never_reach_a_terminal_as_control_characters() {
     }
     assert!(String::from_utf8_lossy(&run.stderr).contains("Kent\\u{1b}]0;pwned"), "the name is shown, escaped");
 }
+
+/// `--baseline` naming a year no return covers warns, naming the years that could be used;
+/// a covered baseline gives no warning. Totals far from national say so under the table.
+#[test]
+fn a_baseline_year_without_returns_warns_and_totals_far_from_national_say_so() {
+    let input = fixtures().join("samples");
+    let out = tempfile::tempdir().unwrap();
+    let run = |baseline: &str| {
+        let o = bcf(&[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--baseline",
+            baseline,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (stdout, stderr) = run("2016-17");
+    assert!(
+        stderr.contains("bcf: warning: --baseline 2016-17: no accepted return covers 2016-17 (plan), so no multiple of it can be given; years with plans: 2015-16, 2017-18"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("note: not national totals: every year sums at most 4 of the"), "{stdout}");
+    let (_, stderr) = run("2015-16");
+    assert!(!stderr.contains("--baseline"), "{stderr}");
+}
+
+/// `make demo` ends by pointing at the report with the chart and area pages.
+#[test]
+fn make_demo_points_at_the_html_report() {
+    let makefile = std::fs::read_to_string(crate::support::project_root().join("Makefile")).unwrap();
+    let demo = makefile.split("\ndemo:").nth(1).expect("a demo target");
+    let recipe: Vec<&str> = demo.lines().skip(1).take_while(|l| l.starts_with('\t')).collect();
+    let last = recipe.last().expect("a recipe");
+    assert!(last.contains("/current/report.html") && !last.contains("report.md"), "{last}");
+}

@@ -834,8 +834,8 @@ fn blocking_wrapper_works_outside_a_runtime() {
     let manifest = manifest_json(&[("a.xlsx", Some(&body))]);
     let server = rt.block_on(TestServer::start(static_site(manifest, vec![("a.xlsx", body)])));
     let store = tempfile::tempdir().expect("tempdir");
-    let results =
-        fetch_manifest_blocking(&server.url("/returns/manifest.json"), store.path(), &fast_opts(), None).expect("fetched");
+    let results = fetch_manifest_blocking(&server.url("/returns/manifest.json"), store.path(), &fast_opts(), None)
+        .expect("fetched");
     assert!(matches!(results[0].outcome, DownloadOutcome::Stored { bytes: 777, .. }));
     drop(server);
 }
@@ -843,7 +843,8 @@ fn blocking_wrapper_works_outside_a_runtime() {
 #[tokio::test]
 async fn blocking_wrapper_refuses_to_run_inside_a_runtime() {
     let store = tempfile::tempdir().expect("tempdir");
-    let err = fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts(), None).expect_err("error");
+    let err =
+        fetch_manifest_blocking("http://127.0.0.1:1/m.json", store.path(), &fast_opts(), None).expect_err("error");
     assert!(matches!(err, HttpError::Runtime(_)), "{err:?}");
 }
 
@@ -1045,10 +1046,12 @@ async fn each_download_tells_the_progress_bar() {
     let store = tempfile::tempdir().unwrap();
     let told: Arc<Mutex<Vec<(bcf::contract::Phase, u64, u64)>>> = Arc::default();
     let seen = told.clone();
-    let progress = bcf::contract::Progress(Arc::new(move |phase, done, total| seen.lock().unwrap().push((phase, done, total))));
+    let progress =
+        bcf::contract::Progress(Arc::new(move |phase, done, total| seen.lock().unwrap().push((phase, done, total))));
     install_crypto_provider();
     let url = server.url("/returns/manifest.json");
-    let got = bcf::ingest::http::fetch_manifest_telling(&url, store.path(), &fast_opts(), Some(&progress)).await.unwrap();
+    let got =
+        bcf::ingest::http::fetch_manifest_telling(&url, store.path(), &fast_opts(), Some(&progress)).await.unwrap();
     assert_eq!(got.len(), 3);
     let told = told.lock().unwrap().clone();
     let want: Vec<_> = (1..=3).map(|n| (bcf::contract::Phase::Downloading, n, 3)).collect();

@@ -184,6 +184,34 @@ fn explain_a_total_ranks_areas_and_adds_up() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2), "an unknown total is a bad argument");
+    // --out names the run: there is no default folder to explain by mistake.
+    let no_out =
+        Command::new(bcf_bin()).args(["explain", "--total", "total_pooled_gbp", "--year", "2020-21"]).output().unwrap();
+    assert_eq!(no_out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_out.stderr).contains("--out"), "says --out is needed");
+}
+
+/// A total lists every area whose return counts for the year, an area that adds £0 too, and
+/// says how many areas count nothing because they are rejected or missing.
+#[test]
+fn explain_a_total_lists_every_area_that_counts_and_those_that_do_not() {
+    let (out, t) = run_on(&fixtures().join("samples"));
+    let text = explain(out.path(), &["--total", "voluntary_la_gbp", "--year", "2023-24", "--basis", "plan"]);
+    let national = t.national_row(bcf::model::FinancialYear(2023), bcf::model::Basis::Plan).unwrap();
+    let missing = t.coverage.iter().filter(|c| c.financial_year.0 == 2023 && c.status.as_str() == "missing").count();
+    assert!(
+        text.starts_with(&format!(
+            "voluntary_la_gbp, 2023-24 plan: {} from {} of {} areas (0 rejected and {missing} missing count nothing)",
+            national.voluntary_la.to_gbp(),
+            national.areas_included,
+            national.areas_expected
+        )),
+        "{text}"
+    );
+    let ranked: Vec<&str> =
+        text.lines().filter(|l| l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    assert_eq!(ranked.len(), national.areas_included as usize, "every area that counts: {text}");
+    assert!(ranked.iter().any(|l| l.contains(" £0.00 ")), "an area adding £0 is listed: {text}");
 }
 
 #[test]

@@ -117,12 +117,36 @@ fn a_plan_and_a_year_end_for_the_same_year_count_once_and_the_later_wins() {
     );
     assert!(why.contains("why: the latest accepted submission covering it"), "{why}");
     assert!(
-        why.contains("not used: plans/Barnsley.xlsx (overlapped: another submission supplies this year and basis)"),
+        why.contains("not used: plans/Barnsley.xlsx (overlapped: another submission supplies this year and basis); decided by date: the supplier was submitted 2025-05-01, this 2023-06-20"),
         "{why}"
     );
     let why = explain(out.path(), "Leeds", "2024-25");
     assert!(why.contains("2024-25 plan: supplied by plans/Leeds.xlsx"), "{why}");
-    assert!(why.contains("not used: year-end/Leeds.xlsx"), "{why}");
+    assert!(
+        why.contains("not used: year-end/Leeds.xlsx (overlapped: another submission supplies this year and basis); decided by date: the supplier was submitted 2023-06-20, this 2023-05-01"),
+        "{why}"
+    );
+}
+
+/// A plan and a year-end submitted the same day: the template later in the catalogue supplies
+/// the year, and `bcf explain` says that the catalogue, not the date, decided.
+#[test]
+fn on_the_same_date_the_template_later_in_the_catalogue_supplies_and_explain_says_so() {
+    let mut world = World::new();
+    add(&mut world, "plans/Barnsley.xlsx", &plan(), "Barnsley", DateCell::Date(2025, 5, 1), 11);
+    add(&mut world, "year-end/Barnsley.xlsx", &year_end(), "Barnsley", DateCell::Date(2025, 5, 1), 12);
+    let (out, t) = world.run();
+    let b = cover(&t, "Barnsley", Y2024, Basis::Plan);
+    assert_eq!(b.source_file.as_deref(), Some("year-end/Barnsley.xlsx"));
+    let why = explain(out.path(), "Barnsley", "2024-25");
+    assert!(
+        why.contains(&format!(
+            "not used: plans/Barnsley.xlsx (overlapped: another submission supplies this year and basis); decided by the catalogue: both submitted 2025-05-01, and {} comes after {} in the catalogue",
+            year_end().id(),
+            plan().id()
+        )),
+        "{why}"
+    );
 }
 
 /// A later year-end that is rejected supplies nothing: the plan's 2024-25 figures stand, and

@@ -18,7 +18,12 @@ impl Tmux {
     }
 
     fn cmd(&self, args: &[&str]) -> String {
-        let o = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs (make tmux installs it)");
+        let o = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs (make tmux installs it)");
         assert!(o.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
@@ -70,9 +75,13 @@ fn on_a_terminal_the_bar_shows_progress_with_no_per_file_line_above_it_and_none_
     assert!(screen.lines().any(|l| l == "BCF-EXIT=0"), "{screen}");
     assert!(screen.contains("published: snapshot 000001"), "the summary is shown:\n{screen}");
     let bar = |text: &str, verb: &str| {
-        text.match_indices(verb).any(|(i, _)| text[i + verb.len()..].trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        text.match_indices(verb)
+            .any(|(i, _)| text[i + verb.len()..].trim_start().starts_with(|c: char| c.is_ascii_digit()))
     };
-    assert!(bar(&drawn, "hashing") && bar(&drawn, "validating"), "the bar was drawn for hashing and validation:\n{drawn}");
+    assert!(
+        bar(&drawn, "hashing") && bar(&drawn, "validating"),
+        "the bar was drawn for hashing and validation:\n{drawn}"
+    );
     assert!(!drawn.contains("validated"), "no per-file line was printed:\n{drawn}");
     assert!(!bar(&screen, "validating") && !bar(&screen, "hashing"), "no bar line is left behind:\n{screen}");
     assert!(screen.contains("stage done stage=\"validate\""), "the other log lines are shown:\n{screen}");

@@ -147,7 +147,11 @@ pub fn discover(root: &Path, previous: &[InputFile]) -> io::Result<Vec<InputFile
 }
 
 /// [`discover`], telling `progress` of each file hashed.
-pub fn discover_telling(root: &Path, previous: &[InputFile], progress: Option<&Progress>) -> io::Result<Vec<InputFile>> {
+pub fn discover_telling(
+    root: &Path,
+    previous: &[InputFile],
+    progress: Option<&Progress>,
+) -> io::Result<Vec<InputFile>> {
     let known: HashMap<&str, &InputFile> = previous.iter().map(|f| (f.source_file.as_str(), f)).collect();
     let found = walk::walk(root, "", &known)?;
     let mut files = Vec::with_capacity(found.len());

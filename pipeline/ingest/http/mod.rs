@@ -39,9 +39,9 @@ mod store;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::contract::{Phase, Progress};
 use futures_util::stream::{self, StreamExt};
 use reqwest::Url;
-use crate::contract::{Phase, Progress};
 use serde::{Deserialize, Serialize};
 
 /// Tuning for [`fetch_manifest`].
