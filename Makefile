@@ -25,16 +25,13 @@ SELFCHECK := out/selfcheck
 WASM := target/wasm32-unknown-unknown/wasm/bcf_selfcheck.wasm
 selfcheck: wasm-tools
 	$(CARGO) build --quiet -p bcf-selfcheck --target wasm32-unknown-unknown --profile wasm
-	wasm-bindgen --target no-modules --no-typescript --remove-name-section --remove-producers-section --out-dir $(SELFCHECK)/pkg $(WASM)
+	mkdir -p $(SELFCHECK)/pkg && cp $(WASM) $(SELFCHECK)/pkg/bcf_selfcheck.wasm
 	$(CARGO) run --quiet --bin bcf -- selfcheck-page --pkg $(SELFCHECK)/pkg \
 		$(if $(ALLOCATIONS),--allocations "$(ALLOCATIONS)") --out $(SELFCHECK)/bcf-selfcheck.html
 
-## The WebAssembly target, and wasm-bindgen-cli of exactly the version in Cargo.lock.
-WASM_BINDGEN_VERSION = $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' Cargo.lock)
+## The WebAssembly target.
 wasm-tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" || \
-		$(CARGO) install --quiet --force wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --no-default-features
 
 ## playwright-core (drives Debian's Chromium; downloads no browser) and axe-core, from npm.
 node-deps: tests/selfcheck/node_modules/.installed

@@ -10,7 +10,7 @@ use bcf::run::{Outcome, RunConfig, Scope, DEFAULT_KEEP};
 use bcf::tables::NationalColumn;
 use bcf::workbook::Limits;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The binary's allocator: `bcf run` makes many small allocations (cells, parses, rows).
@@ -232,7 +232,7 @@ enum CheckFormat {
 
 #[derive(clap::Args)]
 struct PageArgs {
-    /// The folder wasm-bindgen wrote the validator into (bcf_selfcheck.js, bcf_selfcheck_bg.wasm).
+    /// The folder holding the validator, bcf_selfcheck.wasm (make selfcheck builds it there).
     #[arg(long)]
     pkg: PathBuf,
     /// The published allocations the page checks minimum contributions against: an allocations
@@ -306,7 +306,36 @@ enum SchemasCommand {
     },
 }
 
+/// mimalloc's `mi_option_arena_reserve` (the crate's bindings do not name it; a test checks it).
+const MI_OPTION_ARENA_RESERVE: libmimalloc_sys::mi_option_t = 23;
+
+/// Address space is what `ulimit -v` limits, and two allocators reserve much more than they
+/// use: glibc's malloc (which C code and thread-local destructors still call) a 64 MiB arena
+/// for each thread that calls it, and mimalloc a gibibyte at a time. Under a limit that leaves
+/// none for the next thread's stack, so: one glibc arena, and mimalloc reserving a sixteenth
+/// of the limit at a time.
+fn fit_allocators_to_address_space() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        const M_ARENA_MAX: std::ffi::c_int = -8;
+        // SAFETY: glibc's documented setting, made before any other thread starts.
+        unsafe { mallopt(M_ARENA_MAX, 1) };
+    }
+    #[cfg(unix)]
+    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::AS) {
+        if soft != rlimit::INFINITY {
+            let kib = (soft >> 10) / 16;
+            // SAFETY: sets one of mimalloc's options, which it reads when it next reserves.
+            unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_RESERVE, kib as std::ffi::c_long) };
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    fit_allocators_to_address_space();
     let cli = Cli::parse();
     console::init(cli.log_format == LogFormat::Json, cli.quiet);
     bcf::validate::stage::install_panic_hook();
@@ -432,10 +461,7 @@ fn stage(args: &StageArgs, stage: Stage) -> anyhow::Result<u8> {
 }
 
 fn rerun(args: RerunArgs) -> anyhow::Result<u8> {
-    let (store, _) = bcf::store::Store::open_for_reading(&args.out)?;
-    let last = bcf::run::last_record(&store)
-        .with_context(|| format!("no run record in {}: run `bcf run` first", args.out.display()))?;
-    drop(store);
+    let last = last_run_record(&args.out, args.wait)?;
     let scope = Scope { area: args.area, template: args.template };
     let plan = bcf::run::rerun_plan(&last, &scope);
     if plan.is_empty() {
@@ -451,6 +477,26 @@ fn rerun(args: RerunArgs) -> anyhow::Result<u8> {
     outln!("rerunning: {}", plan.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "));
     let o = run(&cfg, &plan, &scope, "rerun").context("the rerun could not complete")?;
     Ok(finish(&o, args.fail_on_rejected))
+}
+
+/// The record a rerun repeats. A first run still writing has none yet: `--wait` waits for it to
+/// finish, otherwise the refusal names it.
+fn last_run_record(out: &Path, wait: bool) -> anyhow::Result<bcf::run::record::RunRecord> {
+    use bcf::store::{Store, WriteAccess, Writer};
+    let (store, writer) = Store::open_for_reading(out)?;
+    if let Some(last) = bcf::run::last_record(&store) {
+        return Ok(last);
+    }
+    drop(store);
+    let Writer::Active(holder) = writer else {
+        anyhow::bail!("no run record in {}: run `bcf run` first", out.display());
+    };
+    if !wait {
+        return Err(bcf::error::RunError::Busy { out: out.to_path_buf(), holder }.into());
+    }
+    let store = Store::open_for_writing(out, &WriteAccess { wait: true, command: "rerun", ..Default::default() })?;
+    bcf::run::last_record(&store)
+        .with_context(|| format!("no run record in {}: the run before this one ended without one", out.display()))
 }
 
 fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
@@ -715,6 +761,14 @@ fn print_summary(o: &Outcome) {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    /// The option set under an address-space limit is mimalloc's arena reservation: its
+    /// default is 1 GiB, in KiB.
+    #[test]
+    fn the_arena_option_is_mimallocs_arena_reservation() {
+        // SAFETY: reads one option.
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_ARENA_RESERVE) }, 1 << 20);
+    }
 
     /// Every command and every flag says what it is for in `--help`.
     #[test]

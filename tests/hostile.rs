@@ -831,6 +831,15 @@ fn macro_and_dialog_sheets_are_named_or_read_past() {
         "http://schemas.openxmlformats.org/officeDocument/2006/relationships/dialogsheet",
         &format!("<?xml version=\"1.0\"?><dialogsheet {ns}><sheetViews><sheetView workbookViewId=\"0\"/></sheetViews></dialogsheet>"),
     );
+    // The same in an .xlsb (which calamine would call damaged): named by its tab.
+    let t = run_one("xlsb-with-macro-sheet.xlsb", Limits::default());
+    let f: Vec<_> = t.findings.iter().filter(|f| f.rule.id() == "file-unreadable").collect();
+    assert_eq!(f.len(), 1, "{:#?}", t.findings);
+    assert!(
+        f[0].message.contains("Excel 4 macro sheet ('Macro1')") && f[0].message.contains("delete that sheet"),
+        "{f:?}"
+    );
+    assert_eq!(f[0].sheet.as_deref(), Some("Macro1"));
     let t = run_bytes("Kent.xlsx", &dialog, Limits::default());
     assert!(submission(&t, "Kent.xlsx").status.contributes(), "{:#?}", t.findings);
     assert_eq!(lines_of(&t), lines_of(&run_bytes("Kent.xlsx", &kent, Limits::default())));

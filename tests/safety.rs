@@ -46,6 +46,33 @@ fn a_second_writer_is_refused_at_once_or_waits_with_wait() {
     assert_eq!(published_bytes(out.path()), clean(&input));
 }
 
+/// A rerun started while the folder's first run is still writing has no record to repeat yet:
+/// it is refused naming that run, or with --wait it waits for the run to end, then repeats what
+/// that run left undone.
+#[test]
+fn a_rerun_during_the_first_run_names_it_or_waits_for_it() {
+    let input = fixtures().join("samples");
+    let out = tempfile::tempdir().unwrap();
+    let (i, o) = (input.to_str().unwrap(), out.path().to_str().unwrap());
+    let mut first = held_at(&["run", "--input", i, "--out", o], "after-validate");
+    let refused = bcf(&["rerun", "--out", o]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("another bcf (pid {}", first.id())) && err.contains("--wait"), "{err}");
+    let waiting = Command::new(bcf_bin())
+        .args(["rerun", "--wait", "--out", o])
+        .env("BCF_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let done = waiting.wait_with_output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(published_bytes(out.path()), clean(&input), "the rerun finished what the killed run began");
+}
+
 /// Runs and reruns started together over the same folder, with different inputs, some waiting
 /// and some not: every publish is one input's whole outputs, no cache record lies, and a plain
 /// run afterwards equals a clean one.
@@ -72,8 +99,11 @@ fn overlapping_runs_and_reruns_never_mix_outputs_or_poison_the_cache() {
         for c in children {
             let o = c.wait_with_output().unwrap();
             let err = String::from_utf8_lossy(&o.stderr);
-            // Refused: another writer held the lock, or a rerun came first into an empty folder.
-            let refused = err.contains("another bcf") || err.contains("holds no bcf outputs");
+            // Refused: another writer held the lock, or a rerun came first into an empty folder
+            // (or waited for a first run that was refused in turn).
+            let refused = err.contains("another bcf")
+                || err.contains("holds no bcf outputs")
+                || err.contains("ended without one");
             assert!(o.status.success() || refused, "exit {:?}: {err}", o.status);
         }
         let now = published_bytes(out.path());

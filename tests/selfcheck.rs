@@ -24,16 +24,12 @@ fn said(rule: &str, severity: &str, sheet: &str, cell: &str, message: &str) -> S
 /// Rules only the national run can apply (they need other files).
 const CROSS_FILE: [&str; 1] = ["submission-conflict"];
 
-/// The validator wasm-bindgen wrote (`make selfcheck`).
+/// The folder holding the validator (`make selfcheck`).
 fn pkg() -> PathBuf {
     let pkg = std::env::var_os("BCF_SELFCHECK_PKG")
         .map(PathBuf::from)
         .unwrap_or_else(|| project_root().join("out/selfcheck/pkg"));
-    assert!(
-        pkg.join("bcf_selfcheck_bg.wasm").exists(),
-        "{}: run `make selfcheck` first (make test does)",
-        pkg.display()
-    );
+    assert!(pkg.join("bcf_selfcheck.wasm").exists(), "{}: run `make selfcheck` first (make test does)", pkg.display());
     pkg
 }
 
@@ -274,4 +270,78 @@ fn bcf_check_exit_codes_say_ready_rejected_unreadable_or_bad_arguments() {
         "says what it cannot check: {human}"
     );
     assert!(human.contains("what to do:"), "{human}");
+}
+
+/// The validator can reach nothing outside its own memory: it imports the function the page
+/// gives it to report a panic's message, and the placeholders zip's random-number source
+/// (getrandom, used only to write encrypted zips) links in, which the page answers with
+/// functions that refuse. Any other import (a host call that could fetch, say) fails here.
+#[test]
+fn the_validator_imports_nothing_but_its_panic_report() {
+    let wasm = std::fs::read(pkg().join("bcf_selfcheck.wasm")).unwrap();
+    assert_eq!(&wasm[..8], b"\0asm\x01\0\0\0", "a WebAssembly module");
+    let imports = wasm_imports(&wasm);
+    assert!(imports.contains(&("bcf".to_string(), "reader_panicked".to_string())), "{imports:?}");
+    let placeholder = |(module, name): &(String, String)| match module.as_str() {
+        "__wbindgen_placeholder__" => {
+            name.starts_with("__wbg_getRandomValues_")
+                || ["__wbindgen_object_drop_ref", "__wbindgen_describe"].contains(&name.as_str())
+        }
+        "__wbindgen_externref_xform__" => name.starts_with("__wbindgen_externref_"),
+        _ => false,
+    };
+    let other: Vec<_> = imports.iter().filter(|i| i.0 != "bcf" && !placeholder(i)).collect();
+    assert!(other.is_empty(), "imports the page does not provide: {other:?}");
+}
+
+/// A module's imports, (module, name), from its import section.
+fn wasm_imports(wasm: &[u8]) -> Vec<(String, String)> {
+    fn leb(b: &[u8], at: &mut usize) -> u64 {
+        let (mut v, mut shift) = (0u64, 0);
+        loop {
+            let byte = b[*at];
+            *at += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+    fn name(b: &[u8], at: &mut usize) -> String {
+        let n = leb(b, at) as usize;
+        *at += n;
+        String::from_utf8_lossy(&b[*at - n..*at]).into_owned()
+    }
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let size = leb(wasm, &mut at) as usize;
+        if id != 2 {
+            at += size;
+            continue;
+        }
+        let mut imports = Vec::new();
+        for _ in 0..leb(wasm, &mut at) {
+            let (module, field) = (name(wasm, &mut at), name(wasm, &mut at));
+            let kind = wasm[at];
+            at += 1;
+            match kind {
+                0 => _ = leb(wasm, &mut at),
+                1 | 2 => {
+                    at += usize::from(kind == 1); // a table's element type
+                    let flags = leb(wasm, &mut at);
+                    leb(wasm, &mut at);
+                    if flags & 1 == 1 {
+                        leb(wasm, &mut at);
+                    }
+                }
+                _ => at += 2, // a global: value type and mutability
+            }
+            imports.push((module, field));
+        }
+        return imports;
+    }
+    Vec::new()
 }

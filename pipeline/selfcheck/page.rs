@@ -23,13 +23,12 @@ const TEMPLATE: &str = include_str!("../../crates/bcf-selfcheck/page/index.html"
 const STYLE: &str = include_str!("../../crates/bcf-selfcheck/page/page.css");
 const SCRIPT: &str = include_str!("../../crates/bcf-selfcheck/page/page.js");
 const WORKER: &str = include_str!("../../crates/bcf-selfcheck/page/worker.js");
-/// What `wasm-bindgen --target no-modules` writes into the package folder.
-const GLUE_FILE: &str = "bcf_selfcheck.js";
-const WASM_FILE: &str = "bcf_selfcheck_bg.wasm";
+/// The validator's file in the package folder (`make selfcheck` copies it there).
+pub const WASM_FILE: &str = "bcf_selfcheck.wasm";
 
 /// What a page is built from.
 pub struct PageSettings {
-    /// The folder `wasm-bindgen` wrote the validator and its glue into.
+    /// The folder holding the validator, [`WASM_FILE`].
     pub pkg: PathBuf,
     pub allocations: AllocationTable,
     pub memory_mib: u64,
@@ -59,8 +58,7 @@ pub fn build(s: &PageSettings) -> Result<String, PageError> {
         let path = s.pkg.join(name);
         std::fs::read(&path).map_err(|cause| PageError::Missing { path, cause })
     };
-    let glue = String::from_utf8_lossy(&read(GLUE_FILE)?).into_owned();
-    let worker = format!("{glue}\n{WORKER}");
+    let worker = WORKER.to_string();
     let config = Config { allocations: &s.allocations, memory_mib: s.memory_mib, time_limit_ms: s.time_limit_ms };
     let config = serde_json::to_string(&config).unwrap_or_default().replace('<', "\\u003c");
     for (what, text, end) in

@@ -816,6 +816,7 @@ pub fn build_all() -> Vec<(String, Vec<u8>)> {
         })
     });
     add("saved-as-template.xltx", template);
+    add("xlsb-with-macro-sheet.xlsb", xlsb_with_macro_sheet());
     add("saved-as.ods", ods_from_sheets(&kent_sheets, &[]));
 
     // calamine would expand these; the streaming ODS reader does not.
@@ -926,4 +927,60 @@ pub fn col_letters(mut c: u32) -> String {
     }
     s.reverse();
     String::from_utf8(s).unwrap()
+}
+
+/// A minimal `.xlsb` with a worksheet `Income` and an Excel 4 macro sheet `Macro1`: the
+/// workbook part's BrtBundleSh records and the relationships that name each sheet's part.
+pub fn xlsb_with_macro_sheet() -> Vec<u8> {
+    fn record(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
+        if typ < 0x80 {
+            out.push(typ as u8);
+        } else {
+            out.extend([(typ & 0x7F) as u8 | 0x80, (typ >> 7) as u8]);
+        }
+        assert!(data.len() < 0x80);
+        out.push(data.len() as u8);
+        out.extend_from_slice(data);
+    }
+    fn wide(out: &mut Vec<u8>, s: &str) {
+        out.extend((s.len() as u32).to_le_bytes());
+        out.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+    }
+    let mut book = Vec::new();
+    record(&mut book, 0x0083, &[]); // BrtBeginBook
+    record(&mut book, 0x008F, &[]); // BrtBeginBundleShs
+    for (tab, (id, name)) in [("rId1", "Income"), ("rId2", "Macro1")].iter().enumerate() {
+        let mut d = Vec::new();
+        d.extend(0u32.to_le_bytes());
+        d.extend((tab as u32 + 1).to_le_bytes());
+        wide(&mut d, id);
+        wide(&mut d, name);
+        record(&mut book, 0x009C, &d);
+    }
+    record(&mut book, 0x0090, &[]); // BrtEndBundleShs
+    record(&mut book, 0x0084, &[]); // BrtEndBook
+    let rel =
+        |id: &str, typ: &str, target: &str| format!("<Relationship Id=\"{id}\" Type=\"{typ}\" Target=\"{target}\"/>");
+    let ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let rels = format!(
+        "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">{}{}</Relationships>",
+        rel("rId1", &format!("{ns}/worksheet"), "worksheets/sheet1.bin"),
+        rel("rId2", "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet", "macrosheets/sheet2.bin"),
+    );
+    let root = format!(
+        "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">{}</Relationships>",
+        rel("rId1", &format!("{ns}/officeDocument"), "xl/workbook.bin")
+    );
+    let types = "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"bin\" ContentType=\"application/vnd.ms-excel.sheet.binary.macroEnabled.main\"/><Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/></Types>";
+    let mut sheet = Vec::new();
+    record(&mut sheet, 0x0181, &[]); // BrtBeginSheet
+    record(&mut sheet, 0x0182, &[]); // BrtEndSheet
+    zip_of(&[
+        ("[Content_Types].xml".into(), types.as_bytes().to_vec()),
+        ("_rels/.rels".into(), root.into_bytes()),
+        ("xl/workbook.bin".into(), book),
+        ("xl/_rels/workbook.bin.rels".into(), rels.into_bytes()),
+        ("xl/worksheets/sheet1.bin".into(), sheet.clone()),
+        ("xl/macrosheets/sheet2.bin".into(), sheet),
+    ])
 }

@@ -379,51 +379,97 @@ fn check_zip(src: &mut Source, limits: Limits) -> Result<Format, OpenError> {
         Format::Ods => check_ods_manifest(&mut zip, &names, small)?,
         Format::Xlsx => {
             check_shared_strings_count(&mut zip, &names)?;
-            check_macro_sheets(&mut zip, &names, small)?;
+            check_macro_sheets(&mut zip, &names, format, small)?;
         }
+        Format::Xlsb => check_macro_sheets(&mut zip, &names, format, small)?,
         _ => (),
     }
     Ok(format)
 }
 
 /// calamine does not read Excel 4 macro sheets and names one by its part (`macrosheets/…`),
-/// which the sender never sees: refuse it here by the tab's name.
+/// which the sender never sees, or (in an `.xlsb`) calls the workbook damaged: refuse it here by
+/// the tab's name.
 fn check_macro_sheets<R: Read + Seek>(
     zip: &mut zip::ZipArchive<R>,
     names: &[String],
+    format: Format,
     small: u64,
 ) -> Result<(), OpenError> {
-    let workbook = office_document(zip, names, small)?.unwrap_or_else(|| "xl/workbook.xml".into());
+    let default = if format == Format::Xlsb { "xl/workbook.bin" } else { "xl/workbook.xml" };
+    let workbook = office_document(zip, names, small)?.unwrap_or_else(|| default.into());
     let (dir, file) = workbook.rsplit_once('/').unwrap_or(("", &workbook));
     let rels_name = if dir.is_empty() { format!("_rels/{file}.rels") } else { format!("{dir}/_rels/{file}.rels") };
-    let read =
-        |zip: &mut zip::ZipArchive<R>, name: &str, elem: &str| -> Result<Vec<Vec<(String, String)>>, OpenError> {
-            match names.iter().position(|n| n == name) {
-                Some(i) => {
-                    xml_attrs(&read_entry_capped(zip, i, small)?, elem).map_err(|e| damaged(&format!("'{name}'"), e))
-                }
-                None => Ok(Vec::new()),
-            }
-        };
-    let macro_ids: HashSet<String> = read(zip, &rels_name, "Relationship")?
-        .iter()
-        .filter(|a| attr(a, "Type").is_some_and(|t| t.ends_with("/xlMacrosheet") || t.ends_with("/xlIntlMacrosheet")))
-        .filter_map(|a| attr(a, "Id").map(str::to_string))
-        .collect();
+    let read = |zip: &mut zip::ZipArchive<R>, name: &str| -> Result<Option<Vec<u8>>, OpenError> {
+        names.iter().position(|n| n == name).map(|i| read_entry_capped(zip, i, small)).transpose()
+    };
+    let Some(rels) = read(zip, &rels_name)? else { return Ok(()) };
+    let rels = xml_attrs(&rels, "Relationship").map_err(|e| damaged(&format!("'{rels_name}'"), e))?;
+    let is_macro = |a: &[(String, String)]| {
+        attr(a, "Type").is_some_and(|t| t.ends_with("/xlMacrosheet") || t.ends_with("/xlIntlMacrosheet"))
+            || attr(a, "Target").is_some_and(|t| t.to_ascii_lowercase().contains("macrosheets/"))
+    };
+    let macro_ids: HashSet<&str> = rels.iter().filter(|a| is_macro(a)).filter_map(|a| attr(a, "Id")).collect();
     if macro_ids.is_empty() {
         return Ok(());
     }
-    let sheets = read(zip, &workbook, "sheet")?;
-    let tab = sheets
-        .iter()
-        .find(|a| attr(a, "id").is_some_and(|id| macro_ids.contains(id)))
-        .and_then(|a| attr(a, "name"))
-        .unwrap_or("a macro sheet");
+    let sheets: Vec<(String, String)> = match read(zip, &workbook)? {
+        Some(bin) if format == Format::Xlsb => xlsb_sheets(&bin),
+        Some(xml) => xml_attrs(&xml, "sheet")
+            .map_err(|e| damaged(&format!("'{workbook}'"), e))?
+            .iter()
+            .filter_map(|a| Some((attr(a, "id")?.to_string(), attr(a, "name")?.to_string())))
+            .collect(),
+        None => Vec::new(),
+    };
+    let tab = sheets.iter().find(|(id, _)| macro_ids.contains(id.as_str())).map_or("a macro sheet", |(_, name)| name);
     Err(OpenError::unreadable(format!(
         "the workbook holds an Excel 4 macro sheet ('{}'), which bcf cannot read; delete that sheet, save the workbook as .xlsx and resubmit",
         crate::model::truncate(tab)
     ))
     .on_sheet(tab))
+}
+
+/// The sheets an `.xlsb` workbook part lists (its BrtBundleSh records): (relationship id, tab
+/// name). Records past the part's end, or text that is not whole, end the list.
+fn xlsb_sheets(bin: &[u8]) -> Vec<(String, String)> {
+    fn varint(b: &[u8], at: &mut usize, max_bytes: usize) -> Option<u32> {
+        let mut v = 0u32;
+        for i in 0..max_bytes {
+            let byte = *b.get(*at)?;
+            *at += 1;
+            v |= u32::from(byte & 0x7F) << (7 * i);
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        Some(v)
+    }
+    fn wide(d: &[u8], at: &mut usize) -> Option<String> {
+        let chars = u32::from_le_bytes(d.get(*at..*at + 4)?.try_into().ok()?) as usize;
+        let bytes = d.get(*at + 4..(*at + 4).checked_add(chars.checked_mul(2)?)?)?;
+        *at += 4 + bytes.len();
+        Some(String::from_utf16_lossy(
+            &bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>(),
+        ))
+    }
+    const BUNDLE_SHEET: u32 = 0x9C;
+    const END_BUNDLE_SHEETS: u32 = 0x90;
+    let (mut at, mut out) = (0, Vec::new());
+    while let (Some(typ), Some(len)) = (varint(bin, &mut at, 2), varint(bin, &mut at, 4)) {
+        let Some(data) = bin.get(at..at.saturating_add(len as usize)) else { break };
+        at += data.len();
+        match typ {
+            BUNDLE_SHEET => {
+                let mut p = 8; // hsState, iTabID
+                let (Some(id), Some(name)) = (wide(data, &mut p), wide(data, &mut p)) else { break };
+                out.push((id, name));
+            }
+            END_BUNDLE_SHEETS => break,
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Parts calamine holds whole, by the names it opens them by (see module docs).
