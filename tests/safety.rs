@@ -15,12 +15,22 @@ fn clean(input: &Path) -> BTreeMap<String, Vec<u8>> {
     published_bytes(out.path())
 }
 
+/// `bcf ARGS` (a command that waits) started while `holder` holds the folder, then `holder`
+/// killed: its lock dies with it. What the waiting command did.
+fn after_killing(mut holder: std::process::Child, args: &[&str]) -> std::process::Output {
+    let waiting = Command::new(bcf_bin()).args(args).env("BCF_LOG", "warn").stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    waiting.wait_with_output().unwrap()
+}
+
 #[test]
 fn a_second_writer_is_refused_at_once_or_waits_with_wait() {
     let input = fixtures().join("samples");
     let out = tempfile::tempdir().unwrap();
     let (i, o) = (input.to_str().unwrap(), out.path().to_str().unwrap());
-    let mut first = held_at(&["run", "--input", i, "--out", o], "after-validate");
+    let first = held_at(&["run", "--input", i, "--out", o], "after-validate");
     let second = bcf(&["run", "--input", i, "--out", o]);
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
@@ -33,16 +43,8 @@ fn a_second_writer_is_refused_at_once_or_waits_with_wait() {
     let status = ok(&["status", "--out", o]);
     assert!(status.contains(&format!("a command is writing this folder now: `bcf run`, pid {pid}")), "{status}");
     // With --wait, the second runs once the first is gone (killed here: its lock dies with it).
-    let waiting = Command::new(bcf_bin())
-        .args(["run", "--wait", "--input", i, "--out", o])
-        .env("BCF_LOG", "warn")
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let done = waiting.wait_with_output().unwrap();
-    assert!(done.status.success());
+    let done = after_killing(first, &["run", "--wait", "--input", i, "--out", o]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     assert_eq!(published_bytes(out.path()), clean(&input));
 }
 
@@ -54,21 +56,12 @@ fn a_rerun_during_the_first_run_names_it_or_waits_for_it() {
     let input = fixtures().join("samples");
     let out = tempfile::tempdir().unwrap();
     let (i, o) = (input.to_str().unwrap(), out.path().to_str().unwrap());
-    let mut first = held_at(&["run", "--input", i, "--out", o], "after-validate");
+    let first = held_at(&["run", "--input", i, "--out", o], "after-validate");
     let refused = bcf(&["rerun", "--out", o]);
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("another bcf (pid {}", first.id())) && err.contains("--wait"), "{err}");
-    let waiting = Command::new(bcf_bin())
-        .args(["rerun", "--wait", "--out", o])
-        .env("BCF_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let done = waiting.wait_with_output().unwrap();
+    let done = after_killing(first, &["rerun", "--wait", "--out", o]);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     assert_eq!(published_bytes(out.path()), clean(&input), "the rerun finished what the killed run began");
 }

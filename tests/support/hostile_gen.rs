@@ -219,26 +219,11 @@ pub fn cfb_of(streams: &[(&str, Vec<u8>)]) -> Vec<u8> {
         out.extend_from_slice(&v.to_le_bytes());
     }
     // Directory: root, then the streams as a chain of right siblings.
-    let entry = |name: &str, kind: u8, child: u32, right: u32, start: u32, size: u64| {
-        let mut e = vec![0u8; 128];
-        let units: Vec<u16> = name.encode_utf16().collect();
-        for (k, u) in units.iter().enumerate() {
-            e[2 * k..2 * k + 2].copy_from_slice(&u.to_le_bytes());
-        }
-        e[0x40..0x42].copy_from_slice(&(((units.len() + 1) * 2) as u16).to_le_bytes());
-        e[0x42] = kind;
-        e[0x43] = 1;
-        e[0x44..0x48].copy_from_slice(&FREESECT.to_le_bytes());
-        e[0x48..0x4C].copy_from_slice(&right.to_le_bytes());
-        e[0x4C..0x50].copy_from_slice(&child.to_le_bytes());
-        e[0x74..0x78].copy_from_slice(&start.to_le_bytes());
-        e[0x78..0x80].copy_from_slice(&size.to_le_bytes());
-        e
-    };
-    let mut dir = entry("Root Entry", 5, if streams.is_empty() { FREESECT } else { 1 }, FREESECT, ENDOFCHAIN, 0);
+    let mut dir =
+        cfb_dir_entry("Root Entry", 5, if streams.is_empty() { FREESECT } else { 1 }, FREESECT, ENDOFCHAIN, 0);
     for (k, (name, data)) in streams.iter().enumerate() {
         let right = if k + 1 < streams.len() { (k + 2) as u32 } else { FREESECT };
-        dir.extend(entry(name, 2, FREESECT, right, starts[k], data.len() as u64));
+        dir.extend(cfb_dir_entry(name, 2, FREESECT, right, starts[k], data.len() as u64));
     }
     dir.resize(dir_sectors * 512, 0);
     out.extend_from_slice(&dir);
@@ -248,6 +233,25 @@ pub fn cfb_of(streams: &[(&str, Vec<u8>)]) -> Vec<u8> {
         out.extend_from_slice(&d);
     }
     out
+}
+
+/// One 128-byte directory entry of a compound file: `kind` 5 the root, 2 a stream; `child` and
+/// `right` link the tree.
+fn cfb_dir_entry(name: &str, kind: u8, child: u32, right: u32, start: u32, size: u64) -> Vec<u8> {
+    let mut e = vec![0u8; 128];
+    let units: Vec<u16> = name.encode_utf16().collect();
+    for (k, u) in units.iter().enumerate() {
+        e[2 * k..2 * k + 2].copy_from_slice(&u.to_le_bytes());
+    }
+    e[0x40..0x42].copy_from_slice(&(((units.len() + 1) * 2) as u16).to_le_bytes());
+    e[0x42] = kind;
+    e[0x43] = 1;
+    e[0x44..0x48].copy_from_slice(&FREESECT.to_le_bytes());
+    e[0x48..0x4C].copy_from_slice(&right.to_le_bytes());
+    e[0x4C..0x50].copy_from_slice(&child.to_le_bytes());
+    e[0x74..0x78].copy_from_slice(&start.to_le_bytes());
+    e[0x78..0x80].copy_from_slice(&size.to_le_bytes());
+    e
 }
 
 /// A version-3 compound file holding one small stream (under 4,096 bytes) in the mini stream,
@@ -277,24 +281,8 @@ pub fn cfb_with_mini_stream(name: &str, data: &[u8]) -> Vec<u8> {
     out[0x40..0x44].copy_from_slice(&1u32.to_le_bytes());
     out[0x4C..0x50].copy_from_slice(&0u32.to_le_bytes());
     fat.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    let entry = |name: &str, kind: u8, child: u32, start: u32, size: u64| {
-        let mut e = vec![0u8; 128];
-        let units: Vec<u16> = name.encode_utf16().collect();
-        for (k, u) in units.iter().enumerate() {
-            e[2 * k..2 * k + 2].copy_from_slice(&u.to_le_bytes());
-        }
-        e[0x40..0x42].copy_from_slice(&(((units.len() + 1) * 2) as u16).to_le_bytes());
-        e[0x42] = kind;
-        e[0x43] = 1;
-        e[0x44..0x48].copy_from_slice(&FREESECT.to_le_bytes());
-        e[0x48..0x4C].copy_from_slice(&FREESECT.to_le_bytes());
-        e[0x4C..0x50].copy_from_slice(&child.to_le_bytes());
-        e[0x74..0x78].copy_from_slice(&start.to_le_bytes());
-        e[0x78..0x80].copy_from_slice(&size.to_le_bytes());
-        e
-    };
-    let mut dir = entry("Root Entry", 5, 1, 3, (minis * 64) as u64);
-    dir.extend(entry(name, 2, FREESECT, 0, data.len() as u64));
+    let mut dir = cfb_dir_entry("Root Entry", 5, 1, FREESECT, 3, (minis * 64) as u64);
+    dir.extend(cfb_dir_entry(name, 2, FREESECT, FREESECT, 0, data.len() as u64));
     dir.resize(512, 0);
     out.extend(dir);
     mini_fat.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));

@@ -2,10 +2,19 @@
 
 use crate::model::{truncate, ArcStr, CellPos, Date, Finding, Findings, Pence, Rule};
 use crate::money;
-use crate::workbook::{Sheet, Value};
+use crate::workbook::{Sheet, Value, Workbook};
 
 /// £1,000,000,000: no single BCF amount is larger.
 pub const MAX_AMOUNT: Pence = Pence(1_000_000_000 * 100);
+
+/// The workbook's name for the sheet a schema section reads; a missing sheet is reported.
+pub fn sheet_named(wb: &Workbook, wanted: &str, findings: &mut Findings) -> Option<String> {
+    let name = wb.resolve_sheet(wanted);
+    if name.is_none() {
+        findings.push(Finding::sheet(Rule::FieldMissing, wanted, format!("the sheet '{wanted}' is missing")));
+    }
+    name
+}
 
 /// Reads a money cell. `Ok(None)` is a blank cell. A cell that breaks a rule adds its finding
 /// and reads as `None`, so it never contributes.

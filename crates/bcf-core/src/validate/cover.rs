@@ -20,12 +20,7 @@ pub fn read(wb: &mut Workbook, t: &TemplateSpec, findings: &mut Findings) -> Res
     let Some(spec) = &t.cover else {
         return Ok(cover);
     };
-    let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        findings.push(Finding::sheet(
-            Rule::FieldMissing,
-            &spec.sheet,
-            format!("the sheet '{}' is missing", spec.sheet),
-        ));
+    let Some(name) = cells::sheet_named(wb, &spec.sheet, findings) else {
         return Ok(cover);
     };
     let sheet = wb.sheet(&name)?;

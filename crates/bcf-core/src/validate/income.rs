@@ -16,12 +16,7 @@ type Sums = BTreeMap<(usize, ArcStr), Pence>;
 
 pub fn read(wb: &mut Workbook, t: &TemplateSpec, out: &mut ParsedFile) -> Result<(), OpenError> {
     let Some(spec) = &t.income else { return Ok(()) };
-    let Some(name) = wb.resolve_sheet(&spec.sheet) else {
-        out.findings.push(Finding::sheet(
-            Rule::FieldMissing,
-            &spec.sheet,
-            format!("the sheet '{}' is missing", spec.sheet),
-        ));
+    let Some(name) = cells::sheet_named(wb, &spec.sheet, &mut out.findings) else {
         return Ok(());
     };
     let sheet = wb.sheet(&name)?;
